@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
+//
+// Tern: ten efficient-AI systems on one shared Swift engine.
+// The layering (lowest first) is documented in ../shared/ARCHITECTURE.md and enforced by
+// `swift build --explicit-target-dependency-import-check error`.
+
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+// Hot numeric code is compiled for an x86-64 baseline with AVX2 + FMA (Haswell and newer).
+// Without it Swift emits SSE2 only. `tern` checks the CPU at startup and says so clearly.
+#if arch(x86_64)
+let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let cpuFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "Tern",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tern", targets: ["TernCLI"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
+        .library(name: "TransformerModels", targets: ["TransformerModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // L0
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "GGUF", swiftSettings: swiftSettings + cpuFlags),
+        // L1
+        .target(
+            name: "Kernels", dependencies: ["CBLAS", "GGUF"],
+            swiftSettings: swiftSettings + cpuFlags),
+        // L2
+        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        // L3
+        .target(
+            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Tokenization"],
+            swiftSettings: swiftSettings + cpuFlags),
+        // Composition root
+        .executableTarget(
+            name: "TernCLI",
+            dependencies: [
+                "GGUF", "Kernels", "Tokenization", "TransformerModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            swiftSettings: swiftSettings),
+        // Test-only helpers: tiny GGUF models, corrupt files, tolerances.
+        .target(
+            name: "TestSupport", dependencies: ["GGUF", "Kernels"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KernelsTests", dependencies: ["Kernels", "GGUF", "Tensors", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GGUFTests", dependencies: ["GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TokenizationTests", dependencies: ["Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TransformerModelsTests",
+            dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TernCLITests", dependencies: ["TernCLI", "TestSupport", "GGUF"],
+            swiftSettings: swiftSettings),
+    ]
+)

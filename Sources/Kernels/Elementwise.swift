@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Row-wise and element-wise kernels of a transformer block, written to match ggml's numerics.
+public enum Elementwise {
+    /// RMS normalization: `out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]` (sum of squares in `Double`, as ggml).
+    public static func rmsNorm(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, eps: Float, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(x[i] * x[i]) }
+        let mean = Float(sum / Double(count))
+        let scale = 1 / sqrtf(mean + eps)
+        for i in 0..<count { out[i] = (x[i] * scale) * weight[i] }
+    }
+
+    /// Fills `cos`/`sin` (`[dims / 2]`) for rotary embedding at `position`, as ggml's rope cache does:
+    /// θ₀ = position, θᵢ₊₁ = θᵢ · base^(−2/dims).
+    public static func ropeAngles(
+        position: Int, dims: Int, base: Float, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>
+    ) {
+        let thetaScale = powf(base, -2 / Float(dims))
+        var theta = Float(position)
+        for i in 0..<(dims / 2) {
+            cos[i] = cosf(theta)
+            sin[i] = sinf(theta)
+            theta *= thetaScale
+        }
+    }
+
+    /// Rotates adjacent pairs `(x[2i], x[2i+1])` of each head in place (ggml "normal" RoPE mode used
+    /// for GGUF llama weights). `x` is `[heads, headDim]`; only the first `dims` entries of a head rotate.
+    public static func rope(
+        _ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, dims: Int,
+        cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
+    ) {
+        for h in 0..<heads {
+            let v = x + h * headDim
+            for i in 0..<(dims / 2) {
+                let x0 = v[2 * i], x1 = v[2 * i + 1]
+                v[2 * i] = x0 * cos[i] - x1 * sin[i]
+                v[2 * i + 1] = x0 * sin[i] + x1 * cos[i]
+            }
+        }
+    }
+
+    /// SwiGLU: `out[i] = silu(gate[i]) * up[i]` with `silu(x) = x / (1 + e^−x)`.
+    public static func swiglu(
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        for i in 0..<count {
+            let g = gate[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// `x[i] += y[i]`.
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// In-place softmax of `x[0..<count]` after scaling by `scale` (sum in `Double`, as ggml).
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float = 1) {
+        var m = -Float.infinity
+        for i in 0..<count {
+            x[i] *= scale
+            m = max(m, x[i])
+        }
+        var sum = 0.0
+        for i in 0..<count {
+            let e = expf(x[i] - m)
+            x[i] = e
+            sum += Double(e)
+        }
+        let inv = Float(1 / sum)
+        for i in 0..<count { x[i] *= inv }
+    }
+}

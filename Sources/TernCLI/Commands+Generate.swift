@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import GGUF
+import Kernels
+import Tokenization
+import TransformerModels
+
+/// `--model` and `--threads`, shared by every command that runs a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
+    var model: String = ModelRegistry.defaultName
+
+    @Option(name: .shortAndLong, help: "Threads for matrix products.")
+    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+
+    @Option(name: .customLong("ctx-size"), help: "Context size (positions) of the KV cache.")
+    var contextSize: Int = 2048
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        guard contextSize >= 16 else { throw ValidationError("--ctx-size must be at least 16") }
+    }
+}
+
+/// Sampling and length options, shared by `generate` and `chat`.
+struct SamplingOptions: ParsableArguments {
+    @Option(name: .customLong("max-tokens"), help: "Maximum tokens to generate.")
+    var maxTokens: Int = 256
+
+    @Option(help: "Temperature; 0 means greedy.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Top-k (0 = off).")
+    var topK: Int = 40
+
+    @Option(name: .customLong("top-p"), help: "Top-p / nucleus (1 = off).")
+    var topP: Float = 0.95
+
+    @Option(name: .customLong("min-p"), help: "Min-p (0 = off).")
+    var minP: Float = 0.05
+
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1 = off).")
+    var repeatPenalty: Float = 1
+
+    @Option(name: .customLong("frequency-penalty"), help: "Frequency penalty (0 = off).")
+    var frequencyPenalty: Float = 0
+
+    @Option(name: .customLong("presence-penalty"), help: "Presence penalty (0 = off).")
+    var presencePenalty: Float = 0
+
+    @Option(help: "Random seed.")
+    var seed: UInt64?
+
+    @Option(help: "Stop when this string appears (repeatable).")
+    var stop: [String] = []
+
+    @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-generation tokens.")
+    var ignoreEOS = false
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard minP >= 0 && minP < 1 else { throw ValidationError("--min-p must be in [0, 1)") }
+    }
+
+    var generationOptions: GenerationOptions {
+        var s = SamplingParameters()
+        s.temperature = temperature
+        s.topK = topK
+        s.topP = topP
+        s.minP = minP
+        s.repetitionPenalty = repeatPenalty
+        s.frequencyPenalty = frequencyPenalty
+        s.presencePenalty = presencePenalty
+        s.seed = seed
+        return GenerationOptions(maxTokens: maxTokens, sampling: s, stop: stop, ignoreEndOfGeneration: ignoreEOS)
+    }
+}
+
+/// A loaded model with its tokenizer and chat template.
+struct LoadedModel {
+    let path: String
+    let file: GGUFFile
+    let model: LlamaModel
+    let tokenizer: Tokenizer
+    let template: ChatTemplate
+    let loadMilliseconds: Double
+
+    init(_ options: ModelOptions, progress: Bool) throws {
+        let start = Date()
+        path = try ModelStore().resolve(options.model, progress: progress)
+        do {
+            file = try GGUFFile(path: path)
+        } catch {
+            throw CLIError("\(path): \(error)")
+        }
+        GEMM.setThreads(1)
+        model = try ArchitectureRegistry.load(file, threads: options.threads, maxContext: options.contextSize)
+        tokenizer = try Tokenizer(gguf: file)
+        template = ChatTemplate.detect(from: file.string("tokenizer.chat_template"))
+        loadMilliseconds = Date().timeIntervalSince(start) * 1000
+    }
+}
+
+/// llama.cpp-style timing lines on stderr.
+func printTimings(load: Double, _ t: GenerationTimings) {
+    func line(_ label: String, _ ms: Double, _ n: Int, _ tps: Double) -> String {
+        String(format: "tern: %@ %10.2f ms / %5d tokens (%8.2f ms per token, %8.2f tokens per second)\n",
+               label, ms, n, n > 0 ? ms / Double(n) : 0, tps)
+    }
+    FileHandleStderr.write(String(format: "tern: load time   %10.2f ms\n", load))
+    FileHandleStderr.write(line("prompt eval time", t.promptMilliseconds, t.promptTokens, t.promptTokensPerSecond))
+    FileHandleStderr.write(line("eval time       ", t.generationMilliseconds, max(t.generatedTokens - 1, 0), t.generationTokensPerSecond))
+}
+
+extension Tern {
+    /// `tern generate --prompt "..."`: one completion.
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a continuation of a prompt (raw text, or a chat turn with --chat).")
+
+        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var sampling: SamplingOptions
+
+        @Option(name: .shortAndLong, help: "The prompt.")
+        var prompt: String
+
+        @Flag(help: "Treat the prompt as a user message and apply the model's chat template.")
+        var chat = false
+
+        @Option(help: "System message (with --chat).")
+        var system: String?
+
+        @Flag(help: "Print one JSON object (prompt_tokens, tokens, text, timings) instead of streaming text.")
+        var json = false
+
+        func run() throws {
+            let loaded = try LoadedModel(modelOptions, progress: !json)
+            var text = prompt
+            if chat {
+                var messages: [ChatMessage] = []
+                if let system { messages.append(ChatMessage(role: "system", content: system)) }
+                messages.append(ChatMessage(role: "user", content: prompt))
+                text = loaded.template.render(messages, addGenerationPrompt: true)
+            }
+            // Raw prompts are plain text; chat prompts contain the template's control tokens.
+            let ids = loaded.tokenizer.encode(text, parseSpecial: chat)
+            guard !ids.isEmpty else { throw CLIError("the prompt is empty") }
+            guard ids.count < modelOptions.contextSize else {
+                throw CLIError("the prompt has \(ids.count) tokens but the context holds \(modelOptions.contextSize) (raise --ctx-size)")
+            }
+            let generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: modelOptions.contextSize)
+            let result = try generator.generate(prompt: ids, options: sampling.generationOptions) { piece in
+                if !json { Stdout.write(piece) }
+                return true
+            }
+            if json {
+                let t = result.timings
+                let obj: [String: Any] = [
+                    "model": loaded.path,
+                    "prompt_tokens": result.promptTokens,
+                    "tokens": result.tokens,
+                    "text": result.text,
+                    "finish_reason": result.finishReason.rawValue,
+                    "timings": [
+                        "load_ms": loaded.loadMilliseconds,
+                        "prompt_ms": t.promptMilliseconds,
+                        "prompt_tokens_per_second": t.promptTokensPerSecond,
+                        "generation_ms": t.generationMilliseconds,
+                        "generation_tokens_per_second": t.generationTokensPerSecond,
+                    ],
+                ]
+                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+            } else {
+                Stdout.write("\n")
+            }
+            printTimings(load: loaded.loadMilliseconds, result.timings)
+        }
+    }
+
+    /// `tern chat`: interactive, streaming, multi-turn.
+    struct Chat: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Chat with a model in the terminal (streaming, multi-turn). Commands: /reset, /exit.")
+
+        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var sampling: SamplingOptions
+
+        @Option(help: "System message.")
+        var system: String?
+
+        func run() throws {
+            let loaded = try LoadedModel(modelOptions, progress: true)
+            let generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: modelOptions.contextSize)
+            var messages: [ChatMessage] = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
+            let interactive = isatty(STDIN_FILENO) != 0
+            FileHandleStderr.write("tern: chatting with \(loaded.path) (/reset clears the conversation, /exit quits)\n")
+            while true {
+                if interactive { Stdout.write("> ") }
+                guard let line = readLine() else { break }
+                let input = line.trimmingCharacters(in: .whitespaces)
+                if input.isEmpty { continue }
+                if input == "/exit" || input == "/quit" { break }
+                if input == "/reset" {
+                    messages = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
+                    generator.cache.reset()
+                    FileHandleStderr.write("tern: conversation cleared\n")
+                    continue
+                }
+                messages.append(ChatMessage(role: "user", content: input))
+                let ids = loaded.tokenizer.encode(loaded.template.render(messages, addGenerationPrompt: true), parseSpecial: true)
+                if ids.count + 1 >= modelOptions.contextSize {
+                    FileHandleStderr.write("tern: the conversation no longer fits the context (\(ids.count) tokens); use /reset\n")
+                    messages.removeLast()
+                    continue
+                }
+                let result = try generator.generate(prompt: ids, options: sampling.generationOptions, reuseCache: true) { piece in
+                    Stdout.write(piece)
+                    return true
+                }
+                Stdout.write("\n")
+                messages.append(ChatMessage(role: "assistant", content: result.text))
+                printTimings(load: 0, result.timings)
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// Locations of committed test fixtures and of the real model, for tests.
+public enum Fixtures {
+    /// The repository root (derived from this file's path, so tests need no bundle resources).
+    public static let repositoryRoot: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Sources/TestSupport/Fixtures.swift
+        return parts.joined(separator: "/")
+    }()
+
+    /// Absolute path of `Tests/Fixtures/<relative>`.
+    public static func path(_ relative: String) -> String { repositoryRoot + "/Tests/Fixtures/" + relative }
+
+    /// Path of the default model in the model cache (`$TERN_HOME`, default `~/.cache/tern`).
+    public static var defaultModelPath: String {
+        let home = getenvString("TERN_HOME") ?? ((getenvString("HOME") ?? "/root") + "/.cache/tern")
+        return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+
+    static func getenvString(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import GGUF
+public import Kernels
+
+/// One sequence's share of a forward pass: new tokens appended to its cache.
+public struct SequenceChunk {
+    /// The sequence's cache; the tokens are written at positions `cache.count ..< cache.count + tokens.count`.
+    public let cache: KVCache
+    /// New token ids.
+    public let tokens: [Int]
+    /// Which of the new tokens need logits (usually only the last).
+    public let logits: LogitsRequest
+
+    /// Creates a chunk.
+    public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last) {
+        self.cache = cache
+        self.tokens = tokens
+        self.logits = logits
+    }
+}
+
+/// Which positions of a chunk produce logits.
+public enum LogitsRequest: Sendable {
+    case none, last, all
+}
+
+/// A Llama-architecture decoder (Llama 2/3, SmolLM, Mistral-style GQA) over quantized GGUF weights.
+///
+/// Weights stay in their stored format in the memory-mapped file; matrix products use the
+/// quantized dot products in `Kernels`. All activation buffers are allocated once, for up to
+/// ``maxBatchTokens`` tokens per forward pass.
+///
+/// ```swift
+/// let model = try LlamaModel(file: gguf, threads: 2)
+/// let cache = model.makeCache(capacity: 2048)
+/// let logits = try model.forward([SequenceChunk(cache: cache, tokens: promptIDs)])
+/// ```
+public final class LlamaModel: @unchecked Sendable {
+    /// Hyperparameters from the file.
+    public let hyperparameters: LlamaHyperparameters
+    /// Largest number of tokens in one forward pass.
+    public let maxBatchTokens: Int
+    /// The thread pool running matrix products.
+    public let pool: ThreadPool
+
+    struct Layer {
+        let attnNorm: UnsafePointer<Float>  // [hidden]
+        let wq: WeightMatrix                // [hidden] -> [heads·headDim]
+        let wk: WeightMatrix                // [hidden] -> [kvDim]
+        let wv: WeightMatrix                // [hidden] -> [kvDim]
+        let wo: WeightMatrix                // [heads·headDim] -> [hidden]
+        let ffnNorm: UnsafePointer<Float>   // [hidden]
+        let gate: WeightMatrix              // [hidden] -> [ff]
+        let up: WeightMatrix                // [hidden] -> [ff]
+        let down: WeightMatrix              // [ff] -> [hidden]
+    }
+
+    let file: GGUFFile  // keeps the mapped weights alive
+    let embedding: WeightMatrix  // [vocab, hidden]
+    let output: WeightMatrix     // [vocab, hidden] (tied to `embedding` when absent)
+    let outputNorm: UnsafePointer<Float>
+    let layers: [Layer]
+    let ownedFloats: [UnsafeMutablePointer<Float>]  // norms converted from non-F32 storage
+
+    // Activations, allocated once. T = maxBatchTokens.
+    let x: UnsafeMutablePointer<Float>        // [T, hidden] residual stream
+    let xn: UnsafeMutablePointer<Float>       // [T, hidden] normed
+    let q: UnsafeMutablePointer<Float>        // [T, hidden]
+    let k: UnsafeMutablePointer<Float>        // [T, kvDim]
+    let v: UnsafeMutablePointer<Float>        // [T, kvDim]
+    let attn: UnsafeMutablePointer<Float>     // [T, hidden]
+    let proj: UnsafeMutablePointer<Float>     // [T, hidden]
+    let gateBuf: UnsafeMutablePointer<Float>  // [T, ff]
+    let upBuf: UnsafeMutablePointer<Float>    // [T, ff]
+    let ropeCos: UnsafeMutablePointer<Float>  // [T, ropeDims/2]
+    let ropeSin: UnsafeMutablePointer<Float>  // [T, ropeDims/2]
+    let scores: UnsafeMutablePointer<Float>   // [threads, contextLength]
+    let queryHalf: UnsafeMutablePointer<Float16>  // [threads, headDim]
+    let scratch: MatMulScratch
+    var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
+    var logitsRows: Int
+    let scoreCapacity: Int
+
+    /// Loads a Llama model from a parsed GGUF file.
+    ///
+    /// - Parameters:
+    ///   - threads: threads for matrix products (1 = run on the caller's thread only).
+    ///   - maxBatchTokens: largest forward pass; longer prompts are fed in chunks.
+    ///   - maxContext: longest sequence attention must handle (defaults to the trained context).
+    /// - Throws: ``ModelError`` for missing or mis-shaped tensors and bad hyperparameters.
+    public init(file: GGUFFile, threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
+        let arch = file.string("general.architecture") ?? "llama"
+        let hp = try LlamaHyperparameters(file: file, arch: arch)
+        hyperparameters = hp
+        self.file = file
+        self.maxBatchTokens = maxBatchTokens
+        pool = ThreadPool(threads: threads)
+        var owned: [UnsafeMutablePointer<Float>] = []
+
+        func matrix(_ name: String, rows: Int, cols: Int) throws(ModelError) -> WeightMatrix {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.shape == [cols, rows] else { throw .badTensorShape(name, expected: [cols, rows], found: t.shape) }
+            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(for: t).baseAddress!)
+        }
+        func vector(_ name: String, _ n: Int) throws(ModelError) -> UnsafePointer<Float> {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.elementCount == n else { throw .badTensorShape(name, expected: [n], found: t.shape) }
+            let raw = file.data(for: t)
+            if t.type == .f32 && Int(bitPattern: raw.baseAddress!) % 4 == 0 {
+                return raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            Dequantize.row(t.type, raw.baseAddress!, into: p, count: n)
+            owned.append(p)
+            return UnsafePointer(p)
+        }
+
+        embedding = try matrix("token_embd.weight", rows: hp.vocabularySize, cols: hp.hidden)
+        output = file.tensor(named: "output.weight") != nil
+            ? try matrix("output.weight", rows: hp.vocabularySize, cols: hp.hidden) : embedding
+        outputNorm = try vector("output_norm.weight", hp.hidden)
+        var layers: [Layer] = []
+        for i in 0..<hp.layers {
+            let p = "blk.\(i)."
+            layers.append(Layer(
+                attnNorm: try vector(p + "attn_norm.weight", hp.hidden),
+                wq: try matrix(p + "attn_q.weight", rows: hp.heads * hp.headDim, cols: hp.hidden),
+                wk: try matrix(p + "attn_k.weight", rows: hp.kvDim, cols: hp.hidden),
+                wv: try matrix(p + "attn_v.weight", rows: hp.kvDim, cols: hp.hidden),
+                wo: try matrix(p + "attn_output.weight", rows: hp.hidden, cols: hp.heads * hp.headDim),
+                ffnNorm: try vector(p + "ffn_norm.weight", hp.hidden),
+                gate: try matrix(p + "ffn_gate.weight", rows: hp.feedForward, cols: hp.hidden),
+                up: try matrix(p + "ffn_up.weight", rows: hp.feedForward, cols: hp.hidden),
+                down: try matrix(p + "ffn_down.weight", rows: hp.hidden, cols: hp.feedForward)))
+        }
+        self.layers = layers
+        ownedFloats = owned
+
+        let t = maxBatchTokens
+        x = .allocate(capacity: t * hp.hidden)
+        xn = .allocate(capacity: t * hp.hidden)
+        q = .allocate(capacity: t * hp.hidden)
+        k = .allocate(capacity: t * hp.kvDim)
+        v = .allocate(capacity: t * hp.kvDim)
+        attn = .allocate(capacity: t * hp.hidden)
+        proj = .allocate(capacity: t * hp.hidden)
+        gateBuf = .allocate(capacity: t * hp.feedForward)
+        upBuf = .allocate(capacity: t * hp.feedForward)
+        ropeCos = .allocate(capacity: t * hp.ropeDimensions / 2)
+        ropeSin = .allocate(capacity: t * hp.ropeDimensions / 2)
+        scoreCapacity = maxContext ?? hp.contextLength
+        scores = .allocate(capacity: threads * scoreCapacity)
+        queryHalf = .allocate(capacity: threads * hp.headDim)
+        scratch = MatMulScratch(maxTokens: t, maxCols: max(hp.hidden, hp.feedForward), threads: threads)
+        logitsRows = 1
+        logitsBuffer = .allocate(capacity: hp.vocabularySize)
+    }
+
+    deinit {
+        for p in ownedFloats { p.deallocate() }
+        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer] { p.deallocate() }
+        queryHalf.deallocate()
+    }
+
+    /// A new, empty cache for one sequence of up to `capacity` positions.
+    public func makeCache(capacity: Int) -> KVCache {
+        KVCache(hyperparameters: hyperparameters, capacity: min(capacity, scoreCapacity))
+    }
+
+    /// Runs the model on new tokens of one or more sequences and appends their keys and values.
+    ///
+    /// - Returns: one logits row (`[vocab]`) per requested position, in chunk order.
+    /// - Throws: ``ModelError/tokenOutOfRange(_:vocabularySize:)`` or
+    ///   ``ModelError/contextOverflow(needed:capacity:)``; the caches are unchanged on error.
+    public func forward(_ chunks: [SequenceChunk]) throws(ModelError) -> [[Float]] {
+        var rows: [[Float]] = []
+        try forward(chunks) { _, _, logits in rows.append(Array(logits)) }
+        return rows
+    }
+
+    /// Like ``forward(_:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)` without copying.
+    public func forward(
+        _ chunks: [SequenceChunk], body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
+    ) throws(ModelError) {
+        let vocab = hyperparameters.vocabularySize
+        for c in chunks {
+            for id in c.tokens where id < 0 || id >= vocab { throw .tokenOutOfRange(id, vocabularySize: vocab) }
+            let needed = c.cache.count + c.tokens.count
+            guard needed <= c.cache.capacity else { throw .contextOverflow(needed: needed, capacity: c.cache.capacity) }
+        }
+        // Split into passes of at most maxBatchTokens tokens.
+        var pending: [(chunkIndex: Int, offset: Int, count: Int)] = []
+        var budget = maxBatchTokens
+        for (ci, c) in chunks.enumerated() {
+            var off = 0
+            while off < c.tokens.count {
+                if budget == 0 {
+                    runPass(chunks, pending, body: body)
+                    pending.removeAll()
+                    budget = maxBatchTokens
+                }
+                let n = min(budget, c.tokens.count - off)
+                pending.append((ci, off, n))
+                off += n
+                budget -= n
+            }
+        }
+        if !pending.isEmpty { runPass(chunks, pending, body: body) }
+    }
+
+    /// One pass over ≤ maxBatchTokens tokens. Pieces of the same chunk arrive in order.
+    private func runPass(
+        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)],
+        body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
+    ) {
+        let hp = hyperparameters
+        let hidden = hp.hidden, kvDim = hp.kvDim, headDim = hp.headDim
+        let total = pieces.reduce(0) { $0 + $1.count }
+        // Per token: which cache and which absolute position.
+        var tokenCache: [KVCache] = []
+        var tokenPos: [Int] = []
+        tokenCache.reserveCapacity(total)
+        tokenPos.reserveCapacity(total)
+
+        // Embeddings: dequantize the token's row.
+        var t = 0
+        for piece in pieces {
+            let c = chunks[piece.chunkIndex]
+            for i in 0..<piece.count {
+                let id = c.tokens[piece.offset + i]
+                Dequantize.row(embedding.type, embedding.data + id * embedding.rowBytes, into: x + t * hidden, count: hidden)
+                tokenCache.append(c.cache)
+                tokenPos.append(c.cache.count + i)
+                let half = hp.ropeDimensions / 2
+                Elementwise.ropeAngles(position: c.cache.count + i, dims: hp.ropeDimensions, base: hp.ropeBase,
+                                       cos: ropeCos + t * half, sin: ropeSin + t * half)
+                t += 1
+            }
+        }
+
+        let scale = 1 / Float(headDim).squareRoot()
+        for (li, layer) in layers.enumerated() {
+            for t in 0..<total {
+                Elementwise.rmsNorm(x + t * hidden, weight: layer.attnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
+            }
+            MatMul.apply(layer.wq, xn, q, tokens: total, pool: pool, scratch: scratch)
+            MatMul.apply(layer.wk, xn, k, tokens: total, pool: pool, scratch: scratch)
+            MatMul.apply(layer.wv, xn, v, tokens: total, pool: pool, scratch: scratch)
+            let half = hp.ropeDimensions / 2
+            for t in 0..<total {
+                Elementwise.rope(q + t * hidden, heads: hp.heads, headDim: headDim, dims: hp.ropeDimensions,
+                                 cos: ropeCos + t * half, sin: ropeSin + t * half)
+                Elementwise.rope(k + t * kvDim, heads: hp.kvHeads, headDim: headDim, dims: hp.ropeDimensions,
+                                 cos: ropeCos + t * half, sin: ropeSin + t * half)
+                let kr = tokenCache[t].keyRow(layer: li, position: tokenPos[t])
+                let vr = tokenCache[t].valueRow(layer: li, position: tokenPos[t])
+                for i in 0..<kvDim {
+                    kr[i] = Float16(k[t * kvDim + i])
+                    vr[i] = Float16(v[t * kvDim + i])
+                }
+            }
+            // Attention: each token sees its own sequence up to and including itself.
+            pool.run { worker in
+                let sc = scores + worker * scoreCapacity
+                let qh = queryHalf + worker * headDim
+                for t in ThreadPool.range(of: total, part: worker, parts: pool.threadCount) {
+                    let cache = tokenCache[t]
+                    Attention.attend(
+                        query: q + t * hidden, keys: cache.keyRow(layer: li, position: 0),
+                        values: cache.valueRow(layer: li, position: 0), kvStride: kvDim, length: tokenPos[t] + 1,
+                        heads: hp.heads, kvHeads: hp.kvHeads, headDim: headDim, scale: scale,
+                        out: attn + t * hidden, scores: sc, queryHalf: qh)
+                }
+            }
+            MatMul.apply(layer.wo, attn, proj, tokens: total, pool: pool, scratch: scratch)
+            Elementwise.add(x, proj, count: total * hidden)
+            for t in 0..<total {
+                Elementwise.rmsNorm(x + t * hidden, weight: layer.ffnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
+            }
+            MatMul.apply(layer.gate, xn, gateBuf, tokens: total, pool: pool, scratch: scratch)
+            MatMul.apply(layer.up, xn, upBuf, tokens: total, pool: pool, scratch: scratch)
+            Elementwise.swiglu(gate: gateBuf, up: upBuf, out: gateBuf, count: total * hp.feedForward)
+            MatMul.apply(layer.down, gateBuf, proj, tokens: total, pool: pool, scratch: scratch)
+            Elementwise.add(x, proj, count: total * hidden)
+        }
+
+        // Commit the new positions.
+        t = 0
+        var wanted: [(chunk: Int, token: Int, row: Int)] = []
+        for piece in pieces {
+            let c = chunks[piece.chunkIndex]
+            for i in 0..<piece.count {
+                let index = piece.offset + i
+                let isLast = index == c.tokens.count - 1
+                if c.logits == .all || (c.logits == .last && isLast) { wanted.append((piece.chunkIndex, index, t)) }
+                t += 1
+            }
+            c.cache.count += piece.count
+        }
+        guard !wanted.isEmpty else { return }
+        // Final norm and output projection for the requested rows only.
+        for (j, w) in wanted.enumerated() {
+            Elementwise.rmsNorm(x + w.row * hidden, weight: outputNorm, eps: hp.rmsEpsilon, out: xn + j * hidden, count: hidden)
+        }
+        let vocab = hp.vocabularySize
+        if wanted.count > logitsRows {
+            logitsBuffer.deallocate()
+            logitsBuffer = .allocate(capacity: wanted.count * vocab)
+            logitsRows = wanted.count
+        }
+        MatMul.apply(output, xn, logitsBuffer, tokens: wanted.count, pool: pool, scratch: scratch)
+        for (j, w) in wanted.enumerated() {
+            body(w.chunk, w.token, UnsafeBufferPointer(start: logitsBuffer + j * vocab, count: vocab))
+        }
+    }
+}

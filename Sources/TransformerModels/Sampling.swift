@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How the next token is chosen from logits.
+///
+/// Temperature 0 means greedy (argmax, lowest id on ties). Otherwise the chain is llama.cpp's:
+/// penalties, top-k, top-p, min-p, temperature, then a seeded draw.
+public struct SamplingParameters: Sendable, Equatable, Codable {
+    /// Softmax temperature; 0 = greedy.
+    public var temperature: Float = 0.8
+    /// Keep the `topK` most likely tokens (0 = off).
+    public var topK: Int = 40
+    /// Nucleus sampling: keep the smallest set with cumulative probability ≥ `topP` (1 = off).
+    public var topP: Float = 0.95
+    /// Drop tokens whose probability is below `minP` × the top probability (0 = off).
+    public var minP: Float = 0.05
+    /// Divide positive (multiply negative) logits of recent tokens by this (1 = off).
+    public var repetitionPenalty: Float = 1
+    /// Subtract `frequencyPenalty × count` from recent tokens' logits (OpenAI semantics).
+    public var frequencyPenalty: Float = 0
+    /// Subtract `presencePenalty` from every recent token's logit.
+    public var presencePenalty: Float = 0
+    /// How many recent tokens the penalties look at (-1 = the whole sequence).
+    public var penaltyWindow: Int = 64
+    /// Random seed; nil picks one from the system.
+    public var seed: UInt64?
+
+    /// Default parameters (llama.cpp's defaults).
+    public init() {}
+
+    /// Greedy decoding.
+    public static var greedy: SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = 0
+        return p
+    }
+}
+
+/// A small, fast, seedable random generator (SplitMix64).
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    /// Creates a generator from a seed.
+    public init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Picks tokens according to ``SamplingParameters``; owns its random state and scratch space.
+public struct Sampler: Sendable {
+    /// The parameters in use.
+    public let parameters: SamplingParameters
+    private var random: SeededRandom
+    private var candidates: [(id: Int, logit: Float)] = []
+
+    /// Creates a sampler.
+    public init(_ parameters: SamplingParameters) {
+        self.parameters = parameters
+        random = SeededRandom(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
+    }
+
+    /// Index of the largest value (lowest index on ties).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            bestValue = logits[i]
+            best = i
+        }
+        return best
+    }
+
+    /// Chooses the next token given the logits and the tokens so far (prompt and generated).
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>, history: [Int]) -> Int {
+        let p = parameters
+        let penalize = p.repetitionPenalty != 1 || p.frequencyPenalty != 0 || p.presencePenalty != 0
+        var counts: [Int: Int] = [:]
+        if penalize {
+            let window = p.penaltyWindow < 0 ? history.count : min(p.penaltyWindow, history.count)
+            for id in history.suffix(window) { counts[id, default: 0] += 1 }
+        }
+        func penalized(_ id: Int, _ l: Float) -> Float {
+            guard penalize, let c = counts[id] else { return l }
+            var v = l
+            if p.repetitionPenalty != 1 { v = v <= 0 ? v * p.repetitionPenalty : v / p.repetitionPenalty }
+            return v - Float(c) * p.frequencyPenalty - p.presencePenalty
+        }
+        if p.temperature <= 0 {
+            if !penalize { return Sampler.argmax(logits) }
+            var best = 0
+            var bestValue = -Float.infinity
+            for i in 0..<logits.count {
+                let v = penalized(i, logits[i])
+                if v > bestValue { bestValue = v; best = i }
+            }
+            return best
+        }
+        candidates.removeAll(keepingCapacity: true)
+        for i in 0..<logits.count { candidates.append((i, penalized(i, logits[i]))) }
+        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+        if p.topK > 0 && p.topK < candidates.count { candidates.removeLast(candidates.count - p.topK) }
+        // Probabilities at temperature 1 for top-p / min-p (llama.cpp order), then temperature.
+        var probs = softmax(candidates.map(\.logit))
+        if p.topP < 1 {
+            var cum: Float = 0
+            var keep = candidates.count
+            for (i, pr) in probs.enumerated() {
+                cum += pr
+                if cum >= p.topP { keep = i + 1; break }
+            }
+            candidates.removeLast(candidates.count - keep)
+            probs.removeLast(probs.count - keep)
+        }
+        if p.minP > 0, let top = probs.first {
+            let keep = max(1, probs.prefix { $0 >= p.minP * top }.count)
+            candidates.removeLast(candidates.count - keep)
+        }
+        probs = softmax(candidates.map { $0.logit / p.temperature })
+        let r = Float(Double(random.next() >> 11) * 0x1p-53)
+        var cum: Float = 0
+        for (i, pr) in probs.enumerated() {
+            cum += pr
+            if r < cum { return candidates[i].id }
+        }
+        return candidates.last!.id
+    }
+
+    private func softmax(_ x: [Float]) -> [Float] {
+        guard let m = x.max() else { return [] }
+        let e = x.map { expf($0 - m) }
+        let s = e.reduce(0, +)
+        return e.map { $0 / s }
+    }
+}

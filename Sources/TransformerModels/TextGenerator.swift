@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Tokenization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Limits and stopping rules for one generation.
+public struct GenerationOptions: Sendable {
+    /// Stop after this many generated tokens.
+    public var maxTokens: Int = 256
+    /// Sampling parameters.
+    public var sampling: SamplingParameters = SamplingParameters()
+    /// Stop when the text contains any of these; the stop string is not part of the result.
+    public var stop: [String] = []
+    /// Keep going past end-of-generation tokens (for tests and benchmarks).
+    public var ignoreEndOfGeneration = false
+
+    /// Creates options.
+    public init(maxTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), stop: [String] = [],
+                ignoreEndOfGeneration: Bool = false) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stop = stop
+        self.ignoreEndOfGeneration = ignoreEndOfGeneration
+    }
+}
+
+/// Why generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    /// An end-of-generation token or a stop string.
+    case stop
+    /// `maxTokens` or the context filled up.
+    case length
+    /// The caller's callback asked to stop.
+    case cancelled
+}
+
+/// Wall-clock timings of one generation, llama.cpp style.
+public struct GenerationTimings: Sendable, Codable, Equatable {
+    /// Prompt evaluation time.
+    public var promptMilliseconds: Double = 0
+    /// Prompt tokens evaluated.
+    public var promptTokens = 0
+    /// Time spent generating (after the prompt).
+    public var generationMilliseconds: Double = 0
+    /// Tokens generated.
+    public var generatedTokens = 0
+
+    /// Prompt tokens per second.
+    public var promptTokensPerSecond: Double { promptMilliseconds > 0 ? Double(promptTokens) / promptMilliseconds * 1000 : 0 }
+    /// Generated tokens per second (the first token's sampling counts as prompt time).
+    public var generationTokensPerSecond: Double {
+        generationMilliseconds > 0 ? Double(max(generatedTokens - 1, 0)) / generationMilliseconds * 1000 : 0
+    }
+}
+
+/// The outcome of ``TextGenerator/generate(prompt:options:onText:)``.
+public struct GenerationResult: Sendable {
+    /// Prompt token ids.
+    public var promptTokens: [Int]
+    /// Generated token ids (including a final end-of-generation token, if one was produced).
+    public var tokens: [Int]
+    /// Generated text, without stop strings and end-of-generation tokens.
+    public var text: String
+    /// Why it stopped.
+    public var finishReason: FinishReason
+    /// Timings.
+    public var timings: GenerationTimings
+}
+
+/// Single-sequence generation: prompt evaluation, sampling loop, stop strings and streaming text.
+///
+/// ```swift
+/// let generator = TextGenerator(model: model, tokenizer: tokenizer)
+/// let result = try generator.generate(prompt: ids, options: GenerationOptions(maxTokens: 32)) { piece in
+///     print(piece, terminator: ""); return true
+/// }
+/// ```
+public final class TextGenerator {
+    /// The model.
+    public let model: LlamaModel
+    /// The tokenizer.
+    public let tokenizer: Tokenizer
+    /// The sequence's cache; kept between calls so a chat can continue (see ``generate(prompt:options:reuseCache:onText:)``).
+    public let cache: KVCache
+    private var cachedTokens: [Int] = []
+
+    /// Creates a generator with a cache of `contextSize` positions.
+    public init(model: LlamaModel, tokenizer: Tokenizer, contextSize: Int = 2048) {
+        self.model = model
+        self.tokenizer = tokenizer
+        cache = model.makeCache(capacity: contextSize)
+    }
+
+    /// Generates a continuation of `prompt`.
+    ///
+    /// - Parameters:
+    ///   - reuseCache: keep the cached positions that match the start of `prompt` (multi-turn chat).
+    ///   - onText: receives text as it becomes final (never half a character, never part of a stop
+    ///     string); return false to stop.
+    /// - Throws: ``ModelError`` when the prompt is invalid or does not fit the context.
+    public func generate(
+        prompt: [Int], options: GenerationOptions, reuseCache: Bool = false, onText: (String) -> Bool = { _ in true }
+    ) throws -> GenerationResult {
+        guard !prompt.isEmpty else { throw ModelError.badHyperparameter("empty prompt") }
+        guard prompt.count < cache.capacity else { throw ModelError.contextOverflow(needed: prompt.count + 1, capacity: cache.capacity) }
+        var common = 0
+        if reuseCache {
+            while common < min(cachedTokens.count, prompt.count - 1) && cachedTokens[common] == prompt[common] { common += 1 }
+        }
+        cache.truncate(to: common)
+        cachedTokens = Array(prompt[..<common])
+
+        var sampler = Sampler(options.sampling)
+        var timings = GenerationTimings()
+        var history = prompt
+        var generated: [Int] = []
+        var detok = StreamingDetokenizer(tokenizer: tokenizer)
+        var text = ""
+        var held = ""  // text withheld because it could be the start of a stop string
+        var finish = FinishReason.length
+        let maxStop = options.stop.map(\.count).max() ?? 0
+
+        var start = now()
+        var next = 0
+        try model.forward([SequenceChunk(cache: cache, tokens: Array(prompt[common...]))]) { _, _, logits in
+            next = sampler.sample(logits, history: history)
+        }
+        cachedTokens = prompt
+        timings.promptMilliseconds = now() - start
+        timings.promptTokens = prompt.count - common
+        start = now()
+
+        loop: while generated.count < options.maxTokens {
+            generated.append(next)
+            history.append(next)
+            if !options.ignoreEndOfGeneration && tokenizer.endOfGenerationIDs.contains(next) {
+                finish = .stop
+                break
+            }
+            held += detok.append(next)
+            if !options.stop.isEmpty, let (cut, _) = firstStop(in: held, options.stop) {
+                let piece = String(held[..<cut])
+                text += piece
+                _ = onText(piece)
+                held = ""
+                finish = .stop
+                break loop
+            }
+            // Withhold only the longest suffix that could still grow into a stop string.
+            var keep = 0
+            for k in stride(from: min(held.count, maxStop - 1), to: 0, by: -1) {
+                let tail = held.suffix(k)
+                if options.stop.contains(where: { $0.hasPrefix(tail) }) { keep = k; break }
+            }
+            if held.count > keep {
+                let piece = String(held.dropLast(keep))
+                held = String(held.suffix(keep))
+                text += piece
+                if !onText(piece) { finish = .cancelled; break }
+            }
+            if generated.count >= options.maxTokens { break }
+            if cache.count + 1 > cache.capacity { finish = .length; break }
+            try model.forward([SequenceChunk(cache: cache, tokens: [next])]) { _, _, logits in
+                next = sampler.sample(logits, history: history)
+            }
+            cachedTokens.append(generated.last!)
+        }
+        if finish != .stop {
+            let rest = held + detok.finish()
+            if !rest.isEmpty {
+                text += rest
+                _ = onText(rest)
+            }
+        }
+        timings.generationMilliseconds = now() - start
+        timings.generatedTokens = generated.count
+        return GenerationResult(promptTokens: prompt, tokens: generated, text: text, finishReason: finish, timings: timings)
+    }
+
+    private func firstStop(in s: String, _ stops: [String]) -> (String.Index, String)? {
+        var best: (String.Index, String)?
+        for stop in stops where !stop.isEmpty {
+            if let r = s.firstRange(of: stop), best == nil || r.lowerBound < best!.0 { best = (r.lowerBound, stop) }
+        }
+        return best
+    }
+}
+
+/// Milliseconds on a monotonic clock.
+@inline(__always) func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
+}
