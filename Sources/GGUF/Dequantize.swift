@@ -71,8 +71,9 @@ public enum Dequantize {
                     let h1 = Int(qh >> UInt32(j + 12)) & 0x10
                     let x0 = (Int(qs[j] & 0x0F) | h0) - bias
                     let x1 = (Int(qs[j] >> 4) | h1) - bias
-                    y[j] = Float(x0) * d + m
-                    y[j + 16] = Float(x1) * d + m
+                    // Q5_0 has no min: adding 0 would turn gguf's -0.0 into +0.0.
+                    y[j] = hasMin ? Float(x0) * d + m : Float(x0) * d
+                    y[j + 16] = hasMin ? Float(x1) * d + m : Float(x1) * d
                 }
             }
         case .q8_0:

@@ -48,37 +48,26 @@ public final class GGUFFile: @unchecked Sendable {
     public let fileSize: Int
 
     private let tensorIndex: [String: Int]
-    // Keeps the bytes alive: a mapped file or an owned array.
-    private let mapped: MappedFile?
-    private let owned: UnsafeMutableRawBufferPointer?
+    // Keeps the bytes alive: a mapped file or an owned copy (freed by ARC exactly once, even
+    // when parsing throws after every property is set).
+    private let storage: AnyObject
     private let base: UnsafeRawPointer?
 
     /// Opens and parses the file at `path` (memory-mapped).
     /// - Throws: ``GGUFError`` naming the problem and its offset.
     public convenience init(path: String) throws(GGUFError) {
         let m = try MappedFile(path: path)
-        try self.init(base: m.base, count: m.count, mapped: m, owned: nil)
+        try self.init(base: m.base, count: m.count, storage: m)
     }
 
     /// Parses a GGUF image held in memory (the bytes are copied once).
     public convenience init(bytes: [UInt8]) throws(GGUFError) {
-        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { src in
-            if let s = src.baseAddress { buf.baseAddress!.copyMemory(from: s, byteCount: bytes.count) }
-        }
-        do {
-            try self.init(base: UnsafeRawPointer(buf.baseAddress!), count: bytes.count, mapped: nil, owned: buf)
-        } catch {
-            buf.deallocate()
-            throw error
-        }
+        let owned = OwnedBytes(bytes)
+        try self.init(base: UnsafeRawPointer(owned.buffer.baseAddress!), count: bytes.count, storage: owned)
     }
 
-    private init(base: UnsafeRawPointer?, count: Int, mapped: MappedFile?, owned: UnsafeMutableRawBufferPointer?)
-        throws(GGUFError)
-    {
-        self.mapped = mapped
-        self.owned = owned
+    private init(base: UnsafeRawPointer?, count: Int, storage: AnyObject) throws(GGUFError) {
+        self.storage = storage
         self.base = base
         self.fileSize = count
         var r = ByteReader(base: base, count: count)
@@ -178,8 +167,6 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 
-    deinit { owned?.deallocate() }
-
     /// The tensor named `name`, if present.
     public func tensor(named name: String) -> GGUFTensorInfo? {
         tensorIndex[name].map { tensors[$0] }
@@ -208,6 +195,20 @@ public final class GGUFFile: @unchecked Sendable {
     public func double(_ key: String) -> Double? { metadata[key]?.doubleValue }
     /// A metadata bool value.
     public func bool(_ key: String) -> Bool? { metadata[key]?.boolValue }
+}
+
+/// A 64-byte-aligned copy of a file image held in memory.
+final class OwnedBytes: @unchecked Sendable {
+    let buffer: UnsafeMutableRawBufferPointer
+
+    init(_ bytes: [UInt8]) {
+        buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { src in
+            if let s = src.baseAddress { buffer.baseAddress!.copyMemory(from: s, byteCount: bytes.count) }
+        }
+    }
+
+    deinit { buffer.deallocate() }
 }
 
 /// A bounds-checked little-endian cursor over raw bytes.

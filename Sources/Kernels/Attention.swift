@@ -6,6 +6,16 @@ import Glibc
 import Darwin
 #endif
 
+/// How the f16 dot products of attention accumulate: llama.cpp uses ggml's vector kernel
+/// (four 16-lane accumulators) for single-token passes and tinyBLAS (one 16-lane accumulator,
+/// sequential) when a pass has two or more tokens. Matching it keeps outputs bit-identical.
+public enum AccumulationOrder: Sendable {
+    /// ggml `vec_dot_f16` order.
+    case vector
+    /// llamafile tinyBLAS order.
+    case sequential
+}
+
 /// Causal scaled-dot-product attention of one query token over a half-precision KV cache.
 ///
 /// Numerics follow ggml's non-flash path: the query is rounded to f16 before `q·k`, scores are
@@ -21,34 +31,55 @@ public enum Attention {
     ///   - out: `[heads, headDim]`.
     ///   - scores: scratch `[length]`.
     ///   - queryHalf: scratch `[headDim]`.
+    ///   - accumulators: scratch `[64, headDim]`.
     public static func attend(
         query: UnsafePointer<Float>, keys: UnsafePointer<Float16>, values: UnsafePointer<Float16>,
         kvStride: Int, length: Int, heads: Int, kvHeads: Int, headDim: Int, scale: Float,
-        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, queryHalf: UnsafeMutablePointer<Float16>
+        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, queryHalf: UnsafeMutablePointer<Float16>,
+        accumulators: UnsafeMutablePointer<Float>, order: AccumulationOrder = .vector
     ) {
+        precondition(headDim % 16 == 0, "attend: headDim \(headDim) must be a multiple of 16")
         let group = heads / kvHeads
+        let chunks = headDim / 16
         for h in 0..<heads {
             let kvh = h / group
             let q = query + h * headDim
             for i in 0..<headDim { queryHalf[i] = Float16(q[i]) }
             for j in 0..<length {
-                scores[j] = QuantizedDot.f16(queryHalf, keys + j * kvStride + kvh * headDim, count: headDim)
+                let k = keys + j * kvStride + kvh * headDim
+                scores[j] = order == .vector
+                    ? QuantizedDot.f16(queryHalf, k, count: headDim)
+                    : QuantizedDot.f16Sequential(queryHalf, k, count: headDim)
             }
             Elementwise.softmax(scores, count: length, scale: scale)
-            let o = out + h * headDim
-            for i in 0..<headDim { o[i] = 0 }
+            // p·V in ggml's order: position j feeds lane j % 64 of 64 lane accumulators (vector
+            // order) or lane j % 16 of 16 (sequential order); `accumulators` is [lanes, headDim].
+            let laneCount = order == .vector ? 64 : 16
+            let lanes = min(length, laneCount)
+            accumulators.update(repeating: 0, count: lanes * headDim)
             for j in 0..<length {
-                let p = Float(Float16(scores[j]))
+                let p = SIMD16<Float>(repeating: Float(Float16(scores[j])))
                 let v = values + j * kvStride + kvh * headDim
-                var i = 0
-                while i + 8 <= headDim {
-                    let vv = SIMD8<Float>(UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float16>.self))
-                    var oo = UnsafeRawPointer(o + i).loadUnaligned(as: SIMD8<Float>.self)
-                    oo.addProduct(vv, SIMD8(repeating: p))
-                    UnsafeMutableRawPointer(o + i).storeBytes(of: oo, as: SIMD8<Float>.self)
-                    i += 8
+                let acc = accumulators + (j & (laneCount - 1)) * headDim
+                for c in 0..<chunks {
+                    let vv = SIMD16<Float>(UnsafeRawPointer(v + 16 * c).loadUnaligned(as: SIMD16<Float16>.self))
+                    let old = UnsafeRawPointer(acc + 16 * c).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(acc + 16 * c).storeBytes(of: old.addingProduct(vv, p), as: SIMD16<Float>.self)
                 }
-                while i < headDim { o[i] += p * Float(v[i]); i += 1 }
+            }
+            // Reduce the 64 lanes per output dimension: (s0 + s2) + (s1 + s3), then the 16-lane tree.
+            let o = out + h * headDim
+            for c in 0..<chunks {
+                func lane(_ l: Int) -> SIMD16<Float> {
+                    l < lanes ? UnsafeRawPointer(accumulators + l * headDim + 16 * c).loadUnaligned(as: SIMD16<Float>.self) : SIMD16()
+                }
+                var x = [SIMD16<Float>](repeating: SIMD16(), count: 16)
+                for l in 0..<16 { x[l] = order == .vector ? (lane(l) + lane(32 + l)) + (lane(16 + l) + lane(48 + l)) : lane(l) }
+                var t3 = [SIMD16<Float>](repeating: SIMD16(), count: 8)
+                for i in 0..<8 { t3[i] = x[8 + i] + x[i] }
+                let t6 = (t3[4] + t3[0], t3[5] + t3[1], t3[6] + t3[2], t3[7] + t3[3])
+                let r = (t6.0 + t6.2) + (t6.1 + t6.3)
+                UnsafeMutableRawPointer(o + 16 * c).storeBytes(of: r, as: SIMD16<Float>.self)
             }
         }
     }

@@ -29,9 +29,14 @@ public enum QuantizedDot {
     }
 
     /// SIMD fast path of ``q4_1Q8_1Reference(_:_:blocks:)``.
+    ///
+    /// Accumulation order follows ggml's AVX2 kernel exactly (eight lanes, each the integer sum of
+    /// four consecutive products, fused into the lane accumulator per block; `m·s` summed apart),
+    /// so results are bit-identical to llama.cpp's.
     @inline(__always)
     public static func q4_1Q8_1(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var acc: Float = 0, mins: Float = 0
+        var acc = SIMD8<Float>()
+        var mins: Float = 0
         for b in 0..<blocks {
             let wb = w + b * 20, ab = a + b * 36
             let q = wb.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
@@ -39,11 +44,29 @@ public enum QuantizedDot {
             let hi = SIMD16<Int16>(truncatingIfNeeded: q &>> 4)
             let a0 = SIMD16<Int16>(truncatingIfNeeded: ab.loadUnaligned(fromByteOffset: 4, as: SIMD16<Int8>.self))
             let a1 = SIMD16<Int16>(truncatingIfNeeded: ab.loadUnaligned(fromByteOffset: 20, as: SIMD16<Int8>.self))
-            let s = SIMD16<Int32>(truncatingIfNeeded: lo &* a0 &+ hi &* a1).wrappedSum()
-            acc += f16(wb, 0) * f16(ab, 0) * Float(s)
-            mins += f16(wb, 2) * f16(ab, 2)
+            let lanes = fourWaySums(lo &* a0, hi &* a1)
+            let d = f16(wb, 0) * f16(ab, 0)
+            acc = acc.addingProduct(SIMD8(repeating: d), SIMD8<Float>(lanes))
+            mins = mins.addingProduct(f16(wb, 2), f16(ab, 2))
         }
-        return acc + mins
+        return horizontalSum(acc) + mins
+    }
+
+    /// Sums of four consecutive products: lanes 0–3 from `p0`, lanes 4–7 from `p1`.
+    @inline(__always)
+    static func fourWaySums(_ p0: SIMD16<Int16>, _ p1: SIMD16<Int16>) -> SIMD8<Int32> {
+        let pairs0 = SIMD8<Int32>(truncatingIfNeeded: p0.evenHalf) &+ SIMD8<Int32>(truncatingIfNeeded: p0.oddHalf)
+        let pairs1 = SIMD8<Int32>(truncatingIfNeeded: p1.evenHalf) &+ SIMD8<Int32>(truncatingIfNeeded: p1.oddHalf)
+        let quads0 = pairs0.evenHalf &+ pairs0.oddHalf
+        let quads1 = pairs1.evenHalf &+ pairs1.oddHalf
+        return SIMD8(lowHalf: quads0, highHalf: quads1)
+    }
+
+    /// ggml's `hsum_float_8`: (hi + lo) halves, then pairs, then the last two.
+    @inline(__always)
+    static func horizontalSum(_ v: SIMD8<Float>) -> Float {
+        let r = v.highHalf + v.lowHalf
+        return (r[0] + r[2]) + (r[1] + r[3])
     }
 
     // MARK: - Q4_0 weights × Q8_0 activations
@@ -97,21 +120,21 @@ public enum QuantizedDot {
         return sum
     }
 
-    /// SIMD fast path of ``q8_0Q8_0Reference(_:_:blocks:)``.
+    /// SIMD fast path of ``q8_0Q8_0Reference(_:_:blocks:)`` in ggml's AVX2 accumulation order.
     @inline(__always)
     public static func q8_0Q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, blocks: Int) -> Float {
-        var acc: Float = 0
+        var acc = SIMD8<Float>()
         for b in 0..<blocks {
             let wb = w + b * 34, ab = a + b * 34
             let w0 = SIMD16<Int16>(truncatingIfNeeded: wb.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
             let w1 = SIMD16<Int16>(truncatingIfNeeded: wb.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))
             let a0 = SIMD16<Int16>(truncatingIfNeeded: ab.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
             let a1 = SIMD16<Int16>(truncatingIfNeeded: ab.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self))
-            // |w·a| ≤ 127·128 fits Int16 only per product, so widen before adding.
-            let s = (SIMD16<Int32>(truncatingIfNeeded: w0 &* a0) &+ SIMD16<Int32>(truncatingIfNeeded: w1 &* a1)).wrappedSum()
-            acc += f16(wb, 0) * f16(ab, 0) * Float(s)
+            // |w·a| ≤ 127·127 fits Int16 per product; fourWaySums widens before adding.
+            let lanes = fourWaySums(w0 &* a0, w1 &* a1)
+            acc = acc.addingProduct(SIMD8(repeating: f16(wb, 0) * f16(ab, 0)), SIMD8<Float>(lanes))
         }
-        return acc
+        return horizontalSum(acc)
     }
 
     // MARK: - Q5_0 × Q8_0 and Q5_1 × Q8_1 (scalar; not on the SmolLM2 hot path)
@@ -171,19 +194,51 @@ public enum QuantizedDot {
         return s
     }
 
-    /// f16 × f16 dot product accumulated in f32.
+    /// f16 × f16 dot product in f32, in ggml's AVX-512 order: four 16-lane accumulators over
+    /// 64-element steps, reduced pairwise, then a tail accumulated in `Double`.
     @inline(__always)
     public static func f16(_ x: UnsafePointer<Float16>, _ y: UnsafePointer<Float16>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
+        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+        let steps = count & ~63
         var i = 0
-        while i + 8 <= count {
-            let a = SIMD8<Float>(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float16>.self))
-            let b = SIMD8<Float>(UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float16>.self))
-            acc.addProduct(a, b)
-            i += 8
+        while i < steps {
+            s0 = s0.addingProduct(load16(x + i), load16(y + i))
+            s1 = s1.addingProduct(load16(x + i + 16), load16(y + i + 16))
+            s2 = s2.addingProduct(load16(x + i + 32), load16(y + i + 32))
+            s3 = s3.addingProduct(load16(x + i + 48), load16(y + i + 48))
+            i += 64
         }
-        var s = acc.sum()
-        while i < count { s += Float(x[i]) * Float(y[i]); i += 1 }
-        return s
+        var sum = Double(reduce16((s0 + s2) + (s1 + s3)))
+        while i < count {
+            sum += Double(Float(x[i]) * Float(y[i]))
+            i += 1
+        }
+        return Float(sum)
+    }
+
+    /// f16 × f16 dot product with one 16-lane accumulator over 16-element steps (tinyBLAS order);
+    /// `count` must be a multiple of 16.
+    @inline(__always)
+    public static func f16Sequential(_ x: UnsafePointer<Float16>, _ y: UnsafePointer<Float16>, count: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i < count {
+            acc = acc.addingProduct(load16(x + i), load16(y + i))
+            i += 16
+        }
+        return reduce16(acc)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float16>) -> SIMD16<Float> {
+        SIMD16<Float>(UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float16>.self))
+    }
+
+    /// Sum of 16 lanes in the tree order of GCC's `_mm512_reduce_add_ps`.
+    @inline(__always)
+    public static func reduce16(_ v: SIMD16<Float>) -> Float {
+        let t3 = v.highHalf + v.lowHalf
+        let t6 = t3.highHalf + t3.lowHalf
+        return (t6[0] + t6[2]) + (t6[1] + t6[3])
     }
 }

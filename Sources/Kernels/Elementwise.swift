@@ -43,14 +43,34 @@ public enum Elementwise {
             let v = x + h * headDim
             for i in 0..<(dims / 2) {
                 let x0 = v[2 * i], x1 = v[2 * i + 1]
-                v[2 * i] = x0 * cos[i] - x1 * sin[i]
-                v[2 * i + 1] = x0 * sin[i] + x1 * cos[i]
+                // Fused exactly as ggml's compiled rope (one product rounded, the other fused).
+                v[2 * i] = (-(x1 * sin[i])).addingProduct(x0, cos[i])
+                v[2 * i + 1] = (x1 * cos[i]).addingProduct(x0, sin[i])
             }
         }
     }
 
-    /// SwiGLU: `out[i] = silu(gate[i]) * up[i]` with `silu(x) = x / (1 + e^−x)`.
+    /// SwiGLU: `out[i] = silu(gate[i]) * up[i]` with `silu(x) = x / (1 + e^−x)` (``FastExp``).
     public static func swiglu(
+        gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var i = 0
+        while i + 16 <= count {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD16<Float>.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD16<Float>.self)
+            let silu = g / (1 + FastExp.exp(-g))
+            UnsafeMutableRawPointer(out + i).storeBytes(of: silu * u, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            let g = gate[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
+            i += 1
+        }
+    }
+
+    /// Reference SwiGLU with libm `expf`, for parity tests.
+    public static func swigluReference(
         gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int
     ) {
         for i in 0..<count {
@@ -64,7 +84,10 @@ public enum Elementwise {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// In-place softmax of `x[0..<count]` after scaling by `scale` (sum in `Double`, as ggml).
+    /// In-place softmax of `x[0..<count]` after scaling by `scale`.
+    ///
+    /// Exponentials go through ``FastExp`` 16 lanes at a time (a partial last group is padded with
+    /// −∞, which contributes 0) and the sum is accumulated in `Double`, as ggml does.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float = 1) {
         var m = -Float.infinity
         for i in 0..<count {
@@ -72,10 +95,15 @@ public enum Elementwise {
             m = max(m, x[i])
         }
         var sum = 0.0
-        for i in 0..<count {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += Double(e)
+        var i = 0
+        while i < count {
+            var v = SIMD16<Float>(repeating: -.infinity)
+            let n = min(16, count - i)
+            for l in 0..<n { v[l] = x[i + l] }
+            let e = FastExp.exp(v - SIMD16(repeating: m))
+            for l in 0..<n { x[i + l] = e[l] }
+            sum += Double(QuantizedDot.reduce16(e))
+            i += 16
         }
         let inv = Float(1 / sum)
         for i in 0..<count { x[i] *= inv }

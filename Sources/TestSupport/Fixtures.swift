@@ -29,3 +29,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Fixtures {
+    /// Path of the real SmolLM2 model; stops the test run with a clear message if it is missing
+    /// (real-model tests never skip silently: `make test` pulls the model first).
+    public static func requireDefaultModel() -> String {
+        let p = defaultModelPath
+        if access(p, R_OK) != 0 {
+            fatalError("real-model test needs \(p): run `make test` (it pulls the model) or `tern pull smollm2-135m`")
+        }
+        return p
+    }
+}

@@ -43,6 +43,10 @@ public final class LlamaModel: @unchecked Sendable {
     public let maxBatchTokens: Int
     /// The thread pool running matrix products.
     public let pool: ThreadPool
+    /// Debugging hook: receives intermediate activations by llama.cpp's tensor names
+    /// (`attn_norm-3`, `kqv_out-3`, `ffn_out-3`, `l_out-3`, …) as `[tokens, width]` buffers.
+    /// Used to locate numeric divergence from a reference implementation; nil in normal runs.
+    public var tap: ((String, UnsafeBufferPointer<Float>) -> Void)?
 
     struct Layer {
         let attnNorm: UnsafePointer<Float>  // [hidden]
@@ -77,6 +81,7 @@ public final class LlamaModel: @unchecked Sendable {
     let ropeSin: UnsafeMutablePointer<Float>  // [T, ropeDims/2]
     let scores: UnsafeMutablePointer<Float>   // [threads, contextLength]
     let queryHalf: UnsafeMutablePointer<Float16>  // [threads, headDim]
+    let attentionLanes: UnsafeMutablePointer<Float>  // [threads, 64, headDim]
     let scratch: MatMulScratch
     var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
     var logitsRows: Int
@@ -152,6 +157,7 @@ public final class LlamaModel: @unchecked Sendable {
         scoreCapacity = maxContext ?? hp.contextLength
         scores = .allocate(capacity: threads * scoreCapacity)
         queryHalf = .allocate(capacity: threads * hp.headDim)
+        attentionLanes = .allocate(capacity: threads * 64 * hp.headDim)
         scratch = MatMulScratch(maxTokens: t, maxCols: max(hp.hidden, hp.feedForward), threads: threads)
         logitsRows = 1
         logitsBuffer = .allocate(capacity: hp.vocabularySize)
@@ -159,7 +165,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     deinit {
         for p in ownedFloats { p.deallocate() }
-        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer] { p.deallocate() }
+        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes] { p.deallocate() }
         queryHalf.deallocate()
     }
 
@@ -240,10 +246,15 @@ public final class LlamaModel: @unchecked Sendable {
         }
 
         let scale = 1 / Float(headDim).squareRoot()
+        func tapped(_ name: String, _ li: Int, _ p: UnsafeMutablePointer<Float>, _ width: Int) {
+            tap?("\(name)-\(li)", UnsafeBufferPointer(start: p, count: total * width))
+        }
+        tap?("embd", UnsafeBufferPointer(start: x, count: total * hidden))
         for (li, layer) in layers.enumerated() {
             for t in 0..<total {
                 Elementwise.rmsNorm(x + t * hidden, weight: layer.attnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
             }
+            tapped("attn_norm", li, xn, hidden)
             MatMul.apply(layer.wq, xn, q, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.wk, xn, k, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.wv, xn, v, tokens: total, pool: pool, scratch: scratch)
@@ -260,7 +271,11 @@ public final class LlamaModel: @unchecked Sendable {
                     vr[i] = Float16(v[t * kvDim + i])
                 }
             }
-            // Attention: each token sees its own sequence up to and including itself.
+            tapped("Qcur", li, q, hidden)
+            tapped("Kcur", li, k, kvDim)
+            // Attention: each token sees its own sequence up to and including itself. Like
+            // llama.cpp, multi-token passes accumulate in tinyBLAS order, single tokens in ggml's.
+            let order: AccumulationOrder = total >= 2 ? .sequential : .vector
             pool.run { worker in
                 let sc = scores + worker * scoreCapacity
                 let qh = queryHalf + worker * headDim
@@ -270,19 +285,27 @@ public final class LlamaModel: @unchecked Sendable {
                         query: q + t * hidden, keys: cache.keyRow(layer: li, position: 0),
                         values: cache.valueRow(layer: li, position: 0), kvStride: kvDim, length: tokenPos[t] + 1,
                         heads: hp.heads, kvHeads: hp.kvHeads, headDim: headDim, scale: scale,
-                        out: attn + t * hidden, scores: sc, queryHalf: qh)
+                        out: attn + t * hidden, scores: sc, queryHalf: qh,
+                        accumulators: attentionLanes + worker * 64 * headDim, order: order)
                 }
             }
+            tapped("kqv_out", li, attn, hidden)
             MatMul.apply(layer.wo, attn, proj, tokens: total, pool: pool, scratch: scratch)
+            tapped("attn_out", li, proj, hidden)
             Elementwise.add(x, proj, count: total * hidden)
+            tapped("ffn_inp", li, x, hidden)
             for t in 0..<total {
                 Elementwise.rmsNorm(x + t * hidden, weight: layer.ffnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
             }
+            tapped("ffn_norm", li, xn, hidden)
             MatMul.apply(layer.gate, xn, gateBuf, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.up, xn, upBuf, tokens: total, pool: pool, scratch: scratch)
             Elementwise.swiglu(gate: gateBuf, up: upBuf, out: gateBuf, count: total * hp.feedForward)
+            tapped("ffn_swiglu", li, gateBuf, hp.feedForward)
             MatMul.apply(layer.down, gateBuf, proj, tokens: total, pool: pool, scratch: scratch)
+            tapped("ffn_out", li, proj, hidden)
             Elementwise.add(x, proj, count: total * hidden)
+            tapped("l_out", li, x, hidden)
         }
 
         // Commit the new positions.

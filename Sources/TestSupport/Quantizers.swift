@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import GGUF
+
+/// Reference quantizers (ggml's scalar `quantize_row_*_ref` rules) for building test weights.
+public enum Quantizers {
+    static func f16Bits(_ x: Float) -> [UInt8] {
+        let b = Float16(x).bitPattern
+        return [UInt8(b & 0xFF), UInt8(b >> 8)]
+    }
+
+    /// Encodes `x` (a multiple of the block size) in `type`. Supports F32, F16, BF16, Q8_0, Q4_0, Q4_1.
+    public static func quantize(_ x: [Float], as type: GGMLType) -> [UInt8] {
+        var out: [UInt8] = []
+        switch type {
+        case .f32:
+            for v in x { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+        case .f16:
+            for v in x { out.append(contentsOf: f16Bits(v)) }
+        case .bf16:
+            for v in x {
+                let b = UInt16(v.bitPattern >> 16)
+                out.append(contentsOf: [UInt8(b & 0xFF), UInt8(b >> 8)])
+            }
+        case .q8_0:
+            for b in stride(from: 0, to: x.count, by: 32) {
+                let blk = x[b..<(b + 32)]
+                let amax = blk.map(abs).max()!
+                let d = amax / 127, id = d != 0 ? 1 / d : 0
+                out.append(contentsOf: f16Bits(d))
+                for v in blk { out.append(UInt8(bitPattern: Int8((v * id).rounded()))) }
+            }
+        case .q4_0:
+            for b in stride(from: 0, to: x.count, by: 32) {
+                let blk = Array(x[b..<(b + 32)])
+                var maxv: Float = 0, amax: Float = 0
+                for v in blk where abs(v) > amax { amax = abs(v); maxv = v }
+                let d = maxv / -8, id = d != 0 ? 1 / d : 0
+                out.append(contentsOf: f16Bits(d))
+                for j in 0..<16 {
+                    let q0 = UInt8(min(15, Int8(blk[j] * id + 8.5)))
+                    let q1 = UInt8(min(15, Int8(blk[j + 16] * id + 8.5)))
+                    out.append(q0 | (q1 << 4))
+                }
+            }
+        case .q4_1:
+            for b in stride(from: 0, to: x.count, by: 32) {
+                let blk = Array(x[b..<(b + 32)])
+                let mn = blk.min()!, mx = blk.max()!
+                let d = (mx - mn) / 15, id = d != 0 ? 1 / d : 0
+                out.append(contentsOf: f16Bits(d))
+                out.append(contentsOf: f16Bits(mn))
+                for j in 0..<16 {
+                    let q0 = UInt8(min(15, Int((blk[j] - mn) * id + 0.5)))
+                    let q1 = UInt8(min(15, Int((blk[j + 16] - mn) * id + 0.5)))
+                    out.append(q0 | (q1 << 4))
+                }
+            }
+        default:
+            preconditionFailure("Quantizers.quantize: \(type) is not supported by the test quantizer")
+        }
+        return out
+    }
+
+    /// Random raw blocks of `type` with finite, moderate fp16 scales: valid input for any decoder.
+    public static func randomBlocks(_ type: GGMLType, blocks: Int, seed: UInt64) -> [UInt8] {
+        var rng = TestRandom(seed: seed)
+        var out = (0..<(blocks * type.typeSize)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        // Offsets of fp16 scale fields within one block.
+        let scaleOffsets: [Int] = switch type {
+        case .q4_0, .q5_0, .q8_0: [0]
+        case .q4_1, .q5_1, .q8_1: [0, 2]
+        case .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        case .q2_K: [80, 82]
+        case .q3_K: [108]
+        case .f16: Array(stride(from: 0, to: type.typeSize, by: 2))
+        default: []
+        }
+        for b in 0..<blocks {
+            for off in scaleOffsets {
+                let v = Float.random(in: 0.001...0.5, using: &rng) * (Bool.random(using: &rng) ? 1 : -1)
+                let bits = f16Bits(v)
+                out[b * type.typeSize + off] = bits[0]
+                out[b * type.typeSize + off + 1] = bits[1]
+            }
+        }
+        return out
+    }
+}
+
+/// Deterministic random numbers for tests (SplitMix64).
+public struct TestRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    /// Creates a generator.
+    public init(seed: UInt64) { state = seed }
+    /// Next 64 bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// `n` floats uniform in `range`.
+    public mutating func floats(_ n: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
+        (0..<n).map { _ in Float.random(in: range, using: &self) }
+    }
+}
