@@ -81,7 +81,7 @@ let package = Package(
             dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TernCLITests", dependencies: ["TernCLI", "TestSupport", "GGUF"],
+            name: "TernCLITests", dependencies: ["TestSupport", "GGUF"],
             swiftSettings: swiftSettings),
     ]
 )

