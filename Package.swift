@@ -35,6 +35,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // L0
@@ -53,12 +57,30 @@ let package = Package(
         .target(
             name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Tokenization"],
             swiftSettings: swiftSettings + cpuFlags),
+        // L0: OpenAI wire types and the client protocol every LLM-using system speaks.
+        .target(name: "OpenAIAPI", swiftSettings: swiftSettings),
+        // L4: the serving engine.
+        .target(
+            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels"],
+            swiftSettings: swiftSettings + cpuFlags),
+        // L6: the OpenAI-compatible HTTP server.
+        .target(
+            name: "OpenAIServer",
+            dependencies: [
+                "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings),
         // Composition root
         .executableTarget(
             name: "TernCLI",
             dependencies: [
-                "GGUF", "Kernels", "Tokenization", "TransformerModels",
+                "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -79,6 +101,17 @@ let package = Package(
         .testTarget(
             name: "TransformerModelsTests",
             dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InferenceEngineTests",
+            dependencies: ["InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OpenAIServerTests",
+            dependencies: [
+                "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TernCLITests", dependencies: ["TestSupport", "GGUF"],

@@ -86,6 +86,8 @@ public final class LlamaModel: @unchecked Sendable {
     var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
     var logitsRows: Int
     let scoreCapacity: Int
+    /// Longest sequence (positions) a forward pass can attend over.
+    public var maxContext: Int { scoreCapacity }
 
     /// Loads a Llama model from a parsed GGUF file.
     ///
@@ -193,7 +195,8 @@ public final class LlamaModel: @unchecked Sendable {
         for c in chunks {
             for id in c.tokens where id < 0 || id >= vocab { throw .tokenOutOfRange(id, vocabularySize: vocab) }
             let needed = c.cache.count + c.tokens.count
-            guard needed <= c.cache.capacity else { throw .contextOverflow(needed: needed, capacity: c.cache.capacity) }
+            let capacity = min(c.cache.capacity, scoreCapacity)
+            guard needed <= capacity else { throw .contextOverflow(needed: needed, capacity: capacity) }
         }
         // Split into passes of at most maxBatchTokens tokens.
         var pending: [(chunkIndex: Int, offset: Int, count: Int)] = []
@@ -281,10 +284,9 @@ public final class LlamaModel: @unchecked Sendable {
                 let qh = queryHalf + worker * headDim
                 for t in ThreadPool.range(of: total, part: worker, parts: pool.threadCount) {
                     let cache = tokenCache[t]
-                    Attention.attend(
-                        query: q + t * hidden, keys: cache.keyRow(layer: li, position: 0),
-                        values: cache.valueRow(layer: li, position: 0), kvStride: kvDim, length: tokenPos[t] + 1,
-                        heads: hp.heads, kvHeads: hp.kvHeads, headDim: headDim, scale: scale,
+                    Attention.attendPaged(
+                        query: q + t * hidden, keys: cache.keyPages(layer: li), values: cache.valuePages(layer: li),
+                        length: tokenPos[t] + 1, heads: hp.heads, kvHeads: hp.kvHeads, headDim: headDim, scale: scale,
                         out: attn + t * hidden, scores: sc, queryHalf: qh,
                         accumulators: attentionLanes + worker * 64 * headDim, order: order)
                 }

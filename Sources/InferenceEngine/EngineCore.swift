@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import Kernels
+import Tokenization
+import TransformerModels
+import Synchronization
+
+/// The single owner of the model and the KV pool: runs the step loop on its own thread.
+///
+/// Each step: take new submissions and cancellations, ask the ``SchedulingPolicy`` what to run,
+/// apply preemptions and admissions (with prefix-cache lookups), allocate pages, run one forward
+/// pass over every scheduled chunk, then sample, stream and finish sequences. CPU-bound work never
+/// runs on Swift's cooperative pool.
+final class EngineCore: @unchecked Sendable {
+    typealias Continuation = AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+
+    let model: LlamaModel
+    let tokenizer: Tokenizer
+    let pool: PagePool
+    let configuration: EngineConfiguration
+    let policy: any SchedulingPolicy
+    let contextSize: Int
+    let stats = Mutex(EngineStats())
+
+    private struct Inbox {
+        var submissions: [Sequence] = []
+        var cancelled: Set<RequestID> = []
+        var stopping = false
+        var waitingCount = 0
+    }
+    private let inbox = Mutex(Inbox())
+    private let wake = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+    private let finishedThread = DispatchSemaphore(value: 0)
+
+    // Owned by the engine thread.
+    private var waiting: [Sequence] = []
+    private var running: [Sequence] = []
+
+    init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.configuration = configuration
+        self.policy = policy
+        let hp = model.hyperparameters
+        contextSize = min(configuration.contextSize ?? min(hp.contextLength, 8192), model.maxContext)
+        let perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: configuration.pageSize)
+        pool = PagePool(pageCount: max(1, configuration.kvMemoryBytes / perPage), pageSize: configuration.pageSize,
+                        layers: hp.layers, kvDim: hp.kvDim)
+        stats.withLock { $0.totalPages = pool.pageCount }
+    }
+
+    func start() {
+        let t = Thread { [self] in loop() }
+        t.name = "tern.engine"
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Asks the loop to finish; in-flight requests end with `.cancelled`.
+    func stop() {
+        inbox.withLock { $0.stopping = true }
+        wake.signal()
+        if thread != nil { finishedThread.wait() }
+    }
+
+    /// Queues a request; fails fast on bad input or overload.
+    func submit(_ request: GenerationRequest, id: RequestID, continuation: Continuation) throws(EngineError) {
+        if let a = request.adapter { throw .unknownAdapter(a) }
+        guard !request.prompt.isEmpty else { throw .emptyPrompt }
+        let vocab = model.hyperparameters.vocabularySize
+        if let bad = request.prompt.first(where: { $0 < 0 || $0 >= vocab }) { throw .invalidToken(bad) }
+        guard request.prompt.count + 1 <= contextSize else { throw .promptTooLong(tokens: request.prompt.count, limit: contextSize) }
+        let poolPositions = pool.pageCount * pool.pageSize
+        guard request.prompt.count + 1 <= poolPositions else { throw .exceedsMemory(tokens: request.prompt.count + 1, limit: poolPositions) }
+        guard request.maxTokens >= 0 else { throw .invalidRequest("max_tokens must be >= 0") }
+        let seq = Sequence(id: id, request: request, cache: pool.makeCache(), tokenizer: tokenizer, continuation: continuation)
+        try inbox.withLock { (box: inout Inbox) throws(EngineError) in
+            guard !box.stopping else { throw .shuttingDown }
+            guard box.waitingCount < configuration.maxWaitingRequests else { throw .overloaded(waiting: box.waitingCount) }
+            box.submissions.append(seq)
+            box.waitingCount += 1
+        }
+        wake.signal()
+    }
+
+    func cancel(_ id: RequestID) {
+        inbox.withLock { _ = $0.cancelled.insert(id) }
+        wake.signal()
+    }
+
+    // MARK: - The loop
+
+    private func loop() {
+        while true {
+            let (new, cancelled, stopping) = inbox.withLock { box -> ([Sequence], Set<RequestID>, Bool) in
+                defer {
+                    box.submissions.removeAll()
+                    box.cancelled.removeAll()
+                }
+                return (box.submissions, box.cancelled, box.stopping)
+            }
+            let now = Date()
+            for s in new { s.arrival = now }
+            waiting.append(contentsOf: new)
+            if stopping {
+                for s in running + waiting { finish(s, .cancelled) }
+                running.removeAll()
+                waiting.removeAll()
+                publishStats()
+                finishedThread.signal()
+                return
+            }
+            for id in cancelled {
+                if let i = running.firstIndex(where: { $0.id == id }) { finish(running.remove(at: i), .cancelled) }
+                if let i = waiting.firstIndex(where: { $0.id == id }) {
+                    finish(waiting.remove(at: i), .cancelled)
+                }
+            }
+            if running.isEmpty && waiting.isEmpty {
+                publishStats()
+                wake.wait()
+                continue
+            }
+            step()
+            publishStats()
+        }
+    }
+
+    private func step() {
+        let input = SchedulerInput(
+            running: running.map { ScheduledSequenceState(id: $0.id, computed: $0.cache.count, target: $0.tokens.count, pages: $0.cache.pageTable.count) },
+            waiting: waiting.map { ScheduledSequenceState(id: $0.id, computed: 0, target: $0.tokens.count, pages: 0) },
+            availablePages: pool.availablePages, pageSize: pool.pageSize,
+            tokenBudget: configuration.maxBatchTokens, maxRunning: configuration.maxRunningSequences)
+        let decision = policy.schedule(input)
+
+        for id in decision.preempted {
+            guard let i = running.firstIndex(where: { $0.id == id }) else { continue }
+            let s = running.remove(at: i)
+            releasePages(s)
+            s.preemptions += 1
+            stats.withLock { $0.preemptions += 1 }
+            if running.isEmpty && decision.scheduled.isEmpty {
+                // It cannot fit even alone: end it rather than loop forever.
+                finish(s, .length)
+            } else {
+                waiting.insert(s, at: 0)
+            }
+        }
+        for id in decision.admitted {
+            guard let i = waiting.firstIndex(where: { $0.id == id }) else { continue }
+            let s = waiting.remove(at: i)
+            inbox.withLock { $0.waitingCount -= 1 }
+            admit(s)
+            running.append(s)
+        }
+        var chunks: [SequenceChunk] = []
+        var chunkSeqs: [Sequence] = []
+        for (id, n) in decision.scheduled {
+            guard let s = running.first(where: { $0.id == id }) else { continue }
+            let count = min(n, s.tokens.count - s.cache.count)
+            guard count > 0 else { continue }
+            guard ensurePages(s, positions: s.cache.count + count) else {
+                // The pool ran dry despite the plan (cached pages were all pinned): retry next step.
+                continue
+            }
+            let end = s.cache.count + count
+            chunks.append(SequenceChunk(cache: s.cache, tokens: Array(s.tokens[s.cache.count..<end]),
+                                        logits: end == s.tokens.count ? .last : .none))
+            chunkSeqs.append(s)
+        }
+        guard !chunks.isEmpty else {
+            if decision.scheduled.isEmpty && decision.preempted.isEmpty && running.isEmpty && !waiting.isEmpty {
+                // Nothing fits right now and nothing runs: fail the head of the queue rather than spin.
+                let s = waiting.removeFirst()
+                inbox.withLock { $0.waitingCount -= 1 }
+                s.fail(EngineError.exceedsMemory(tokens: s.tokens.count, limit: pool.pageCount * pool.pageSize))
+            }
+            return
+        }
+        let started = Date()
+        do {
+            try model.forward(chunks) { chunkIndex, _, logits in
+                self.sampleNext(chunkSeqs[chunkIndex], logits)
+            }
+        } catch {
+            for s in chunkSeqs {
+                running.removeAll { $0 === s }
+                releasePages(s)
+                s.fail(EngineError.internalError("\(error)"))
+            }
+            return
+        }
+        let stepSeconds = Date().timeIntervalSince(started)
+        stats.withLock {
+            $0.steps += 1
+            $0.lastStepSeconds = stepSeconds
+            $0.promptTokensComputed += chunks.reduce(0) { $0 + ($1.logits == .none || $1.tokens.count > 1 ? $1.tokens.count : 0) }
+        }
+        for s in chunkSeqs {
+            registerFullPages(s)
+            if let reason = s.pendingFinish {
+                running.removeAll { $0 === s }
+                finish(s, reason)
+            }
+        }
+    }
+
+    // MARK: - Sequences
+
+    private func admit(_ s: Sequence) {
+        // Prefix cache: reuse full pages of the prompt, but always leave at least one token to
+        // compute so the step yields logits.
+        var cached = 0
+        if configuration.prefixCaching {
+            let fullPages = (s.tokens.count - 1) / pool.pageSize
+            var parent: UInt64 = 0
+            var pages: [Int32] = []
+            for k in 0..<fullPages {
+                let h = PagePool.hash(parent: parent, tokens: s.tokens[(k * pool.pageSize)..<((k + 1) * pool.pageSize)])
+                guard let page = pool.lookup(h) else { break }
+                pages.append(page)
+                s.pageHashes.append(h)
+                parent = h
+            }
+            s.cache.pageTable = pages
+            cached = pages.count * pool.pageSize
+            s.cache.assumeComputed(cached)
+        }
+        if !s.started {
+            s.started = true
+            s.cachedPromptTokens = cached
+            s.continuation.yield(.started(promptTokens: s.promptCount, cachedPromptTokens: cached))
+            stats.withLock { $0.prefixCacheHitTokens += cached; $0.promptTokensTotal += s.promptCount }
+        }
+    }
+
+    private func ensurePages(_ s: Sequence, positions: Int) -> Bool {
+        var table = s.cache.pageTable
+        while table.count * pool.pageSize < positions {
+            guard let p = pool.allocate() else {
+                s.cache.pageTable = table
+                return false
+            }
+            table.append(p)
+        }
+        s.cache.pageTable = table
+        return true
+    }
+
+    private func releasePages(_ s: Sequence) {
+        for p in s.cache.pageTable { pool.release(p) }
+        s.cache.pageTable = []
+        s.cache.reset()
+        s.pageHashes.removeAll()
+    }
+
+    /// Registers pages that just became full so later prompts can share them.
+    private func registerFullPages(_ s: Sequence) {
+        guard configuration.prefixCaching else { return }
+        let full = s.cache.count / pool.pageSize
+        while s.pageHashes.count < full {
+            let k = s.pageHashes.count
+            let h = PagePool.hash(parent: s.pageHashes.last ?? 0, tokens: s.tokens[(k * pool.pageSize)..<((k + 1) * pool.pageSize)])
+            pool.register(s.cache.pageTable[k], hash: h)
+            s.pageHashes.append(h)
+        }
+    }
+
+    private func sampleNext(_ s: Sequence, _ logits: UnsafeBufferPointer<Float>) {
+        let token = s.choose(logits)
+        let now = Date()
+        if s.firstTokenTime == nil {
+            s.firstTokenTime = now
+            stats.withLock { $0.ttft.append(now.timeIntervalSince(s.arrival)) }
+        } else if let last = s.lastTokenTime {
+            stats.withLock { $0.interTokenLatency.append(now.timeIntervalSince(last)) }
+        }
+        s.lastTokenTime = now
+        stats.withLock { $0.generationTokensTotal += 1 }
+        s.accept(token, contextSize: contextSize)
+    }
+
+    private func finish(_ s: Sequence, _ reason: FinishReason) {
+        releasePages(s)
+        s.finish(reason)
+        stats.withLock {
+            $0.finished += 1
+            $0.e2eLatency.append(Date().timeIntervalSince(s.arrival))
+        }
+    }
+
+    private func publishStats() {
+        let waitingCount = inbox.withLock { $0.waitingCount }
+        stats.withLock {
+            $0.running = running.count
+            $0.waiting = waitingCount
+            $0.usedPages = pool.usedPages
+            $0.cachedPages = pool.cachedPages
+        }
+    }
+}
+
+/// Counters and latency samples the server exports as metrics (drained by the reader).
+public struct EngineStats: Sendable {
+    public var running = 0
+    public var waiting = 0
+    public var usedPages = 0
+    public var cachedPages = 0
+    public var totalPages = 0
+    public var steps = 0
+    public var finished = 0
+    public var preemptions = 0
+    public var promptTokensTotal = 0
+    public var promptTokensComputed = 0
+    public var prefixCacheHitTokens = 0
+    public var generationTokensTotal = 0
+    public var lastStepSeconds = 0.0
+    /// Latency samples since the last drain (seconds).
+    public var ttft: [Double] = []
+    public var interTokenLatency: [Double] = []
+    public var e2eLatency: [Double] = []
+
+    /// Fraction of KV pages held by running sequences.
+    public var kvUsage: Double { totalPages > 0 ? Double(usedPages) / Double(totalPages) : 0 }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/// One sequence as the scheduler sees it: numbers only.
+public struct ScheduledSequenceState: Sendable, Equatable {
+    /// The request.
+    public var id: RequestID
+    /// Positions already in the KV cache.
+    public var computed: Int
+    /// Positions that must be in the cache before the next token can be sampled (prompt + generated).
+    public var target: Int
+    /// Pages the sequence holds.
+    public var pages: Int
+
+    /// Creates a state.
+    public init(id: RequestID, computed: Int, target: Int, pages: Int) {
+        self.id = id
+        self.computed = computed
+        self.target = target
+        self.pages = pages
+    }
+}
+
+/// Everything a scheduling decision depends on.
+public struct SchedulerInput: Sendable {
+    /// Running sequences, highest priority first (FCFS: earliest arrival first).
+    public var running: [ScheduledSequenceState]
+    /// Waiting sequences, highest priority first.
+    public var waiting: [ScheduledSequenceState]
+    /// Pages that can be allocated.
+    public var availablePages: Int
+    /// Positions per page.
+    public var pageSize: Int
+    /// Token budget of this step.
+    public var tokenBudget: Int
+    /// Most running sequences.
+    public var maxRunning: Int
+
+    /// Creates an input.
+    public init(running: [ScheduledSequenceState], waiting: [ScheduledSequenceState], availablePages: Int,
+                pageSize: Int, tokenBudget: Int, maxRunning: Int) {
+        self.running = running
+        self.waiting = waiting
+        self.availablePages = availablePages
+        self.pageSize = pageSize
+        self.tokenBudget = tokenBudget
+        self.maxRunning = maxRunning
+    }
+}
+
+/// A scheduling decision: which sequences compute how many tokens this step.
+public struct SchedulerOutput: Sendable, Equatable {
+    /// (sequence, tokens to compute) in batch order.
+    public var scheduled: [(id: RequestID, tokens: Int)] = []
+    /// Waiting sequences that start running this step.
+    public var admitted: [RequestID] = []
+    /// Running sequences that lose their pages (recomputed later from their tokens).
+    public var preempted: [RequestID] = []
+
+    public init() {}
+
+    public static func == (a: SchedulerOutput, b: SchedulerOutput) -> Bool {
+        a.scheduled.map(\.id) == b.scheduled.map(\.id) && a.scheduled.map(\.tokens) == b.scheduled.map(\.tokens)
+            && a.admitted == b.admitted && a.preempted == b.preempted
+    }
+}
+
+/// A scheduling policy: state in, decision out. It never touches the model or the pool, so
+/// policies (FCFS, fairness, adapter-aware) can be swapped and tested in isolation.
+public protocol SchedulingPolicy: Sendable {
+    /// Decides the next step.
+    func schedule(_ input: SchedulerInput) -> SchedulerOutput
+}
+
+/// First come, first served with continuous batching and chunked prefill (vLLM's V1 rule: a
+/// sequence is just computed versus target tokens; each step hands out a token budget).
+///
+/// Running sequences are served first, in order; when pages run out, the lowest-priority running
+/// sequence is preempted (recompute). Waiting sequences are admitted in order while budget, pages
+/// and running slots last; a long prompt is split across steps.
+public struct FCFSScheduler: SchedulingPolicy {
+    public init() {}
+
+    public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
+        var out = SchedulerOutput()
+        var budget = input.tokenBudget
+        var free = input.availablePages
+        var running = input.running
+        func pagesFor(_ positions: Int) -> Int { (positions + input.pageSize - 1) / input.pageSize }
+
+        var i = 0
+        while i < running.count && budget > 0 {
+            let s = running[i]
+            let n = min(s.target - s.computed, budget)
+            if n <= 0 {
+                i += 1
+                continue
+            }
+            let need = max(0, pagesFor(s.computed + n) - s.pages)
+            var selfPreempted = false
+            while need > free {
+                if let victim = running.last, victim.id != s.id {
+                    running.removeLast()
+                    free += victim.pages
+                    out.preempted.append(victim.id)
+                } else {
+                    running.remove(at: i)
+                    free += s.pages
+                    out.preempted.append(s.id)
+                    selfPreempted = true
+                    break
+                }
+            }
+            if selfPreempted { continue }
+            free -= need
+            budget -= n
+            out.scheduled.append((s.id, n))
+            i += 1
+        }
+        // Admit new work only when nobody had to be preempted: it would just be preempted next.
+        guard out.preempted.isEmpty else { return out }
+        var runningCount = running.count
+        for w in input.waiting {
+            guard runningCount < input.maxRunning, budget > 0 else { break }
+            let n = min(w.target - w.computed, budget)
+            let need = max(0, pagesFor(w.computed + n) - w.pages)
+            // FCFS: never let a later request overtake one that does not fit yet.
+            guard need <= free else { break }
+            free -= need
+            budget -= n
+            runningCount += 1
+            out.admitted.append(w.id)
+            out.scheduled.append((w.id, n))
+        }
+        return out
+    }
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import GGUF
+import Hummingbird
+import InferenceEngine
+import Kernels
+import Logging
+import OpenAIServer
+import Tokenization
+import TransformerModels
+
+/// Parses sizes such as `256M`, `1G`, `512MiB`, `1048576`.
+func parseSize(_ s: String) -> Int? {
+    let t = s.trimmingCharacters(in: .whitespaces).uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+    let units: [(String, Int)] = [("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+    for (u, m) in units where t.hasSuffix(u) {
+        return Double(t.dropLast()).map { Int($0 * Double(m)) }
+    }
+    return Int(t)
+}
+
+extension Tern {
+    /// `tern serve`: the OpenAI-compatible server with continuous batching and a web page.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a model over an OpenAI-compatible HTTP API with a built-in web page.")
+
+        @OptionGroup var modelOptions: ModelOptions
+
+        @Option(help: "Address to bind.")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port to listen on (0 picks a free port).")
+        var port = 8080
+
+        @Option(name: .customLong("max-batch-tokens"), help: "Token budget per engine step (prefill chunks + decodes).")
+        var maxBatchTokens = 512
+
+        @Option(name: .customLong("max-running"), help: "Most sequences computed at once.")
+        var maxRunning = 64
+
+        @Option(name: .customLong("max-waiting"), help: "Most queued requests before answering 503.")
+        var maxWaiting = 256
+
+        @Option(name: .customLong("kv-memory"), help: "KV cache memory, e.g. 256M or 1G.")
+        var kvMemory = "256M"
+
+        @Option(name: .customLong("api-key"), help: "Require this Bearer key on /v1/* requests.")
+        var apiKey: String?
+
+        @Flag(name: .customLong("no-prefix-cache"), help: "Disable prefix caching.")
+        var noPrefixCache = false
+
+        @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+        var logLevel = "info"
+
+        func validate() throws {
+            guard parseSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+            guard maxBatchTokens >= 1, maxRunning >= 1, maxWaiting >= 0 else { throw ValidationError("batch limits must be positive") }
+        }
+
+        func run() async throws {
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = level
+                return h
+            }
+            let logger = Logger(label: "tern.server")
+            var server = ServerConfiguration()
+            server.host = host
+            server.port = port
+            server.apiKey = apiKey
+            let state = ServerState()
+            let router = buildRouter(state: state, configuration: server)
+
+            // Load the model while the server already answers /health with 503.
+            let options = modelOptions
+            var engineConfiguration = EngineConfiguration()
+            engineConfiguration.threads = options.threads
+            engineConfiguration.maxBatchTokens = maxBatchTokens
+            engineConfiguration.maxRunningSequences = maxRunning
+            engineConfiguration.maxWaitingRequests = maxWaiting
+            engineConfiguration.kvMemoryBytes = parseSize(kvMemory)!
+            engineConfiguration.contextSize = options.contextSize
+            engineConfiguration.prefixCaching = !noPrefixCache
+            let engineConfig = engineConfiguration
+            let model = options.model
+            let loaded = Task.detached { () throws -> EngineClient in
+                let path = try ModelStore().resolve(model, progress: false)
+                let file: GGUFFile
+                do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
+                GEMM.setThreads(1)
+                let llama = try ArchitectureRegistry.load(file, threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens,
+                                                          maxContext: engineConfig.contextSize)
+                let tokenizer = try Tokenizer(gguf: file)
+                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig)
+                engine.start()
+                let name = ModelRegistry.entry(named: model)?.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                state.service = ChatService(engine: engine, modelName: name, aliases: [URL(fileURLWithPath: path).lastPathComponent, "tern"],
+                                            template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")))
+                state.ready.store(true, ordering: .relaxed)
+                let pages = engine.kvPages
+                logger.info("model ready", metadata: ["model": "\(name)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",
+                                                      "context": "\(engine.contextSize)", "threads": "\(engineConfig.threads)"])
+                return engine
+            }
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(host, port: port), serverName: "tern"),
+                onServerRunning: { channel in
+                    let actual = channel.localAddress?.port ?? port
+                    logger.info("listening on http://\(host):\(actual)")
+                    FileHandleStderr.write("tern: listening on http://\(host):\(actual)\n")
+                },
+                logger: logger)
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await app.runService() }
+                    group.addTask {
+                        do {
+                            _ = try await loaded.value
+                        } catch {
+                            FileHandleStderr.write("error: \(error)\n")
+                            throw error
+                        }
+                    }
+                    try await group.next()
+                    try await group.next()
+                }
+            } catch {
+                if let engine = try? await loaded.value { engine.shutdown() }
+                throw error
+            }
+            if let engine = try? await loaded.value { engine.shutdown() }
+        }
+    }
+}
