@@ -102,7 +102,8 @@ public struct JSONSchemaConstraint: OutputConstraint {
         case .number(let integer): return parseNumber(integer: integer, b, &i)
         case .string(let values):
             var content: [UInt8] = []
-            let st = parseString(b, &i, into: &content)
+            // Enumerated strings take no escapes, so a prefix can never dead-end mid-escape.
+            let st = parseString(b, &i, into: &content, escapes: values == nil)
             if let values {
                 let candidates = values.map { Array($0.utf8) }
                 if st == .ok { return candidates.contains(content) ? .ok : .fail }
@@ -152,7 +153,7 @@ public struct JSONSchemaConstraint: OutputConstraint {
                     k += 1
                 }
                 var key: [UInt8] = []
-                let st = parseString(b, &i, into: &key)
+                let st = parseString(b, &i, into: &key, escapes: false)
                 if st == .eof {
                     return allowed.contains { Array(properties[$0].name.utf8).starts(with: key) } ? .eof : .fail
                 }
@@ -226,7 +227,7 @@ public struct JSONSchemaConstraint: OutputConstraint {
         return .ok
     }
 
-    private func parseString(_ b: [UInt8], _ i: inout Int, into content: inout [UInt8]) -> Status {
+    private func parseString(_ b: [UInt8], _ i: inout Int, into content: inout [UInt8], escapes: Bool = true) -> Status {
         if case let st = expect(UInt8(ascii: "\""), b, &i), st != .ok { return st }
         while i < b.count {
             let c = b[i]
@@ -236,6 +237,7 @@ public struct JSONSchemaConstraint: OutputConstraint {
             }
             if c < 0x20 { return .fail }
             if c == UInt8(ascii: "\\") {
+                if !escapes { return .fail }
                 guard i + 1 < b.count else { return .eof }
                 let e = b[i + 1]
                 switch e {

@@ -53,16 +53,6 @@ public struct TokenLogprob: Sendable, Equatable {
     }
 }
 
-/// Why a request ended.
-public enum FinishReason: String, Sendable, Codable {
-    /// An end-of-generation token, a stop string, or a complete constrained output.
-    case stop
-    /// `maxTokens` or the context limit.
-    case length
-    /// The caller went away or cancelled.
-    case cancelled
-}
-
 /// Events on a request's stream, in order: `.started`, any number of `.token`, then `.finished`.
 public enum GenerationEvent: Sendable {
     /// The request was admitted; `cachedPromptTokens` came from the prefix cache.

@@ -186,7 +186,7 @@ public final class ChatService: ChatModelClient, Sendable {
         var text = ""
         var tokens: [Int] = []
         var logprobs: [TokenLogprob] = []
-        var finish: InferenceEngine.FinishReason = .stop
+        var finish: TransformerModels.FinishReason = .stop
         var promptTokens = 0
         var completionTokens = 0
     }
@@ -297,7 +297,7 @@ public final class ChatService: ChatModelClient, Sendable {
                             ]))
                             var text = ""
                             var completion = 0
-                            var finish = InferenceEngine.FinishReason.stop
+                            var finish = TransformerModels.FinishReason.stop
                             for try await e in s {
                                 switch e {
                                 case .started: break

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import GGUF
+import InferenceEngine
+import TestSupport
+import Testing
+import Tokenization
+import TransformerModels
+
+func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
+                prefix: Bool = true) throws -> (EngineClient, LlamaModel, Tokenizer) {
+    let file = try GGUFFile(bytes: TinyModels.llama())
+    let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: maxBatch, maxContext: 256)
+    let tokenizer = try Tokenizer(gguf: file)
+    var c = EngineConfiguration()
+    c.kvMemoryBytes = kvMemory
+    c.pageSize = pageSize
+    c.maxBatchTokens = maxBatch
+    c.maxRunningSequences = maxRunning
+    c.maxWaitingRequests = maxWaiting
+    c.contextSize = 256
+    c.prefixCaching = prefix
+    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
+    engine.start()
+    return (engine, model, tokenizer)
+}
+
+struct Outcome {
+    var tokens: [Int] = []
+    var text = ""
+    var finish: FinishReason?
+    var cached = 0
+}
+
+func run(_ engine: EngineClient, _ r: GenerationRequest) async throws -> Outcome {
+    var o = Outcome()
+    for try await e in try engine.submit(r) {
+        switch e {
+        case .started(_, let cached): o.cached = cached
+        case .token(let id, let text, _):
+            if id >= 0 { o.tokens.append(id) }
+            o.text += text
+        case .finished(let reason, _, _): o.finish = reason
+        }
+    }
+    return o
+}
+
+/// Reference: one sequence at a time through the plain generator.
+func reference(_ model: LlamaModel, _ tokenizer: Tokenizer, prompt: [Int], maxTokens: Int) throws -> [Int] {
+    let g = TextGenerator(model: model, tokenizer: tokenizer, contextSize: 256)
+    return try g.generate(prompt: prompt, options: GenerationOptions(maxTokens: maxTokens, sampling: .greedy, ignoreEndOfGeneration: true)).tokens
+}
+
+func prompts(_ n: Int, length: Int = 9) -> [[Int]] {
+    (0..<n).map { i in (0..<(length + i % 5)).map { (7 * $0 + 13 * i) % 250 + 3 } }
+}
+
+@Suite("Serving engine on a tiny model")
+struct EngineTests {
+    @Test("concurrent requests, batched continuously, equal one-at-a-time greedy decoding")
+    func continuousBatching() async throws {
+        let (engine, model, tokenizer) = try tinyEngine()
+        defer { engine.shutdown() }
+        let ps = prompts(12)
+        let results = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            for (i, p) in ps.enumerated() {
+                group.addTask { (i, try await run(engine, GenerationRequest(prompt: p, maxTokens: 10, ignoreEndOfGeneration: true))) }
+            }
+            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            for try await (i, o) in group { out[i] = o }
+            return out
+        }
+        for (i, p) in ps.enumerated() {
+            let want = try reference(model, tokenizer, prompt: p, maxTokens: 10)
+            #expect(results[i].tokens == want, "request \(i)")
+            #expect(results[i].finish == .length)
+        }
+        let s = engine.drainStats()
+        #expect(s.usedPages == 0 && s.running == 0 && s.waiting == 0)
+        #expect(s.steps < 12 * 11)  // requests shared steps
+    }
+
+    @Test("a KV pool too small for everyone preempts and recomputes, with identical outputs")
+    func preemption() async throws {
+        // 12 pages of 4 positions: three sequences of ~20 positions cannot all fit.
+        let (engine, model, tokenizer) = try tinyEngine(kvMemory: 12 * PagePool.bytesPerPage(layers: 2, kvDim: 32, pageSize: 4), prefix: false)
+        defer { engine.shutdown() }
+        let ps = prompts(3, length: 8)
+        let results = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            for (i, p) in ps.enumerated() {
+                group.addTask { (i, try await run(engine, GenerationRequest(prompt: p, maxTokens: 12, ignoreEndOfGeneration: true))) }
+            }
+            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            for try await (i, o) in group { out[i] = o }
+            return out
+        }
+        for (i, p) in ps.enumerated() {
+            #expect(results[i].tokens == (try reference(model, tokenizer, prompt: p, maxTokens: 12)), "request \(i)")
+        }
+        let s = engine.drainStats()
+        #expect(s.preemptions > 0)
+        #expect(s.usedPages == 0)
+    }
+
+    @Test("prefix cache: a repeated prompt reuses full pages and gives the same output")
+    func prefixCache() async throws {
+        let (engine, _, _) = try tinyEngine()
+        defer { engine.shutdown() }
+        let p = prompts(1, length: 14)[0]  // 3 full pages of 4 + 2 positions
+        let a = try await run(engine, GenerationRequest(prompt: p, maxTokens: 6, ignoreEndOfGeneration: true))
+        let b = try await run(engine, GenerationRequest(prompt: p, maxTokens: 6, ignoreEndOfGeneration: true))
+        #expect(a.cached == 0)
+        #expect(b.cached == 12)
+        #expect(a.tokens == b.tokens)
+        let s = engine.drainStats()
+        #expect(s.prefixCacheHitTokens == 12 && s.usedPages == 0 && s.cachedPages > 0)
+    }
+
+    @Test("cancelling a stream frees its pages; bad requests fail alone")
+    func cancellationAndErrors() async throws {
+        let (engine, _, _) = try tinyEngine(maxWaiting: 2)
+        defer { engine.shutdown() }
+        let stream = try engine.submit(GenerationRequest(prompt: [5, 6, 7], maxTokens: 200, ignoreEndOfGeneration: true))
+        var seen = 0
+        for try await e in stream {
+            if case .token = e { seen += 1 }
+            if seen == 3 { break }  // dropping the iterator cancels the request
+        }
+        for _ in 0..<200 {
+            if engine.drainStats().usedPages == 0 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(engine.drainStats().usedPages == 0)
+        #expect(throws: EngineError.emptyPrompt) { try engine.submit(GenerationRequest(prompt: [])) }
+        #expect(throws: EngineError.invalidToken(99_999)) { try engine.submit(GenerationRequest(prompt: [1, 99_999])) }
+        #expect(throws: EngineError.promptTooLong(tokens: 300, limit: 256)) { try engine.submit(GenerationRequest(prompt: Array(repeating: 5, count: 300))) }
+        #expect(throws: EngineError.unknownAdapter("sql")) { try engine.submit(GenerationRequest(prompt: [5], adapter: "sql")) }
+        // Still serving.
+        let ok = try await run(engine, GenerationRequest(prompt: [5, 6, 7], maxTokens: 3, ignoreEndOfGeneration: true))
+        #expect(ok.tokens.count == 3)
+    }
+
+    @Test("stop strings, max tokens and choice constraints")
+    func stopsAndConstraints() async throws {
+        let (engine, _, tokenizer) = try tinyEngine()
+        defer { engine.shutdown() }
+        let p = tokenizer.encode("hello world")
+        let full = try await run(engine, GenerationRequest(prompt: p, maxTokens: 16, ignoreEndOfGeneration: true))
+        let chars = Array(full.text)
+        if chars.count > 5 {
+            let stop = String(chars[3..<5])
+            let s = try await run(engine, GenerationRequest(prompt: p, maxTokens: 16, stop: [stop], ignoreEndOfGeneration: true))
+            #expect(s.finish == .stop)
+            #expect(s.text == String(full.text[..<full.text.firstRange(of: stop)!.lowerBound]))
+        }
+        let choice = try await run(engine, GenerationRequest(prompt: p, maxTokens: 16, constraint: ChoiceConstraint(["yes", "no", "maybe"])))
+        #expect(["yes", "no", "maybe"].contains(choice.text), "\(choice.text)")
+        #expect(choice.finish == .stop)
+    }
+
+    @Test("JSON-schema constrained output always parses and matches the schema")
+    func jsonConstraint() async throws {
+        let (engine, _, tokenizer) = try tinyEngine()
+        defer { engine.shutdown() }
+        let schema = JSONSchema.object(properties: [("name", .string(values: ["get_weather", "get_time"])),
+                                                    ("arguments", .object(properties: [("city", .string(values: nil)), ("days", .number(integer: true))], required: ["city"]))],
+                                       required: ["name", "arguments"])
+        var sampling = SamplingParameters()
+        sampling.temperature = 0.9
+        for seed in UInt64(0)..<4 {
+            sampling.seed = seed
+            let o = try await run(engine, GenerationRequest(prompt: tokenizer.encode("hello"), sampling: sampling, maxTokens: 120,
+                                                            constraint: JSONSchemaConstraint(schema)))
+            if o.finish == .stop {
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(o.text.utf8)) as? [String: Any], "\(o.text)")
+                #expect(["get_weather", "get_time"].contains(json["name"] as? String ?? ""))
+                #expect((json["arguments"] as? [String: Any])?["city"] is String)
+            } else {
+                #expect(JSONSchemaConstraint(schema).isValidPrefix(Array(o.text.utf8)), "\(o.text)")
+            }
+        }
+    }
+}
+
+@Suite("Scheduler policy and page pool")
+struct SchedulerTests {
+    @Test("FCFS: running first, chunked prefill within the budget, admission in order")
+    func fcfs() {
+        let s = FCFSScheduler()
+        let input = SchedulerInput(
+            running: [ScheduledSequenceState(id: 1, computed: 10, target: 11, pages: 3)],
+            waiting: [ScheduledSequenceState(id: 2, computed: 0, target: 40, pages: 0), ScheduledSequenceState(id: 3, computed: 0, target: 5, pages: 0)],
+            availablePages: 100, pageSize: 4, tokenBudget: 16, maxRunning: 8)
+        let out = s.schedule(input)
+        #expect(out.scheduled.map(\.id) == [1, 2])
+        #expect(out.scheduled.map(\.tokens) == [1, 15])  // decode, then a 15-token prefill chunk
+        #expect(out.admitted == [2] && out.preempted.isEmpty)
+    }
+
+    @Test("out of pages: the lowest-priority running sequence is preempted, nothing new is admitted")
+    func preempt() {
+        let s = FCFSScheduler()
+        let input = SchedulerInput(
+            running: [ScheduledSequenceState(id: 1, computed: 8, target: 9, pages: 2), ScheduledSequenceState(id: 2, computed: 8, target: 9, pages: 2)],
+            waiting: [ScheduledSequenceState(id: 3, computed: 0, target: 4, pages: 0)],
+            availablePages: 1, pageSize: 4, tokenBudget: 16, maxRunning: 8)
+        let out = s.schedule(input)
+        #expect(out.preempted == [2])
+        #expect(out.scheduled.map(\.id) == [1])
+        #expect(out.admitted.isEmpty)
+    }
+
+    @Test("a waiting request that does not fit blocks later ones (no overtaking)")
+    func noOvertaking() {
+        let out = FCFSScheduler().schedule(SchedulerInput(
+            running: [], waiting: [ScheduledSequenceState(id: 1, computed: 0, target: 100, pages: 0), ScheduledSequenceState(id: 2, computed: 0, target: 2, pages: 0)],
+            availablePages: 2, pageSize: 4, tokenBudget: 64, maxRunning: 8))
+        #expect(out.admitted.isEmpty)
+    }
+
+    @Test("page pool: refcounts, prefix registration, LRU eviction")
+    func pool() {
+        let pool = PagePool(pageCount: 3, pageSize: 4, layers: 1, kvDim: 16)
+        let a = pool.allocate()!, b = pool.allocate()!
+        pool.register(a, hash: 42)
+        #expect(pool.lookup(42) == a)  // shared: refcount 2
+        pool.release(a)
+        pool.release(a)
+        #expect(pool.cachedPages == 1 && pool.availablePages == 2)
+        #expect(pool.lookup(42) == a)  // revived from the cache
+        pool.release(a)
+        _ = pool.allocate()!            // the free page
+        let evicted = pool.allocate()   // must evict the cached one
+        #expect(evicted == a && pool.lookup(42) == nil)
+        #expect(pool.allocate() == nil)
+        pool.release(b)
+        #expect(pool.availablePages == 1)
+    }
+
+    @Test("JSON constraint: prefixes, completeness, whitespace cap", arguments: [
+        ("{\"a\": 1", true, false), ("{\"a\": 1}", true, true), ("{\"b\": 1}", false, false), ("{\"a\": \"x\"}", false, false),
+        ("{\"a\": 12, \"c\": [tr", true, false), ("{\"a\": 12, \"c\": [true, false]}", true, true), ("{\"a\": 1}x", false, false),
+        ("{" + String(repeating: " ", count: 30), false, false),
+    ])
+    func json(_ text: String, _ prefix: Bool, _ complete: Bool) {
+        let c = JSONSchemaConstraint(.object(properties: [("a", .number(integer: true)), ("c", .array(items: .boolean))], required: ["a"]))
+        #expect(c.isValidPrefix(Array(text.utf8)) == prefix)
+        #expect(c.isComplete(Array(text.utf8)) == complete)
+    }
+}
