@@ -30,10 +30,12 @@ model: build
 data: deps
 	@if [ -x scripts/fetch-data.sh ]; then scripts/fetch-data.sh; fi
 
+PORT ?= 8080
 run: model data
-	$(TERN) chat --model $(MODEL) --threads $(THREADS)
+	$(TERN) serve --model $(MODEL) --threads $(THREADS) --port $(PORT)
 
 test: model data
+	@scripts/install-test-deps.sh
 	fuzz/run.sh 15
 	swift build $(SWIFT_FLAGS) --build-tests
 	swift test -c release --skip-build --disable-xctest

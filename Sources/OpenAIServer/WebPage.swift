@@ -36,7 +36,7 @@ const log=document.getElementById('log'),form=document.getElementById('form'),in
 let history=[],model='';
 function add(role,text){const d=document.createElement('div');d.className='msg '+role;d.innerHTML='<span class="role">'+role+'</span>';
  const t=document.createElement('span');t.className='text';t.textContent=text;d.appendChild(t);log.appendChild(d);log.scrollTop=log.scrollHeight;return t}
-async function loadModel(){try{const r=await fetch('/v1/models');const j=await r.json();model=j.data[0].id;document.getElementById('model').textContent=model}catch(e){}}
+async function loadModel(){for(let i=0;i<50&&!model;i++){try{const r=await fetch('/v1/models');if(r.ok){const j=await r.json();model=j.data[0].id;document.getElementById('model').textContent=model}else{await new Promise(f=>setTimeout(f,200))}}catch(e){await new Promise(f=>setTimeout(f,200))}}}
 form.addEventListener('submit',async e=>{e.preventDefault();const text=input.value.trim();if(!text)return;input.value='';send.disabled=true;
  history.push({role:'user',content:text});add('user',text);const out=add('assistant','');out.parentNode.id='reply-'+history.length;
  try{const r=await fetch('/v1/chat/completions',{method:'POST',headers:{'Content-Type':'application/json'},
@@ -56,7 +56,9 @@ async function status(){try{const j=await (await fetch('/status')).json();
  document.getElementById('s-kv').textContent=(100*j.kv_usage).toFixed(1)+'%';document.getElementById('kvbar').style.width=(100*j.kv_usage)+'%';
  document.getElementById('s-tps').textContent=j.tokens_per_second.toFixed(1);document.getElementById('s-gen').textContent=j.generation_tokens_total;
  document.getElementById('s-pre').textContent=j.preemptions_total}catch(e){}}
-loadModel();status();setInterval(status,1000);
+const params=new URLSearchParams(location.search);
+loadModel().then(()=>{if(params.get('prompt')){input.value=params.get('prompt');if(params.get('send')==='1')form.requestSubmit()}});
+status();setInterval(status,1000);
 </script></body></html>
 """#
 }
