@@ -105,8 +105,37 @@ public struct Sampler: Sendable {
             }
             return best
         }
+        // No filter: draw straight from softmax(logits / T) in one pass, no sorting.
+        if p.topK <= 0 && p.topP >= 1 && p.minP <= 0 {
+            var m = -Float.infinity
+            for i in 0..<logits.count { m = max(m, penalized(i, logits[i])) }
+            var total = 0.0
+            for i in 0..<logits.count { total += Double(expf((penalized(i, logits[i]) - m) / p.temperature)) }
+            let r = Double(random.next() >> 11) * 0x1p-53 * total
+            var cum = 0.0
+            for i in 0..<logits.count {
+                cum += Double(expf((penalized(i, logits[i]) - m) / p.temperature))
+                if r < cum { return i }
+            }
+            return Sampler.argmax(logits)
+        }
         candidates.removeAll(keepingCapacity: true)
-        for i in 0..<logits.count { candidates.append((i, penalized(i, logits[i]))) }
+        if p.topK > 0 && p.topK < logits.count / 4 {
+            // Keep only the k best with a bounded selection instead of sorting the vocabulary.
+            var threshold = -Float.infinity
+            for i in 0..<logits.count {
+                let l = penalized(i, logits[i])
+                guard l > threshold || candidates.count < p.topK else { continue }
+                candidates.append((i, l))
+                if candidates.count >= 2 * p.topK {
+                    candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+                    candidates.removeLast(candidates.count - p.topK)
+                    threshold = candidates.last!.logit
+                }
+            }
+        } else {
+            for i in 0..<logits.count { candidates.append((i, penalized(i, logits[i]))) }
+        }
         candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
         if p.topK > 0 && p.topK < candidates.count { candidates.removeLast(candidates.count - p.topK) }
         // Probabilities at temperature 1 for top-p / min-p (llama.cpp order), then temperature.

@@ -163,6 +163,31 @@ struct SamplingTests {
         #expect(Set(da).count > 5)
     }
 
+    @Test("top-k sampling only draws from the k best; unfiltered sampling follows the softmax")
+    func topKAndUnfiltered() {
+        var rng = TestRandom(seed: 8)
+        var logits = rng.floats(5000, in: -4...4)
+        logits[1234] = 5  // a clear winner
+        let top5 = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5))
+        var p = SamplingParameters()
+        p.topK = 5
+        p.topP = 1
+        p.minP = 0
+        p.seed = 3
+        var s = Sampler(p)
+        for _ in 0..<300 { #expect(top5.contains(logits.withUnsafeBufferPointer { s.sample($0, history: []) })) }
+        // Unfiltered at a low temperature: the argmax dominates; at temperature 1 many ids appear.
+        p.topK = 0
+        p.temperature = 0.05
+        var cold = Sampler(p)
+        let argmax = logits.withUnsafeBufferPointer { Sampler.argmax($0) }
+        let coldDraws = (0..<100).map { _ in logits.withUnsafeBufferPointer { cold.sample($0, history: []) } }
+        #expect(coldDraws.filter { $0 == argmax }.count > 90)
+        p.temperature = 1
+        var warm = Sampler(p)
+        #expect(Set((0..<300).map { _ in logits.withUnsafeBufferPointer { warm.sample($0, history: []) } }).count > 100)
+    }
+
     @Test("penalties push repeated tokens down")
     func penalties() {
         let logits: [Float] = [2.0, 1.9, 0]
