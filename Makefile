@@ -28,7 +28,7 @@ model: build
 	@$(TERN) pull $(MODEL) --quiet >/dev/null
 
 data: deps
-	@if [ -x scripts/fetch-data.sh ]; then scripts/fetch-data.sh; fi
+	@scripts/fetch-data.sh
 
 PORT ?= 8080
 run: model data

@@ -20,6 +20,15 @@ let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 let cpuFlags: [SwiftSetting] = []
 #endif
 
+// The innermost quantized dot-product kernels (C intrinsics; see docs/performance.md). AVX-512 VNNI
+// variants are compiled per function and chosen at run time. No FMA contraction: every fused
+// multiply-add is explicit so results stay bit-identical to the Swift references.
+#if arch(x86_64)
+let cKernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c", "-ffp-contract=off"])]
+#else
+let cKernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=off"])]
+#endif
+
 let package = Package(
     name: "Tern",
     platforms: [.macOS(.v15)],
@@ -37,7 +46,6 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
@@ -46,9 +54,10 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "GGUF", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "CKernels", cSettings: cKernelFlags),
         // L1
         .target(
-            name: "Kernels", dependencies: ["CBLAS", "GGUF"],
+            name: "Kernels", dependencies: ["CBLAS", "CKernels", "GGUF"],
             swiftSettings: swiftSettings + cpuFlags),
         // L2
         .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: swiftSettings + cpuFlags),
@@ -78,6 +87,7 @@ let package = Package(
             name: "TernCLI",
             dependencies: [
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
+                "Autograd", "NeuralNetworks", "Datasets", "Tensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,5 +126,26 @@ let package = Package(
         .testTarget(
             name: "TernCLITests", dependencies: ["TestSupport", "GGUF"],
             swiftSettings: swiftSettings),
+
+        // MARK: training stack
+        // L3: reverse-mode autograd over Tensors; L4: layers, losses, optimizers; datasets.
+        .target(name: "Autograd", dependencies: ["Tensors"], swiftSettings: swiftSettings + cpuFlags),
+        .target(
+            name: "NeuralNetworks", dependencies: ["Autograd", "Tensors"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(
+            name: "TensorsTests", dependencies: ["Tensors", "Kernels"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AutogradTests", dependencies: ["Autograd", "Tensors"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
+        // MARK: end training stack
     ]
 )

@@ -67,18 +67,20 @@ public enum Attention {
                     UnsafeMutableRawPointer(acc + 16 * c).storeBytes(of: old.addingProduct(vv, p), as: SIMD16<Float>.self)
                 }
             }
-            // Reduce the 64 lanes per output dimension: (s0 + s2) + (s1 + s3), then the 16-lane tree.
+            // Reduce the 64 lanes per output dimension: (s0 + s2) + (s1 + s3), then the 16-lane tree
+            // (all in registers; lanes never written count as zero, as in ggml).
             let o = out + h * headDim
+            let vectorOrder = order == .vector
             for c in 0..<chunks {
-                func lane(_ l: Int) -> SIMD16<Float> {
+                @inline(__always) func lane(_ l: Int) -> SIMD16<Float> {
                     l < lanes ? UnsafeRawPointer(accumulators + l * headDim + 16 * c).loadUnaligned(as: SIMD16<Float>.self) : SIMD16()
                 }
-                var x = [SIMD16<Float>](repeating: SIMD16(), count: 16)
-                for l in 0..<16 { x[l] = order == .vector ? (lane(l) + lane(32 + l)) + (lane(16 + l) + lane(48 + l)) : lane(l) }
-                var t3 = [SIMD16<Float>](repeating: SIMD16(), count: 8)
-                for i in 0..<8 { t3[i] = x[8 + i] + x[i] }
-                let t6 = (t3[4] + t3[0], t3[5] + t3[1], t3[6] + t3[2], t3[7] + t3[3])
-                let r = (t6.0 + t6.2) + (t6.1 + t6.3)
+                @inline(__always) func x(_ l: Int) -> SIMD16<Float> {
+                    vectorOrder ? (lane(l) + lane(32 + l)) + (lane(16 + l) + lane(48 + l)) : lane(l)
+                }
+                let t6_0 = (x(12) + x(4)) + (x(8) + x(0)), t6_1 = (x(13) + x(5)) + (x(9) + x(1))
+                let t6_2 = (x(14) + x(6)) + (x(10) + x(2)), t6_3 = (x(15) + x(7)) + (x(11) + x(3))
+                let r = (t6_0 + t6_2) + (t6_1 + t6_3)
                 UnsafeMutableRawPointer(o + 16 * c).storeBytes(of: r, as: SIMD16<Float>.self)
             }
         }

@@ -96,14 +96,20 @@ public enum Elementwise {
         }
         var sum = 0.0
         var i = 0
-        while i < count {
-            var v = SIMD16<Float>(repeating: -.infinity)
-            let n = min(16, count - i)
-            for l in 0..<n { v[l] = x[i + l] }
-            let e = FastExp.exp(v - SIMD16(repeating: m))
-            for l in 0..<n { x[i + l] = e[l] }
+        let mv = SIMD16<Float>(repeating: m)
+        while i + 16 <= count {
+            let e = FastExp.exp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - mv)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD16<Float>.self)
             sum += Double(QuantizedDot.reduce16(e))
             i += 16
+        }
+        if i < count {
+            var v = SIMD16<Float>(repeating: -.infinity)
+            let n = count - i
+            for l in 0..<n { v[l] = x[i + l] }
+            let e = FastExp.exp(v - mv)
+            for l in 0..<n { x[i + l] = e[l] }
+            sum += Double(QuantizedDot.reduce16(e))
         }
         let inv = Float(1 / sum)
         for i in 0..<count { x[i] *= inv }

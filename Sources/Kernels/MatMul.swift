@@ -56,22 +56,29 @@ public enum ActivationFormat: Sendable {
 public final class MatMulScratch: @unchecked Sendable {
     let activations: UnsafeMutableRawPointer  // [tokens, encoded row]
     let activationCapacity: Int
+    let maxTokens: Int
     let rowScratch: UnsafeMutablePointer<Float>  // [threads, maxCols] for the dequantize fallback
     let maxCols: Int
     let threads: Int
+    let packed: UnsafeMutableRawPointer  // 8-token groups for the tiled GEMM (``SIMDKernels``)
+    let packedCapacity: Int
 
     /// Sizes the scratch for up to `maxTokens` rows of up to `maxCols` inputs and `threads` threads.
     public init(maxTokens: Int, maxCols: Int, threads: Int) {
         activationCapacity = maxTokens * maxCols * 4
+        self.maxTokens = maxTokens
         activations = .allocate(byteCount: activationCapacity, alignment: 64)
         self.maxCols = maxCols
         self.threads = threads
         rowScratch = .allocate(capacity: threads * maxCols)
+        packedCapacity = SIMDKernels.packedBytes(tokens: maxTokens, cols: maxCols)
+        packed = .allocate(byteCount: max(packedCapacity, 64), alignment: 64)
     }
 
     deinit {
         activations.deallocate()
         rowScratch.deallocate()
+        packed.deallocate()
     }
 }
 
@@ -79,10 +86,26 @@ public final class MatMulScratch: @unchecked Sendable {
 public enum MatMul {
     /// Computes `y = x · Wᵀ` for `tokens` activation rows, in parallel over weight rows.
     ///
+    /// Q4_1 and Q8_0 weights run on the CPU's best ``SIMDKernels`` tier (`level` overrides it, e.g.
+    /// in parity tests); every tier gives results bit-identical to ``applySwift(_:_:_:tokens:pool:scratch:)``.
+    ///
     /// - Parameters:
     ///   - x: `[tokens, w.cols]` activations.
     ///   - y: `[tokens, w.rows]` output.
     public static func apply(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens: Int,
+        pool: ThreadPool, scratch: MatMulScratch, level: SIMDKernels.Level = SIMDKernels.detected
+    ) {
+        if level >= .avx2 && SIMDKernels.supports(w.type) {
+            SIMDKernels.apply(w, x, y, tokens: tokens, pool: pool, scratch: scratch, level: level)
+        } else {
+            applySwift(w, x, y, tokens: tokens, pool: pool, scratch: scratch)
+        }
+    }
+
+    /// The portable Swift path of ``apply(_:_:_:tokens:pool:scratch:level:)``: quantize activations,
+    /// then one ``QuantizedDot`` per (row, token). The parity reference of the C kernels.
+    public static func applySwift(
         _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, tokens: Int,
         pool: ThreadPool, scratch: MatMulScratch
     ) {

@@ -9,7 +9,7 @@ import Tokenization
 import TransformerModels
 
 func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
-                prefix: Bool = true) throws -> (EngineClient, LlamaModel, Tokenizer) {
+                prefix: Bool = true, start: Bool = true) throws -> (EngineClient, LlamaModel, Tokenizer) {
     let file = try GGUFFile(bytes: TinyModels.llama())
     let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: maxBatch, maxContext: 256)
     let tokenizer = try Tokenizer(gguf: file)
@@ -22,7 +22,7 @@ func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, 
     c.contextSize = 256
     c.prefixCaching = prefix
     let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
-    engine.start()
+    if start { engine.start() }
     return (engine, model, tokenizer)
 }
 
@@ -84,20 +84,24 @@ struct EngineTests {
 
     @Test("a KV pool too small for everyone preempts and recomputes, with identical outputs")
     func preemption() async throws {
-        // 12 pages of 4 positions: three sequences of ~20 positions cannot all fit.
-        let (engine, model, tokenizer) = try tinyEngine(kvMemory: 12 * PagePool.bytesPerPage(layers: 2, kvDim: 32, pageSize: 4), prefix: false)
+        // 12 pages of 4 positions: any two sequences of 8 + 24 positions (8 pages each) collide.
+        let (engine, model, tokenizer) = try tinyEngine(kvMemory: 12 * PagePool.bytesPerPage(layers: 2, kvDim: 32, pageSize: 4),
+                                                        prefix: false, start: false)
         defer { engine.shutdown() }
         let ps = prompts(3, length: 8)
-        let results = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
-            for (i, p) in ps.enumerated() {
-                group.addTask { (i, try await run(engine, GenerationRequest(prompt: p, maxTokens: 12, ignoreEndOfGeneration: true))) }
+        // Queue all three before the engine starts, so they are admitted together and must collide.
+        let streams = try ps.map { try engine.submit(GenerationRequest(prompt: $0, maxTokens: 24, ignoreEndOfGeneration: true)) }
+        engine.start()
+        var results: [Outcome] = []
+        for stream in streams {
+            var o = Outcome()
+            for try await e in stream {
+                if case .token(let id, _, _) = e, id >= 0 { o.tokens.append(id) }
             }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
-            for try await (i, o) in group { out[i] = o }
-            return out
+            results.append(o)
         }
         for (i, p) in ps.enumerated() {
-            #expect(results[i].tokens == (try reference(model, tokenizer, prompt: p, maxTokens: 12)), "request \(i)")
+            #expect(results[i].tokens == (try reference(model, tokenizer, prompt: p, maxTokens: 24)), "request \(i)")
         }
         let s = engine.drainStats()
         #expect(s.preemptions > 0)

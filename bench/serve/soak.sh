@@ -15,7 +15,7 @@ rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 # Warm up so allocator pools and caches reach steady state before the baseline.
 python3 bench/serve/loadgen.py --base http://127.0.0.1:$port --rate 2 --requests 8 --max-tokens 32 >/dev/null
 rss0=$(rss)
-result=$(python3 bench/serve/loadgen.py --base http://127.0.0.1:$port --soak "$seconds" --rate 1.5 --max-tokens 48 --time-limit 120)
+result=$(python3 bench/serve/loadgen.py --base http://127.0.0.1:$port --soak "$seconds" --rate "${RATE:-1.0}" --max-tokens 48 --time-limit 120)
 sleep 2
 status=$(curl -s "http://127.0.0.1:$port/status")
 rss1=$(rss)

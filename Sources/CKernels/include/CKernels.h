@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// Innermost quantized dot-product kernels in C intrinsics (x86-64). Every function here has a
+// Swift reference in Sources/Kernels (QuantizedDot, ActivationQuantization) and a parity test
+// that demands bit-identical results; docs/performance.md records why these live in C.
+//
+// Block layouts are ggml's: Q4_1 = {f16 d, f16 m, u8 qs[16]} (20 bytes), Q8_0 = {f16 d, i8 qs[32]}
+// (34 bytes), Q8_1 = {f16 d, f16 s, i8 qs[32]} (36 bytes).
+#ifndef TERN_CKERNELS_H
+#define TERN_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A spin-wait hint (x86 `pause`), for the thread pool's spinning phase.
+static inline void tern_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/// 0: no usable x86 SIMD (use the Swift kernels); 1: AVX2 + FMA + F16C; 2: also AVX-512 BW/VL + VNNI.
+int tern_simd_level(void);
+
+/// Bytes of the packed activation layout for `tokens` rows of `blocks` 32-element blocks.
+size_t tern_packed_bytes(int tokens, int blocks);
+
+// MARK: activation quantization (bit-identical to ActivationQuantization.quantizeQ8_0/Q8_1)
+
+void tern_quantize_q8_0(const float *x, void *dst, int count);
+void tern_quantize_q8_1(const float *x, void *dst, int count);
+
+/// Quantizes token groups [groupBegin, groupEnd) of `x` (`[tokens, blocks*32]`, rows `ldx` floats
+/// apart) into the packed layout used by the GEMM kernels (8 tokens per group; missing tokens of
+/// the last group are zero). `withMins` selects Q8_1 sums (for Q4_1 weights) or Q8_0 corrections.
+void tern_pack_activations(const float *x, int ldx, int tokens, int blocks, void *packed,
+                           int groupBegin, int groupEnd, int withMins);
+
+// MARK: single dot products (parity tests; the matrix kernels below inline the same steps)
+
+float tern_dot_q4_1_q8_1_avx2(const void *w, const void *a, int blocks);
+float tern_dot_q4_1_q8_1_vnni(const void *w, const void *a, int blocks);
+float tern_dot_q8_0_q8_0_avx2(const void *w, const void *a, int blocks);
+float tern_dot_q8_0_q8_0_vnni(const void *w, const void *a, int blocks);
+
+// MARK: matrix kernels over weight rows [rowBegin, rowEnd)
+
+/// y[t*ldy + r] for every token t < tokens: activations in the standard Q8 layout, `actStride`
+/// bytes per token. `level` is 1 (AVX2) or 2 (VNNI).
+void tern_gemv_q4_1(const void *w, size_t rowBytes, int rowBegin, int rowEnd, const void *act,
+                    size_t actStride, int tokens, int blocks, float *y, size_t ldy, int level);
+void tern_gemv_q8_0(const void *w, size_t rowBytes, int rowBegin, int rowEnd, const void *act,
+                    size_t actStride, int tokens, int blocks, float *y, size_t ldy, int level);
+
+/// Tiled GEMM over packed activations (VNNI only): y[t*ldy + r] for t < tokens.
+void tern_gemm_q4_1_packed(const void *w, size_t rowBytes, int rowBegin, int rowEnd,
+                           const void *packed, int tokens, int blocks, float *y, size_t ldy);
+void tern_gemm_q8_0_packed(const void *w, size_t rowBytes, int rowBegin, int rowEnd,
+                           const void *packed, int tokens, int blocks, float *y, size_t ldy);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

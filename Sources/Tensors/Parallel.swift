@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Kernels
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Data-parallel loops for tensor kernels on a process-wide pool of parked worker threads.
+///
+/// The workers sleep on a condition variable between jobs instead of spinning: training
+/// interleaves these loops with OpenBLAS, whose own threads need the cores in between.
+///
+/// The pool is created on first use with ``threadCount`` threads (default: the `TERN_THREADS`
+/// environment variable, else the online CPU count). Small loops run inline; nested calls run inline.
+public enum Parallel {
+    nonisolated(unsafe) private static var pool: WorkerPool?
+    /// Held while the pool runs a job; callers that find it taken (another thread, or a nested
+    /// loop) run inline instead.
+    private static let busy = Atomic<Bool>(false)
+
+    /// Threads used by tensor kernels (the calling thread included).
+    nonisolated(unsafe) public private(set) static var threadCount: Int = {
+        if let s = getenv("TERN_THREADS"), let n = Int(String(cString: s)), n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }()
+
+    /// Sets the number of threads for tensor kernels and for OpenBLAS. Call before heavy work.
+    public static func setThreads(_ n: Int) {
+        precondition(n >= 1, "Parallel.setThreads: \(n)")
+        threadCount = n
+        pool = nil
+        GEMM.setThreads(n)
+    }
+
+    /// How many parts ``forEachPart(count:_:)`` will use for `count` items.
+    public static func partCount(_ count: Int) -> Int { Swift.max(1, Swift.min(threadCount, count)) }
+
+    /// Runs `body(part, range)` over ``partCount(_:)`` contiguous ranges of `0..<count`, one per
+    /// thread, with OpenBLAS single-threaded meanwhile: for loops whose items each call BLAS on
+    /// matrices too small for BLAS's own threading to pay off (one GEMM per image).
+    public static func forEachPart(count: Int, _ body: (Int, Range<Int>) -> Void) {
+        let parts = partCount(count)
+        if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            for part in 0..<parts { body(part, ThreadPool.range(of: count, part: part, parts: parts)) }
+            return
+        }
+        if pool == nil || pool!.threadCount != threadCount { pool = WorkerPool(threads: threadCount) }
+        let blasThreads = StridedGEMM.threads
+        GEMM.setThreads(1)
+        pool!.run { w in
+            if w < parts { body(w, ThreadPool.range(of: count, part: w, parts: parts)) }
+        }
+        GEMM.setThreads(blasThreads)
+        busy.store(false, ordering: .releasing)
+    }
+
+    /// Runs `body` over `0..<count` split into at most ``threadCount`` contiguous ranges, when the
+    /// work is at least `grain` items per thread; otherwise inline.
+    @inline(__always)
+    public static func forEach(count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
+        let parts = min(threadCount, count / max(grain, 1))
+        if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            body(0..<count)
+            return
+        }
+        if pool == nil || pool!.threadCount != threadCount { pool = WorkerPool(threads: threadCount) }
+        pool!.run { w in
+            if w < parts { body(ThreadPool.range(of: count, part: w, parts: parts)) }
+        }
+        busy.store(false, ordering: .releasing)
+    }
+}
+
+/// A fixed set of worker threads that sleep between jobs (no spinning); the caller runs part 0.
+final class WorkerPool: @unchecked Sendable {
+    let threadCount: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var generation = 0
+    private var remaining = 0
+    private var job: ((Int) -> Void)?
+
+    init(threads: Int) {
+        threadCount = threads
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
+        for index in 1..<threads {
+            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index))
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { raw in
+                let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                ctx.pool.loop(ctx.index)
+                return nil
+            }, context.toOpaque())
+            precondition(rc == 0, "pthread_create failed: \(rc)")
+            pthread_detach(thread)
+        }
+    }
+
+    /// Runs `body(worker)` on every worker (the caller is worker 0) and waits for all.
+    func run(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            pthread_mutex_lock(mutex)
+            job = escaping
+            remaining = threadCount - 1
+            generation &+= 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+            escaping(0)
+            pthread_mutex_lock(mutex)
+            while remaining > 0 { pthread_cond_wait(done, mutex) }
+            job = nil
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    private func loop(_ index: Int) {
+        var seen = 0
+        pthread_mutex_lock(mutex)
+        while true {
+            while generation == seen { pthread_cond_wait(wake, mutex) }
+            seen = generation
+            let body = job!
+            pthread_mutex_unlock(mutex)
+            body(index)
+            pthread_mutex_lock(mutex)
+            remaining -= 1
+            if remaining == 0 { pthread_cond_signal(done) }
+        }
+    }
+
+    private final class WorkerContext {
+        let pool: WorkerPool
+        let index: Int
+        init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
+    }
+}

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import GGUF
+import Kernels
+import TransformerModels
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Tern.Bench {
+    /// `tern bench speed`: Tern against llama.cpp on the same GGUF, threads and token ids.
+    ///
+    /// Each repetition measures Tern in this process and then llama.cpp (llama-cpp-python, run
+    /// through `bench/llama_cpp_baseline.py`) in a child process, alternately; the table and the
+    /// reproduction report quote medians. CPU time used by anything else during each measurement is
+    /// recorded (from `/proc/stat` minus this process and its children) so a contaminated run shows.
+    struct Speed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "CPU inference speed against llama.cpp: prefill, decode, batched decode, peak RSS.")
+
+        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
+        var model: String = ModelRegistry.defaultName
+
+        @Option(help: "Thread counts, comma-separated.")
+        var threads: String = "1,2"
+
+        @Option(help: "Repetitions per measurement (medians are reported).")
+        var repetitions: Int = 3
+
+        @Flag(help: "A small version that runs in seconds, Tern only (used by tests).")
+        var quick = false
+
+        @Flag(help: "Print the reproduction-report JSON instead of the table.")
+        var json = false
+
+        @Flag(name: .customLong("no-baseline"), help: "Measure Tern only.")
+        var noBaseline = false
+
+        @Option(help: "Python interpreter with llama-cpp-python 0.3.36 (bench/llm-speed installs it).")
+        var python: String = "python3"
+
+        @Option(name: .customLong("baseline-script"), help: "Path of bench/llama_cpp_baseline.py.")
+        var baselineScript: String?
+
+        @Flag(name: .customLong("rss-probe"), help: .hidden)
+        var rssProbe = false
+
+        func validate() throws {
+            guard repetitions >= 1 else { throw ValidationError("--repetitions must be >= 1") }
+            guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 && $0 <= 256 }) else {
+                throw ValidationError("--threads must list thread counts between 1 and 256")
+            }
+        }
+
+        var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+        /// What one run measures.
+        struct Plan {
+            var promptLengths = [128, 512]
+            var decodeTokens = 128
+            var batchSizes = [8, 32]
+            var batchPrompt = 128
+            var batchSteps = 128
+        }
+
+        var plan: Plan {
+            quick ? Plan(promptLengths: [32], decodeTokens: 8, batchSizes: [4], batchPrompt: 16, batchSteps: 4) : Plan()
+        }
+
+        func run() throws {
+            let path = try ModelStore().resolve(model, progress: !json)
+            if rssProbe { return try probeRSS(path: path) }
+            let plan = plan
+            let reps = quick ? 1 : repetitions
+            let script = noBaseline || quick ? nil : try locateBaseline()
+            var ours: [String: [String: [Double]]] = [:]    // threads -> metric -> repetitions
+            var theirs: [String: [String: [Double]]] = [:]
+            var others: [Double] = []                       // cores used by other processes per measurement
+            for t in threadCounts {
+                let bench = try OurEngine(path: path, threads: t)
+                for rep in 0..<reps {
+                    progress("threads \(t), repetition \(rep + 1)/\(reps): tern")
+                    let meter = CPUMeter()
+                    for (k, v) in try bench.measure(plan) { ours["\(t)", default: [:]][k, default: []].append(v) }
+                    others.append(meter.otherCores())
+                    if let script {
+                        progress("threads \(t), repetition \(rep + 1)/\(reps): llama.cpp")
+                        let meter = CPUMeter()
+                        let r = try runBaseline(script, path: path, threads: t, plan: plan, rssOnly: false)
+                        for (k, v) in r where k != "threads" { theirs["\(t)", default: [:]][k, default: []].append(v) }
+                        others.append(meter.otherCores())
+                    }
+                }
+            }
+            // Peak RSS: fresh processes doing a 512-token prefill and a 128-token decode.
+            var rss: [String: Double] = [:]
+            if !quick {
+                let t = threadCounts.max()!
+                rss["ours"] = try probeOurRSS(threads: t)
+                if let script { rss["llamacpp"] = try runBaseline(script, path: path, threads: t, plan: plan, rssOnly: true)["peak_rss_mb"] }
+            } else {
+                rss["ours"] = peakRSSMegabytes()
+            }
+            let report = Report(path: path, plan: plan, reps: reps, ours: ours, theirs: theirs, rss: rss, others: others,
+                                threadCounts: threadCounts, quick: quick)
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys, .prettyPrinted])
+                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+            } else {
+                Stdout.write(report.table())
+            }
+        }
+
+        func progress(_ s: String) {
+            if !json { FileHandleStderr.write("bench speed: \(s)\n") }
+        }
+
+        func locateBaseline() throws -> String {
+            var candidates: [String] = []
+            if let baselineScript { candidates.append(baselineScript) }
+            candidates.append(FileManager.default.currentDirectoryPath + "/bench/llama_cpp_baseline.py")
+            let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            var dir = exe.deletingLastPathComponent()
+            for _ in 0..<4 {
+                candidates.append(dir.appendingPathComponent("bench/llama_cpp_baseline.py").path)
+                dir = dir.deletingLastPathComponent()
+            }
+            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                throw CLIError("bench/llama_cpp_baseline.py not found (pass --baseline-script, or --no-baseline)")
+            }
+            return found
+        }
+
+        func runBaseline(_ script: String, path: String, threads: Int, plan: Plan, rssOnly: Bool) throws -> [String: Double] {
+            var args = [script, "--model", path, "--threads", "\(threads)",
+                        "--prompt-lengths", plan.promptLengths.map(String.init).joined(separator: ","),
+                        "--decode-tokens", "\(plan.decodeTokens)",
+                        "--batch-sizes", plan.batchSizes.map(String.init).joined(separator: ","),
+                        "--batch-prompt", "\(plan.batchPrompt)", "--batch-steps", "\(plan.batchSteps)"]
+            if rssOnly { args.append("--rss-only") }
+            let out = try runProcess(python, args)
+            guard let line = out.split(separator: "\n").last,
+                  let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw CLIError("llama.cpp baseline printed no JSON: \(out.suffix(500))")
+            }
+            return obj.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
+
+        func probeOurRSS(threads: Int) throws -> Double {
+            let out = try runProcess(CommandLine.arguments[0], ["bench", "speed", "--rss-probe", "--model", model, "--threads", "\(threads)"])
+            guard let v = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw CLIError("rss probe printed \(out)") }
+            return v
+        }
+
+        /// The child side of the RSS measurement: a 512-token prefill and a 128-token decode.
+        func probeRSS(path: String) throws {
+            let engine = try OurEngine(path: path, threads: threadCounts.first ?? 1)
+            let cache = engine.model.makeCache(capacity: 1024)
+            var next = try engine.step(cache, OurEngine.tokenIDs(512))
+            for _ in 0..<128 { next = try engine.step(cache, [next]) }
+            Stdout.write(String(format: "%.1f\n", peakRSSMegabytes()))
+        }
+    }
+}
+
+/// Tern's side of the benchmark: one loaded model and the measurements on it.
+private struct OurEngine {
+    let model: LlamaModel
+
+    init(path: String, threads: Int) throws {
+        let file = try GGUFFile(path: path)
+        GEMM.setThreads(1)
+        model = try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: 512, maxContext: 1024)
+    }
+
+    /// Deterministic token ids, the same as the llama.cpp script's.
+    static func tokenIDs(_ n: Int, offset: Int = 0) -> [Int] { (0..<n).map { 1000 + (($0 + offset) * 37) % 20000 } }
+
+    /// Feeds `tokens` to one sequence and returns the greedy next token.
+    func step(_ cache: KVCache, _ tokens: [Int]) throws -> Int {
+        var next = 0
+        try model.forward([SequenceChunk(cache: cache, tokens: tokens)]) { _, _, logits in next = Sampler.argmax(logits) }
+        return next
+    }
+
+    func measure(_ plan: Tern.Bench.Speed.Plan) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        let cache = model.makeCache(capacity: 1024)
+        _ = try step(cache, Self.tokenIDs(16))  // warm-up: page in the weights
+        for n in plan.promptLengths {
+            cache.reset()
+            let ids = Self.tokenIDs(n)
+            let t0 = DispatchTime.now()
+            _ = try step(cache, ids)
+            out["prefill_\(n)"] = Double(n) / seconds(since: t0)
+        }
+        if plan.decodeTokens > 0 {
+            cache.reset()
+            let prompt = Self.tokenIDs(8)
+            var next = try step(cache, prompt)
+            let t0 = DispatchTime.now()
+            for _ in 0..<plan.decodeTokens { next = try step(cache, [next]) }
+            out["decode"] = Double(plan.decodeTokens) / seconds(since: t0)
+        }
+        for b in plan.batchSizes {
+            let caches = (0..<b).map { _ in model.makeCache(capacity: plan.batchPrompt + plan.batchSteps + 16) }
+            var next = try caches.enumerated().map { try step($0.element, Self.tokenIDs(plan.batchPrompt, offset: $0.offset)) }
+            let t0 = DispatchTime.now()
+            for _ in 0..<plan.batchSteps {
+                let chunks = (0..<b).map { SequenceChunk(cache: caches[$0], tokens: [next[$0]]) }
+                try model.forward(chunks) { ci, _, logits in next[ci] = Sampler.argmax(logits) }
+            }
+            out["batched_\(b)"] = Double(b * plan.batchSteps) / seconds(since: t0)
+        }
+        return out
+    }
+
+    func seconds(since t0: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// CPU time used by other processes while a measurement runs, in cores: the machine's busy time
+/// from `/proc/stat` minus this process's and its children's.
+private struct CPUMeter {
+    let start = DispatchTime.now()
+    let busy0 = CPUMeter.machineBusySeconds()
+    let own0 = CPUMeter.ownSeconds()
+
+    func otherCores() -> Double {
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let other = (Self.machineBusySeconds() - busy0) - (Self.ownSeconds() - own0)
+        return wall > 0 ? max(0, other / wall) : 0
+    }
+
+    static func machineBusySeconds() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = s.split(separator: "\n").first else { return 0 }
+        let f = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard f.count >= 5 else { return 0 }
+        return (f.reduce(0, +) - f[3] - f[4]) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func ownSeconds() -> Double {
+        var total = 0.0
+        for who in [RUSAGE_SELF, RUSAGE_CHILDREN] {
+            var u = rusage()
+            getrusage(__rusage_who_t(who.rawValue), &u)
+            total += Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
+                + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        }
+        return total
+    }
+}
+
+/// Peak resident set of this process in MB: `VmHWM` from `/proc/self/status`. (`ru_maxrss` is not
+/// used: Linux carries it across `fork` + `exec`, so a child spawned by a large parent would report
+/// the parent's peak.)
+private func peakRSSMegabytes() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = line.split(separator: " ").compactMap({ Double($0) }).first else {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+    return kb / 1024
+}
+
+/// Runs a program and returns its standard output (standard error is passed through on failure).
+private func runProcess(_ exe: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe.hasPrefix("/") ? exe : "/usr/bin/env")
+    p.arguments = exe.hasPrefix("/") ? args : [exe] + args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    nonisolated(unsafe) var errData = Data()
+    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    guard p.terminationStatus == 0 else {
+        throw CLIError("\(exe) \(args.first ?? "") failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self).suffix(800))")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Medians, ratios, the table and the reproduction report.
+private struct Report {
+    let path: String
+    let plan: Tern.Bench.Speed.Plan
+    let reps: Int
+    let ours: [String: [String: [Double]]]
+    let theirs: [String: [String: [Double]]]
+    let rss: [String: Double]
+    let others: [Double]
+    let threadCounts: [Int]
+    let quick: Bool
+
+    struct Row {
+        let id: String
+        let label: String
+        let threads: Int?
+        let ours: Double?
+        let theirs: Double?
+        let target: Double?
+        let lowerIsBetter: Bool
+        var ratio: Double? {
+            guard let o = ours, let t = theirs, o > 0, t > 0 else { return nil }
+            return lowerIsBetter ? o / t : o / t
+        }
+        var met: Bool? {
+            guard let r = ratio, let target else { return nil }
+            return lowerIsBetter ? r <= target : r >= target
+        }
+    }
+
+    static func median(_ xs: [Double]?) -> Double? {
+        guard let xs, !xs.isEmpty else { return nil }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    var rows: [Row] {
+        var rows: [Row] = []
+        for t in threadCounts {
+            let k = "\(t)"
+            func row(_ metric: String, _ id: String, _ label: String, _ target: Double?) -> Row {
+                Row(id: id, label: label, threads: t, ours: Self.median(ours[k]?[metric]),
+                    theirs: Self.median(theirs[k]?[metric]), target: target, lowerIsBetter: false)
+            }
+            for n in plan.promptLengths {
+                rows.append(row("prefill_\(n)", "prefill_\(n)_\(t)t_vs_llamacpp", "prefill \(n) tokens (tok/s)", 2.0))
+            }
+            if plan.decodeTokens > 0 {
+                rows.append(row("decode", "decode_\(t)t_vs_llamacpp", "decode \(plan.decodeTokens) tokens (tok/s)", t == 1 ? 1.0 : 1.5))
+            }
+            for b in plan.batchSizes {
+                rows.append(row("batched_\(b)", "batched_\(b)_\(t)t_vs_llamacpp", "batched decode, \(b) sequences (tok/s)", b >= 32 ? 2.0 : nil))
+            }
+        }
+        rows.append(Row(id: "peak_rss_vs_llamacpp", label: "peak RSS, 512 prefill + 128 decode (MB)", threads: threadCounts.max(),
+                        ours: rss["ours"], theirs: rss["llamacpp"], target: 1.5, lowerIsBetter: true))
+        return rows
+    }
+
+    var machine: String {
+        var model = "unknown CPU"
+        if let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+           let line = s.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+           let v = line.split(separator: ":", maxSplits: 1).last {
+            model = v.trimmingCharacters(in: .whitespaces)
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let mem = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
+        return "\(model), \(cores) vCPU, \(String(format: "%.0f", mem)) GiB, kernels \(SIMDKernels.detected)"
+    }
+
+    func json() -> [String: Any] {
+        let baseline = "llama.cpp (llama-cpp-python 0.3.36) same GGUF, same threads"
+        let claims: [[String: Any]] = rows.map { r in
+            var d = "Tern / llama.cpp, \(r.label)"
+            if let t = r.threads { d += ", \(t) thread\(t == 1 ? "" : "s")" }
+            if let target = r.target { d += r.lowerIsBetter ? "; target <= \(target)x" : "; target >= \(target)x" }
+            return ["id": r.id, "description": d, "unit": "x", "paper": NSNull(),
+                    "ours": r.ratio.map { ($0 * 1000).rounded() / 1000 } ?? NSNull(), "baseline": baseline]
+        }
+        let settings: [String: Any] = [
+            "model": (path as NSString).lastPathComponent, "threads": threadCounts, "repetitions": reps, "quick": quick,
+            "prompt_lengths": plan.promptLengths, "decode_tokens": plan.decodeTokens, "batch_sizes": plan.batchSizes,
+            "batch_prompt": plan.batchPrompt, "batch_steps": plan.batchSteps, "greedy": true,
+            "openblas_coretype": ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? NSNull(),
+        ]
+        let medians: [[String: Any]] = rows.map { r in
+            ["id": r.id, "threads": r.threads ?? NSNull(), "ours": r.ours ?? NSNull(), "llamacpp": r.theirs ?? NSNull(),
+             "ratio": r.ratio ?? NSNull(), "target": r.target ?? NSNull(), "met": r.met ?? NSNull()]
+        }
+        let results: [String: Any] = [
+            "ours": ours, "llamacpp": theirs, "peak_rss_mb": rss, "medians": medians,
+            "other_cpu_cores_per_measurement": others, "max_other_cpu_cores": others.max() ?? 0,
+        ]
+        return ["system": "speed", "machine": machine, "settings": settings, "claims": claims, "results": results]
+    }
+
+    func table() -> String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+        var s = "Tern vs llama.cpp (\((path as NSString).lastPathComponent)), medians of \(reps)\n"
+        s += "machine: \(machine)\n\n"
+        s += "metric                                        threads      tern  llama.cpp    ratio  target\n"
+        for r in rows {
+            let target = r.target.map { (r.lowerIsBetter ? "<=" : ">=") + String(format: "%.1fx", $0) + (r.met == true ? " ok" : r.met == false ? " MISS" : "") } ?? ""
+            let ratio = r.ratio.map { String(format: "%.2fx", $0) } ?? "-"
+            func right(_ x: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - x.count)) + x }
+            s += r.label.padding(toLength: 45, withPad: " ", startingAt: 0) + right(r.threads.map(String.init) ?? "-", 8)
+                + right(f(r.ours), 10) + right(f(r.theirs), 11) + right(ratio, 9) + "  " + target + "\n"
+        }
+        s += String(format: "\nother processes used at most %.2f cores during a measurement\n", others.max() ?? 0)
+        return s
+    }
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Autograd
+import Foundation
+import NeuralNetworks
+import Tensors
+
+extension Tern.Bench {
+    /// `tern bench train`: training throughput of the reference architectures.
+    ///
+    /// Each workload runs warm-up steps, then `repetitions` timed windows of `steps` SGD steps on a
+    /// fixed random batch; the median window gives samples/s. `bench/train-speed` runs this and the
+    /// same architectures in PyTorch side by side and reports the ratio.
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Training samples/s: MLP, small CNN, ResNet-8, transformer block.")
+
+        @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
+        @Option(help: "Timed windows per workload (median reported).") var repetitions = 5
+        @Option(help: "SGD steps per timed window.") var steps = 20
+        @Option(help: "Comma-separated workloads: mlp,cnn,resnet8,transformer.") var workloads = "mlp,cnn,resnet8,transformer"
+        @Option(help: "Steps of the MLP workload for the resident-memory check (0 = skip).") var memorySteps = 1000
+        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
+        @Flag(help: "Print the reproduction-report JSON.") var json = false
+
+        struct Workload {
+            let name: String, description: String
+            let batch: Int
+            let input: [Int]
+            let make: (inout SeededGenerator) -> Module
+            let classification: Bool
+        }
+
+        static var all: [Workload] { [
+            Workload(name: "mlp", description: "MLP 784-512-256-10, batch 128", batch: 128, input: [1, 28, 28],
+                     make: { ReferenceModels.mlp(generator: &$0) }, classification: true),
+            Workload(name: "cnn", description: "small CNN (conv32-conv64-fc128), 28x28x1, batch 64", batch: 64, input: [1, 28, 28],
+                     make: { ReferenceModels.smallCNN(generator: &$0) }, classification: true),
+            Workload(name: "resnet8", description: "ResNet-8 (16-32-64, BN), 32x32x3, batch 64", batch: 64, input: [3, 32, 32],
+                     make: { ReferenceModels.resnet8(generator: &$0) }, classification: true),
+            Workload(name: "transformer", description: "pre-LN transformer block D128 H4 MLP512, seq 64, batch 16", batch: 16, input: [64, 128],
+                     make: { ReferenceModels.transformerBlock(generator: &$0) }, classification: false),
+        ] }
+
+        func measure(_ w: Workload) -> (median: Double, all: [Double], rssGrowthMiB: Double) {
+            var gen = SeededGenerator(seed: 1)
+            let model = w.make(&gen)
+            let x = Tensor.normal([w.batch] + w.input, generator: &gen)
+            let labels = (0..<w.batch).map { Int32($0 % 10) }
+            let target = Tensor.normal([w.batch] + w.input, generator: &gen)
+            let opt = SGD(model.trainableParameters, learningRate: 0.01, momentum: 0.9)
+            func step() {
+                opt.zeroGradients()
+                let y = model(Variable(x))
+                let loss = w.classification ? Loss.crossEntropy(y, labels: labels) : Loss.meanSquaredError(y, Variable(target))
+                loss.backward()
+                opt.step()
+            }
+            let steps = quick ? 2 : self.steps
+            for _ in 0..<(quick ? 1 : 5) { step() }
+            let rss0 = trainResidentMiB()
+            var rates: [Double] = []
+            for _ in 0..<(quick ? 1 : repetitions) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<steps { step() }
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                rates.append(Double(steps * w.batch) / dt)
+            }
+            return (rates.sorted()[rates.count / 2], rates, trainResidentMiB() - rss0)
+        }
+
+        /// Resident memory after 10% of `steps` training steps and at the end: flat when nothing leaks.
+        func memoryCheck(_ w: Workload, steps: Int) -> [String: Any] {
+            var gen = SeededGenerator(seed: 2)
+            let model = w.make(&gen)
+            let x = Tensor.normal([w.batch] + w.input, generator: &gen)
+            let labels = (0..<w.batch).map { Int32($0 % 10) }
+            let opt = SGD(model.trainableParameters, learningRate: 0.01, momentum: 0.9)
+            var early = 0.0
+            for s in 0..<steps {
+                Training.classificationStep(model, opt, images: x, labels: labels)
+                if s == steps / 10 { early = trainResidentMiB() }
+            }
+            return ["workload": w.name, "steps": steps, "rss_mib_early": early, "rss_mib_end": trainResidentMiB()]
+        }
+
+        func run() throws {
+            Parallel.setThreads(threads)
+            let names = workloads.split(separator: ",").map(String.init)
+            var results: [String: Any] = [:]
+            var rows: [(String, Double)] = []
+            for w in Self.all where names.contains(w.name) {
+                let (median, all, growth) = measure(w)
+                rows.append((w.name, median))
+                results[w.name] = ["samples_per_second": median, "windows": all, "batch": w.batch,
+                                   "description": w.description, "rss_growth_mib": growth]
+                if !json { FileHandleStderr.write(String(format: "%-12@ %10.1f samples/s   (%@)\n", w.name, median, w.description)) }
+            }
+            if memorySteps > 0, let w = Self.all.first(where: { $0.name == "mlp" }) {
+                let m = memoryCheck(w, steps: quick ? 50 : memorySteps)
+                results["memory"] = m
+                if !json {
+                    FileHandleStderr.write(String(format: "memory: RSS %.1f MiB after 10%% of %d steps, %.1f MiB at the end\n",
+                                                  m["rss_mib_early"] as! Double, m["steps"] as! Int, m["rss_mib_end"] as! Double))
+                }
+            }
+            if json {
+                // Ratios against PyTorch are claims of bench/train-speed, which runs both sides; this
+                // run measures the one claim it can make alone: memory stays flat over many steps.
+                var claims: [[String: Any]] = []
+                if let m = results["memory"] as? [String: Any], let early = m["rss_mib_early"] as? Double, let end = m["rss_mib_end"] as? Double {
+                    claims.append(["id": "train_rss_growth_mib", "unit": "MiB", "paper": NSNull(), "ours": end - early,
+                                   "description": "resident-memory growth from 10% to 100% of \(m["steps"] ?? 0) MLP training steps",
+                                   "baseline": "the same process after 10% of the steps"])
+                }
+                let report: [String: Any] = [
+                    "system": "train", "machine": trainMachineDescription(),
+                    "settings": ["threads": threads, "repetitions": quick ? 1 : repetitions, "steps": quick ? 2 : steps, "quick": quick],
+                    "claims": claims, "results": results,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+            } else {
+                for (n, r) in rows { Stdout.write(String(format: "%@\t%.1f\n", n, r)) }
+            }
+        }
+    }
+}
+
+/// Resident set size of this process in MiB (from /proc/self/statm).
+func trainResidentMiB() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = s.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
+/// CPU model and core count, for reports.
+func trainMachineDescription() -> String {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    return "\(cpu), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores"
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
