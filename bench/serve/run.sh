@@ -13,7 +13,7 @@ mkdir -p "$(dirname "$out")"
 TERN_HOME=${TERN_HOME:-$HOME/.cache/tern}
 model="$TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 threads=${THREADS:-2}
-[ -x .build/release/tern ] || swift build -c release >/dev/null
+swift build -c release >/dev/null
 .build/release/tern pull smollm2-135m --quiet >/dev/null
 python3 -c "import llama_cpp.server, uvicorn, fastapi, sse_starlette" 2>/dev/null \
   || python3 -m pip install -q --disable-pip-version-check "llama-cpp-python[server]==0.3.36" >&2
@@ -23,7 +23,7 @@ tern_port=18181; llama_port=18182
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .build/release/tern serve --port $tern_port --threads $threads --log-level warning 2>/dev/null &
 tern_pid=$!
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 -m llama_cpp.server --model "$model" --port $llama_port --n_threads $threads \
-  --n_threads_batch $threads --n_ctx 4096 --model_alias smollm2-135m >/dev/null 2>&1 &
+  --n_threads_batch $threads --n_ctx 4096 --model_alias smollm2-135m --interrupt_requests False >/dev/null 2>&1 &
 llama_pid=$!
 trap 'kill $tern_pid $llama_pid 2>/dev/null || true' EXIT
 for port in $tern_port $llama_port; do

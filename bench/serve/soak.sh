@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-600}
 port=18183
+swift build -c release >/dev/null
 .build/release/tern serve --port $port --threads 2 --log-level warning 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
