@@ -23,6 +23,10 @@ public struct ChatCompletionRequest: Sendable, Codable, Equatable {
     public var logprobs: Bool?
     public var top_logprobs: Int?
     public var user: String?
+    /// vLLM-style constrained decoding: the output must match this regular expression.
+    public var guided_regex: String?
+    /// vLLM-style constrained decoding: the output must be one of these strings.
+    public var guided_choice: [String]?
 
     public init(model: String, messages: [ChatCompletionMessage]) {
         self.model = model

@@ -20,6 +20,10 @@ public struct CompletionRequest: Sendable, Codable, Equatable {
     public var presence_penalty: Double?
     public var frequency_penalty: Double?
     public var user: String?
+    /// vLLM-style constrained decoding: the output must match this regular expression.
+    public var guided_regex: String?
+    /// vLLM-style constrained decoding: the output must be one of these strings.
+    public var guided_choice: [String]?
 
     public init(model: String, prompt: PromptInput) {
         self.model = model

@@ -90,6 +90,22 @@ public final class ChatService: ChatModelClient, Sendable {
                                  logprobs: c.logprobs, constraint: constraint)
     }
 
+    /// `guided_regex` / `guided_choice` (vLLM's names) as an output constraint.
+    func guidedConstraint(regex: String?, choice: [String]?) throws(APIError) -> (any OutputConstraint)? {
+        if let regex {
+            do {
+                return try RegexConstraint(regex)
+            } catch {
+                throw .badRequest("guided_regex: \(error)", param: "guided_regex")
+            }
+        }
+        if let choice {
+            guard !choice.isEmpty, choice.allSatisfy({ !$0.isEmpty }) else { throw .badRequest("guided_choice must list non-empty strings", param: "guided_choice") }
+            return ChoiceConstraint(choice)
+        }
+        return nil
+    }
+
     // MARK: - Chat
 
     struct PreparedChat {
@@ -163,6 +179,8 @@ public final class ChatService: ChatModelClient, Sendable {
             } else {
                 messages.insert(ChatMessage(role: "system", content: instruction), at: 0)
             }
+        } else if let guided = try guidedConstraint(regex: r.guided_regex, choice: r.guided_choice) {
+            constraint = guided
         } else if let f = r.response_format {
             switch f.type {
             case "text": break
@@ -360,6 +378,7 @@ public final class ChatService: ChatModelClient, Sendable {
         var common: Common
         var echo: Bool
         var promptText: String
+        var constraint: (any OutputConstraint)?
     }
 
     func prepare(_ r: CompletionRequest) throws(APIError) -> PreparedCompletion {
@@ -394,7 +413,8 @@ public final class ChatService: ChatModelClient, Sendable {
         guard prompt.count < engine.contextSize else {
             throw .badRequest("the prompt has \(prompt.count) tokens; this model's context is \(engine.contextSize) tokens", param: "prompt", code: "context_length_exceeded")
         }
-        return PreparedCompletion(prompt: prompt, common: c, echo: r.echo == true, promptText: text)
+        return PreparedCompletion(prompt: prompt, common: c, echo: r.echo == true, promptText: text,
+                                  constraint: try guidedConstraint(regex: r.guided_regex, choice: r.guided_choice))
     }
 
     func completionLogprobs(_ lps: [TokenLogprob], offset: Int) -> CompletionLogprobs {
@@ -417,7 +437,7 @@ public final class ChatService: ChatModelClient, Sendable {
     public func complete(_ r: CompletionRequest) async throws -> Completion {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: nil))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
         var choices: [Completion.Choice] = []
         var completion = 0
         for (i, s) in streams.enumerated() {
@@ -436,7 +456,7 @@ public final class ChatService: ChatModelClient, Sendable {
     func streamCompletion(_ r: CompletionRequest, includeUsage: Bool) throws(APIError) -> AsyncThrowingStream<Completion, any Error> {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: nil))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
         let id = Self.newID("cmpl-")
         let created = Int(Date().timeIntervalSince1970)
         let model = modelName

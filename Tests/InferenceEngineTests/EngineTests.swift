@@ -254,3 +254,38 @@ struct SchedulerTests {
         #expect(c.isComplete(Array(text.utf8)) == complete)
     }
 }
+
+@Suite("Regex constraint")
+struct RegexConstraintTests {
+    @Test("prefixes and complete matches", arguments: [
+        ("[0-9]{3}-[0-9]{4}", "555-", true, false), ("[0-9]{3}-[0-9]{4}", "555-1234", true, true), ("[0-9]{3}-[0-9]{4}", "55a", false, false),
+        ("(yes|no)!?", "ye", true, false), ("(yes|no)!?", "no", true, true), ("(yes|no)!?", "no!", true, true), ("(yes|no)!?", "no!!", false, false),
+        ("\\d+(\\.\\d{1,2})?", "12.", true, false), ("\\d+(\\.\\d{1,2})?", "12.5", true, true), ("\\d+(\\.\\d{1,2})?", "12.555", false, false),
+        ("[^,]*,", "abc", true, false), ("[^,]*,", "abc,", true, true), ("a{2,}", "a", true, false), ("a{2,}", "aaaa", true, true),
+    ])
+    func cases(_ pattern: String, _ text: String, _ prefix: Bool, _ complete: Bool) throws {
+        let r = try RegexConstraint(pattern)
+        #expect(r.isValidPrefix(Array(text.utf8)) == prefix)
+        #expect(r.isComplete(Array(text.utf8)) == complete)
+    }
+
+    @Test("syntax errors are reported")
+    func errors() {
+        for bad in ["(ab", "[a-", "*a", "a{3,1}"] { #expect(throws: RegexConstraint.SyntaxError.self) { try RegexConstraint(bad) } }
+    }
+
+    @Test("generation under a regex matches it")
+    func generation() async throws {
+        let (engine, _, tokenizer) = try tinyEngine()
+        defer { engine.shutdown() }
+        let r = try RegexConstraint("[0-9]{3}-[0-9]{4}")
+        var sampling = SamplingParameters()
+        sampling.temperature = 1
+        for seed in UInt64(0)..<3 {
+            sampling.seed = seed
+            let o = try await run(engine, GenerationRequest(prompt: tokenizer.encode("hello"), sampling: sampling, maxTokens: 20, constraint: r))
+            #expect(r.isComplete(Array(o.text.utf8)), "\(o.text)")
+            #expect(o.finish == .stop)
+        }
+    }
+}

@@ -161,6 +161,28 @@ struct RouterTests {
         }
     }
 
+    @Test("guided_regex and guided_choice constrain the output; a bad regex is a 400")
+    func guided() async throws {
+        let (app, engine) = try tinyServer()
+        defer { engine.shutdown() }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: body(
+                #"{"model":"tiny","prompt":"hello","max_tokens":20,"temperature":1,"seed":2,"guided_regex":"[0-9]{3}-[0-9]{4}"}"#)) { r in
+                let c = try decode(Completion.self, r.body)
+                #expect(c.choices[0].text.wholeMatch(of: /[0-9]{3}-[0-9]{4}/) != nil, "\(c.choices[0].text)")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: body(
+                #"{"model":"tiny","messages":[{"role":"user","content":"ok?"}],"max_tokens":20,"guided_choice":["yes","no"]}"#)) { r in
+                let c = try decode(ChatCompletion.self, r.body)
+                #expect(["yes", "no"].contains(c.choices[0].message.content ?? ""))
+            }
+            try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: body(
+                #"{"model":"tiny","prompt":"hello","guided_regex":"(ab"}"#)) { r in
+                #expect(r.status == .badRequest)
+            }
+        }
+    }
+
     @Test("tool calls come back as tool_calls with arguments that parse")
     func tools() async throws {
         let (app, engine) = try tinyServer()
