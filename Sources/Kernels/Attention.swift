@@ -38,51 +38,13 @@ public enum Attention {
         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, queryHalf: UnsafeMutablePointer<Float16>,
         accumulators: UnsafeMutablePointer<Float>, order: AccumulationOrder = .vector
     ) {
-        precondition(headDim % 16 == 0, "attend: headDim \(headDim) must be a multiple of 16")
-        let group = heads / kvHeads
-        let chunks = headDim / 16
-        for h in 0..<heads {
-            let kvh = h / group
-            let q = query + h * headDim
-            for i in 0..<headDim { queryHalf[i] = Float16(q[i]) }
-            for j in 0..<length {
-                let k = keys + j * kvStride + kvh * headDim
-                scores[j] = order == .vector
-                    ? QuantizedDot.f16(queryHalf, k, count: headDim)
-                    : QuantizedDot.f16Sequential(queryHalf, k, count: headDim)
-            }
-            Elementwise.softmax(scores, count: length, scale: scale)
-            // p·V in ggml's order: position j feeds lane j % 64 of 64 lane accumulators (vector
-            // order) or lane j % 16 of 16 (sequential order); `accumulators` is [lanes, headDim].
-            let laneCount = order == .vector ? 64 : 16
-            let lanes = min(length, laneCount)
-            accumulators.update(repeating: 0, count: lanes * headDim)
-            for j in 0..<length {
-                let p = SIMD16<Float>(repeating: Float(Float16(scores[j])))
-                let v = values + j * kvStride + kvh * headDim
-                let acc = accumulators + (j & (laneCount - 1)) * headDim
-                for c in 0..<chunks {
-                    let vv = SIMD16<Float>(UnsafeRawPointer(v + 16 * c).loadUnaligned(as: SIMD16<Float16>.self))
-                    let old = UnsafeRawPointer(acc + 16 * c).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(acc + 16 * c).storeBytes(of: old.addingProduct(vv, p), as: SIMD16<Float>.self)
-                }
-            }
-            // Reduce the 64 lanes per output dimension: (s0 + s2) + (s1 + s3), then the 16-lane tree
-            // (all in registers; lanes never written count as zero, as in ggml).
-            let o = out + h * headDim
-            let vectorOrder = order == .vector
-            for c in 0..<chunks {
-                @inline(__always) func lane(_ l: Int) -> SIMD16<Float> {
-                    l < lanes ? UnsafeRawPointer(accumulators + l * headDim + 16 * c).loadUnaligned(as: SIMD16<Float>.self) : SIMD16()
-                }
-                @inline(__always) func x(_ l: Int) -> SIMD16<Float> {
-                    vectorOrder ? (lane(l) + lane(32 + l)) + (lane(16 + l) + lane(48 + l)) : lane(l)
-                }
-                let t6_0 = (x(12) + x(4)) + (x(8) + x(0)), t6_1 = (x(13) + x(5)) + (x(9) + x(1))
-                let t6_2 = (x(14) + x(6)) + (x(10) + x(2)), t6_3 = (x(15) + x(7)) + (x(11) + x(3))
-                let r = (t6_0 + t6_2) + (t6_1 + t6_3)
-                UnsafeMutableRawPointer(o + 16 * c).storeBytes(of: r, as: SIMD16<Float>.self)
-            }
+        // A contiguous cache is one page as long as the sequence: the paged kernel does the work.
+        var page: Int32 = 0
+        withUnsafePointer(to: &page) { table in
+            let k = KVPages(base: keys, pageTable: table, pageSize: max(length, 1), pageStride: 0, rowStride: kvStride)
+            let v = KVPages(base: values, pageTable: table, pageSize: max(length, 1), pageStride: 0, rowStride: kvStride)
+            attendPaged(query: query, keys: k, values: v, length: length, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                        scale: scale, out: out, scores: scores, queryHalf: queryHalf, accumulators: accumulators, order: order)
         }
     }
 
