@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+internal import CKernels
+
 /// Where one layer's keys or values live in a paged KV store.
 ///
 /// Position `j` is row `j % pageSize` of page `pageTable[j / pageSize]`; its `kvHeads · headDim`
@@ -36,7 +38,50 @@ public struct KVPages {
 extension Attention {
     /// ``attend(query:keys:values:kvStride:length:heads:kvHeads:headDim:scale:out:scores:queryHalf:accumulators:order:)``
     /// over a paged cache: identical arithmetic, rows found through a page table (PagedAttention).
+    ///
+    /// On AVX2 CPUs the dot products and the value accumulation run in `CKernels`
+    /// (`tern_attn_*`), bit-identical to ``attendPagedSwift(query:keys:values:length:heads:kvHeads:headDim:scale:out:scores:queryHalf:accumulators:order:)``.
+    /// `level` overrides the detected tier (parity tests).
+    ///
+    /// - Parameters:
+    ///   - query: `[heads, headDim]`.
+    ///   - out: `[heads, headDim]`.
+    ///   - scores: scratch `[length]`.
+    ///   - queryHalf: scratch `[headDim]` (the Swift path only).
+    ///   - accumulators: scratch `[64, headDim]`.
     public static func attendPaged(
+        query: UnsafePointer<Float>, keys: KVPages, values: KVPages, length: Int,
+        heads: Int, kvHeads: Int, headDim: Int, scale: Float,
+        out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, queryHalf: UnsafeMutablePointer<Float16>,
+        accumulators: UnsafeMutablePointer<Float>, order: AccumulationOrder,
+        level: SIMDKernels.Level = SIMDKernels.detected
+    ) {
+        guard level >= .avx2 else {
+            attendPagedSwift(query: query, keys: keys, values: values, length: length, heads: heads, kvHeads: kvHeads,
+                             headDim: headDim, scale: scale, out: out, scores: scores, queryHalf: queryHalf,
+                             accumulators: accumulators, order: order)
+            return
+        }
+        precondition(headDim % 16 == 0 && headDim <= Int(TERN_ATTN_MAX_HEAD_DIM),
+                     "attendPaged: headDim \(headDim) must be a multiple of 16, at most \(TERN_ATTN_MAX_HEAD_DIM)")
+        let group = heads / kvHeads
+        let ord: Int32 = order == .vector ? 0 : 1
+        let kBase = UnsafeRawPointer(keys.base).assumingMemoryBound(to: UInt16.self)
+        let vBase = UnsafeRawPointer(values.base).assumingMemoryBound(to: UInt16.self)
+        for h in 0..<heads {
+            let offset = Int64((h / group) * headDim)
+            tern_attn_scores_f16(query + h * headDim, kBase, keys.pageTable, Int64(keys.pageSize), Int64(keys.pageStride),
+                                 Int64(keys.rowStride), offset, Int32(length), Int32(headDim), ord, scores)
+            Elementwise.softmax(scores, count: length, scale: scale)
+            tern_attn_values_f16(scores, vBase, values.pageTable, Int64(values.pageSize), Int64(values.pageStride),
+                                 Int64(values.rowStride), offset, Int32(length), Int32(headDim), ord,
+                                 accumulators, out + h * headDim)
+        }
+    }
+
+    /// The portable Swift kernel of ``attendPaged(query:keys:values:length:heads:kvHeads:headDim:scale:out:scores:queryHalf:accumulators:order:level:)``,
+    /// and the parity reference of its C path.
+    public static func attendPagedSwift(
         query: UnsafePointer<Float>, keys: KVPages, values: KVPages, length: Int,
         heads: Int, kvHeads: Int, headDim: Int, scale: Float,
         out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, queryHalf: UnsafeMutablePointer<Float16>,

@@ -282,7 +282,9 @@ public final class LlamaModel: @unchecked Sendable {
             pool.run { worker in
                 let sc = scores + worker * scoreCapacity
                 let qh = queryHalf + worker * headDim
-                for t in ThreadPool.range(of: total, part: worker, parts: pool.threadCount) {
+                // Interleaved, not contiguous: in a causal prefill token t costs ∝ t, so halves
+                // would give the last worker three quarters of the work.
+                for t in stride(from: worker, to: total, by: pool.threadCount) {
                     let cache = tokenCache[t]
                     Attention.attendPaged(
                         query: q + t * hidden, keys: cache.keyPages(layer: li), values: cache.valuePages(layer: li),

@@ -201,6 +201,46 @@ struct AttentionAndFriendsTests {
         for i in 0..<out.count { #expect(close(out[i], ref[i], rel: 1e-3, abs: 1e-3), "[\(i)] \(out[i]) vs \(ref[i])") }
     }
 
+    @Test("paged attention: the C kernels equal the Swift kernel bit for bit",
+          arguments: [AccumulationOrder.vector, .sequential])
+    func pagedAttentionParity(order: AccumulationOrder) throws {
+        guard SIMDKernels.detected >= .avx2 else {
+            Issue.record("this CPU has no AVX2: the C attention path cannot be exercised here")
+            return
+        }
+        var rng = TestRandom(seed: 41)
+        for (headDim, heads, kvHeads) in [(64, 9, 3), (32, 4, 4), (48, 6, 2), (128, 2, 1)] {
+            for length in [1, 2, 15, 16, 17, 63, 64, 65, 130, 301] {
+                // A shuffled page table of 16-position pages, rows padded beyond kvHeads·headDim.
+                let pageSize = 16, rowStride = kvHeads * headDim + 16, pages = (length + pageSize - 1) / pageSize + 2
+                var table = (0..<pages).map(Int32.init)
+                for i in stride(from: table.count - 1, to: 0, by: -1) { table.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                let pageStride = pageSize * rowStride
+                let k = rng.floats(pages * pageStride, in: -2...2).map { Float16($0) }
+                let v = rng.floats(pages * pageStride, in: -2...2).map { Float16($0) }
+                let q = rng.floats(heads * headDim, in: -3...3)
+                var outC = [Float](repeating: .nan, count: heads * headDim), outS = outC
+                var scores = [Float](repeating: 0, count: length)
+                var qh = [Float16](repeating: 0, count: headDim)
+                var lanes = [Float](repeating: .nan, count: 64 * headDim)
+                k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in table.withUnsafeBufferPointer { tp in
+                    let kv = KVPages(base: kp.baseAddress!, pageTable: tp.baseAddress!, pageSize: pageSize,
+                                     pageStride: pageStride, rowStride: rowStride)
+                    let vv = KVPages(base: vp.baseAddress!, pageTable: tp.baseAddress!, pageSize: pageSize,
+                                     pageStride: pageStride, rowStride: rowStride)
+                    Attention.attendPaged(query: q, keys: kv, values: vv, length: length, heads: heads, kvHeads: kvHeads,
+                                          headDim: headDim, scale: 0.125, out: &outC, scores: &scores, queryHalf: &qh,
+                                          accumulators: &lanes, order: order)
+                    Attention.attendPagedSwift(query: q, keys: kv, values: vv, length: length, heads: heads, kvHeads: kvHeads,
+                                               headDim: headDim, scale: 0.125, out: &outS, scores: &scores, queryHalf: &qh,
+                                               accumulators: &lanes, order: order)
+                }}}
+                let mismatches = (0..<outC.count).filter { outC[$0].bitPattern != outS[$0].bitPattern }
+                #expect(mismatches.isEmpty, "headDim \(headDim), length \(length): \(mismatches.count) lanes differ, first \(mismatches.first.map { "\(outC[$0]) vs \(outS[$0])" } ?? "")")
+            }
+        }
+    }
+
     @Test("OpenBLAS sgemm equals the naive triple loop", arguments: [false, true])
     func gemm(transposeB: Bool) {
         var rng = TestRandom(seed: 10)

@@ -62,6 +62,24 @@ void tern_gemm_q4_1_packed(const void *w, size_t rowBytes, int rowBegin, int row
 void tern_gemm_q8_0_packed(const void *w, size_t rowBytes, int rowBegin, int rowEnd,
                            const void *packed, int tokens, int blocks, float *y, size_t ldy);
 
+// MARK: attention over a paged f16 KV cache (bit-identical to Attention.attendPagedSwift)
+
+/// Largest head dimension the attention kernels accept.
+#define TERN_ATTN_MAX_HEAD_DIM 512
+
+/// scores[j] = f16(q) · K_j for j < length (the query rounded through f16 first). Row j of the cache starts at
+/// `base + pageTable[j / pageSize] * pageStride + (j % pageSize) * rowStride`, plus `headOffset`.
+/// `order` 0 is ggml's vector order (four 16-lane accumulators), 1 is tinyBLAS's (one, sequential).
+void tern_attn_scores_f16(const float *q, const uint16_t *kbase, const int32_t *pageTable,
+                          int64_t pageSize, int64_t pageStride, int64_t rowStride, int64_t headOffset,
+                          int length, int headDim, int order, float *scores);
+
+/// out[0..<headDim] = Σ_j f16(probs[j]) · V_j, accumulated in 64 (order 0) or 16 (order 1)
+/// interleaved lanes and reduced in a fixed tree. `lanesBuf` holds `[64, headDim]` floats.
+void tern_attn_values_f16(const float *probs, const uint16_t *vbase, const int32_t *pageTable,
+                          int64_t pageSize, int64_t pageStride, int64_t rowStride, int64_t headOffset,
+                          int length, int headDim, int order, float *lanesBuf, float *out);
+
 #ifdef __cplusplus
 }
 #endif
