@@ -11,12 +11,15 @@ public struct SequenceChunk {
     public let tokens: [Int]
     /// Which of the new tokens need logits (usually only the last).
     public let logits: LogitsRequest
+    /// The LoRA adapter this sequence runs with (nil: the base model).
+    public let adapter: LoRAAdapter?
 
     /// Creates a chunk.
-    public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last) {
+    public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last, adapter: LoRAAdapter? = nil) {
         self.cache = cache
         self.tokens = tokens
         self.logits = logits
+        self.adapter = adapter
     }
 }
 
@@ -83,6 +86,8 @@ public final class LlamaModel: @unchecked Sendable {
     let queryHalf: UnsafeMutablePointer<Float16>  // [threads, headDim]
     let attentionLanes: UnsafeMutablePointer<Float>  // [threads, 64, headDim]
     let scratch: MatMulScratch
+    var loraScratch: UnsafeMutablePointer<Float>  // [T, loraRankCapacity]: x·Aᵀ of the adapted tokens
+    var loraRankCapacity: Int
     var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
     var logitsRows: Int
     let scoreCapacity: Int
@@ -163,11 +168,13 @@ public final class LlamaModel: @unchecked Sendable {
         scratch = MatMulScratch(maxTokens: t, maxCols: max(hp.hidden, hp.feedForward), threads: threads)
         logitsRows = 1
         logitsBuffer = .allocate(capacity: hp.vocabularySize)
+        loraRankCapacity = 64
+        loraScratch = .allocate(capacity: t * 64)
     }
 
     deinit {
         for p in ownedFloats { p.deallocate() }
-        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes] { p.deallocate() }
+        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes, loraScratch] { p.deallocate() }
         queryHalf.deallocate()
     }
 
@@ -197,6 +204,7 @@ public final class LlamaModel: @unchecked Sendable {
             let needed = c.cache.count + c.tokens.count
             let capacity = min(c.cache.capacity, scoreCapacity)
             guard needed <= capacity else { throw .contextOverflow(needed: needed, capacity: capacity) }
+            if let a = c.adapter { try check(a) }
         }
         // Split into passes of at most maxBatchTokens tokens.
         var pending: [(chunkIndex: Int, offset: Int, count: Int)] = []
@@ -216,6 +224,23 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         if !pending.isEmpty { runPass(chunks, pending, body: body) }
+    }
+
+    /// Throws unless every pair of `adapter` fits this model's layers and projection shapes.
+    public func check(_ adapter: LoRAAdapter) throws(ModelError) {
+        let hp = hyperparameters
+        guard adapter.pairs.count == hp.layers else {
+            throw .badAdapter("\(adapter.name): \(adapter.pairs.count) layers, the model has \(hp.layers)")
+        }
+        for (li, row) in adapter.pairs.enumerated() {
+            for t in LoRAAdapter.Target.allCases {
+                guard let p = row[t.rawValue] else { continue }
+                let (i, o) = t.dimensions(hp)
+                guard p.inputs == i, p.outputs == o else {
+                    throw .badAdapter("\(adapter.name): layer \(li) \(t) is \(p.inputs)->\(p.outputs), the model's is \(i)->\(o)")
+                }
+            }
+        }
     }
 
     /// One pass over ≤ maxBatchTokens tokens. Pieces of the same chunk arrive in order.
@@ -248,6 +273,41 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
 
+        // Runs of consecutive tokens that share a LoRA adapter (a prefill piece is one run; a
+        // decode batch has one run per sequence). The base projection is computed once for all
+        // tokens; each run then adds its own low-rank term.
+        var loraRuns: [(start: Int, count: Int, adapter: LoRAAdapter)] = []
+        do {
+            var start = 0
+            for piece in pieces {
+                if let a = chunks[piece.chunkIndex].adapter {
+                    if let last = loraRuns.last, last.adapter === a, last.start + last.count == start {
+                        loraRuns[loraRuns.count - 1].count += piece.count
+                    } else {
+                        loraRuns.append((start, piece.count, a))
+                    }
+                }
+                start += piece.count
+            }
+            let rank = loraRuns.map(\.adapter.maxRank).max() ?? 0
+            if rank > loraRankCapacity {
+                loraScratch.deallocate()
+                loraScratch = .allocate(capacity: maxBatchTokens * rank)
+                loraRankCapacity = rank
+            }
+        }
+        let u = loraScratch
+        /// y[t, :] += s·(x[t, :]·Aᵀ)·Bᵀ for every adapted token (x: [total, inputs], y: [total, outputs]).
+        func lora(_ li: Int, _ target: LoRAAdapter.Target, _ xIn: UnsafePointer<Float>, _ inputs: Int,
+                  _ y: UnsafeMutablePointer<Float>, _ outputs: Int) {
+            for run in loraRuns {
+                guard let p = run.adapter.pair(layer: li, target) else { continue }
+                LoRAKernels.shrink(xIn + run.start * inputs, ldx: inputs, tokens: run.count, a: p.a, rank: p.rank, cols: inputs, u: u)
+                LoRAKernels.expand(u, tokens: run.count, bT: p.bT, rank: p.rank, rows: outputs, scale: p.scale,
+                                   y: y + run.start * outputs, ldy: outputs)
+            }
+        }
+
         let scale = 1 / Float(headDim).squareRoot()
         func tapped(_ name: String, _ li: Int, _ p: UnsafeMutablePointer<Float>, _ width: Int) {
             tap?("\(name)-\(li)", UnsafeBufferPointer(start: p, count: total * width))
@@ -261,6 +321,11 @@ public final class LlamaModel: @unchecked Sendable {
             MatMul.apply(layer.wq, xn, q, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.wk, xn, k, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.wv, xn, v, tokens: total, pool: pool, scratch: scratch)
+            if !loraRuns.isEmpty {
+                lora(li, .q, xn, hidden, q, hidden)
+                lora(li, .k, xn, hidden, k, kvDim)
+                lora(li, .v, xn, hidden, v, kvDim)
+            }
             let half = hp.ropeDimensions / 2
             for t in 0..<total {
                 Elementwise.rope(q + t * hidden, heads: hp.heads, headDim: headDim, dims: hp.ropeDimensions,
@@ -295,6 +360,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
             tapped("kqv_out", li, attn, hidden)
             MatMul.apply(layer.wo, attn, proj, tokens: total, pool: pool, scratch: scratch)
+            if !loraRuns.isEmpty { lora(li, .o, attn, hidden, proj, hidden) }
             tapped("attn_out", li, proj, hidden)
             Elementwise.add(x, proj, count: total * hidden)
             tapped("ffn_inp", li, x, hidden)
@@ -304,9 +370,14 @@ public final class LlamaModel: @unchecked Sendable {
             tapped("ffn_norm", li, xn, hidden)
             MatMul.apply(layer.gate, xn, gateBuf, tokens: total, pool: pool, scratch: scratch)
             MatMul.apply(layer.up, xn, upBuf, tokens: total, pool: pool, scratch: scratch)
+            if !loraRuns.isEmpty {
+                lora(li, .gate, xn, hidden, gateBuf, hp.feedForward)
+                lora(li, .up, xn, hidden, upBuf, hp.feedForward)
+            }
             Elementwise.swiglu(gate: gateBuf, up: upBuf, out: gateBuf, count: total * hp.feedForward)
             tapped("ffn_swiglu", li, gateBuf, hp.feedForward)
             MatMul.apply(layer.down, gateBuf, proj, tokens: total, pool: pool, scratch: scratch)
+            if !loraRuns.isEmpty { lora(li, .down, gateBuf, hp.feedForward, proj, hidden) }
             tapped("ffn_out", li, proj, hidden)
             Elementwise.add(x, proj, count: total * hidden)
             tapped("l_out", li, x, hidden)

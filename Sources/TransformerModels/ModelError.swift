@@ -14,6 +14,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case tokenOutOfRange(Int, vocabularySize: Int)
     /// The sequence would exceed the KV cache or context length.
     case contextOverflow(needed: Int, capacity: Int)
+    /// A LoRA adapter file is malformed or does not fit the model; the text says how.
+    case badAdapter(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badTensorShape(let n, let e, let f): "tensor '\(n)' has shape \(f), expected \(e)"
         case .tokenOutOfRange(let id, let n): "token id \(id) is outside the vocabulary (size \(n))"
         case .contextOverflow(let needed, let cap): "sequence needs \(needed) positions but the context holds \(cap)"
+        case .badAdapter(let why): "bad LoRA adapter: \(why)"
         }
     }
 }
