@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "OpenAIAPI", swiftSettings: swiftSettings),
         // L4: the serving engine.
         .target(
-            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels"],
+            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF"],
             swiftSettings: swiftSettings + cpuFlags),
         // L6: the OpenAI-compatible HTTP server.
         .target(

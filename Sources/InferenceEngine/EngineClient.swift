@@ -24,14 +24,19 @@ public final class EngineClient: Sendable {
     public var contextSize: Int { core.contextSize }
     /// The configuration in force.
     public var configuration: EngineConfiguration { core.configuration }
+    /// The LoRA adapters this engine serves, if any.
+    public let adapters: AdapterStore?
     private let core: EngineCore
     private let nextID = Mutex<RequestID>(1)
 
     /// Creates an engine over a loaded model; call ``start()`` before submitting.
+    ///
+    /// - Parameter adapters: the LoRA adapters requests may name in ``GenerationRequest/adapter``.
     public init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration,
-                policy: any SchedulingPolicy = FCFSScheduler()) {
+                policy: any SchedulingPolicy = FCFSScheduler(), adapters: AdapterStore? = nil) {
         self.tokenizer = tokenizer
-        core = EngineCore(model: model, tokenizer: tokenizer, configuration: configuration, policy: policy)
+        self.adapters = adapters
+        core = EngineCore(model: model, tokenizer: tokenizer, configuration: configuration, policy: policy, adapters: adapters)
     }
 
     /// Starts the engine thread.

@@ -22,6 +22,8 @@ final class EngineCore: @unchecked Sendable {
     let policy: any SchedulingPolicy
     let contextSize: Int
     let stats = Mutex(EngineStats())
+    /// LoRA adapters requests may name (nil: base model only).
+    let adapters: AdapterStore?
 
     private struct Inbox {
         var submissions: [Sequence] = []
@@ -38,8 +40,10 @@ final class EngineCore: @unchecked Sendable {
     private var waiting: [Sequence] = []
     private var running: [Sequence] = []
 
-    init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy) {
+    init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy,
+         adapters: AdapterStore? = nil) {
         self.model = model
+        self.adapters = adapters
         self.tokenizer = tokenizer
         self.configuration = configuration
         self.policy = policy
@@ -68,7 +72,12 @@ final class EngineCore: @unchecked Sendable {
 
     /// Queues a request; fails fast on bad input or overload.
     func submit(_ request: GenerationRequest, id: RequestID, continuation: Continuation) throws(EngineError) {
-        if let a = request.adapter { throw .unknownAdapter(a) }
+        // Resolve the adapter now: the sequence keeps it even if it is unloaded while running.
+        var adapter: LoRAAdapter? = nil
+        if let name = request.adapter {
+            guard let a = adapters?.adapter(named: name) else { throw .unknownAdapter(name) }
+            adapter = a
+        }
         guard !request.prompt.isEmpty else { throw .emptyPrompt }
         let vocab = model.hyperparameters.vocabularySize
         if let bad = request.prompt.first(where: { $0 < 0 || $0 >= vocab }) { throw .invalidToken(bad) }
@@ -77,6 +86,7 @@ final class EngineCore: @unchecked Sendable {
         guard request.prompt.count + 1 <= poolPositions else { throw .exceedsMemory(tokens: request.prompt.count + 1, limit: poolPositions) }
         guard request.maxTokens >= 0 else { throw .invalidRequest("max_tokens must be >= 0") }
         let seq = Sequence(id: id, request: request, cache: pool.makeCache(), tokenizer: tokenizer, continuation: continuation)
+        seq.adapter = adapter
         try inbox.withLock { (box: inout Inbox) throws(EngineError) in
             guard !box.stopping else { throw .shuttingDown }
             guard box.waitingCount < configuration.maxWaitingRequests else { throw .overloaded(waiting: box.waitingCount) }
@@ -169,7 +179,7 @@ final class EngineCore: @unchecked Sendable {
             }
             let end = s.cache.count + count
             chunks.append(SequenceChunk(cache: s.cache, tokens: Array(s.tokens[s.cache.count..<end]),
-                                        logits: end == s.tokens.count ? .last : .none))
+                                        logits: end == s.tokens.count ? .last : .none, adapter: s.adapter))
             chunkSeqs.append(s)
         }
         guard !chunks.isEmpty else {
@@ -217,7 +227,7 @@ final class EngineCore: @unchecked Sendable {
         var cached = 0
         if configuration.prefixCaching {
             let fullPages = (s.tokens.count - 1) / pool.pageSize
-            var parent: UInt64 = 0
+            var parent = s.hashSeed
             var pages: [Int32] = []
             for k in 0..<fullPages {
                 let h = PagePool.hash(parent: parent, tokens: s.tokens[(k * pool.pageSize)..<((k + 1) * pool.pageSize)])
@@ -264,7 +274,7 @@ final class EngineCore: @unchecked Sendable {
         let full = s.cache.count / pool.pageSize
         while s.pageHashes.count < full {
             let k = s.pageHashes.count
-            let h = PagePool.hash(parent: s.pageHashes.last ?? 0, tokens: s.tokens[(k * pool.pageSize)..<((k + 1) * pool.pageSize)])
+            let h = PagePool.hash(parent: s.pageHashes.last ?? s.hashSeed, tokens: s.tokens[(k * pool.pageSize)..<((k + 1) * pool.pageSize)])
             pool.register(s.cache.pageTable[k], hash: h)
             s.pageHashes.append(h)
         }

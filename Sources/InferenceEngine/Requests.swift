@@ -93,7 +93,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .exceedsMemory(let n, let limit): "the request needs \(n) KV positions but the KV memory holds \(limit)"
         case .overloaded(let n): "the server is overloaded (\(n) requests waiting); retry later"
         case .shuttingDown: "the server is shutting down"
-        case .unknownAdapter(let a): "unknown adapter '\(a)': LoRA adapters are not supported yet"
+        case .unknownAdapter(let a): "unknown adapter '\(a)'"
         case .invalidRequest(let s): s
         case .internalError(let s): "internal error: \(s)"
         }

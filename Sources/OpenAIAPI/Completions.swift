@@ -112,10 +112,15 @@ public struct ModelList: Sendable, Codable, Equatable {
         public var object = "model"
         public var created: Int
         public var owned_by: String
-        public init(id: String, created: Int, owned_by: String) {
+        /// vLLM's fields: for a LoRA adapter, `parent` is the base model's id and `root` the adapter's source.
+        public var root: String?
+        public var parent: String?
+        public init(id: String, created: Int, owned_by: String, root: String? = nil, parent: String? = nil) {
             self.id = id
             self.created = created
             self.owned_by = owned_by
+            self.root = root
+            self.parent = parent
         }
     }
     public var object = "list"
@@ -144,4 +149,23 @@ public protocol ChatModelClient: Sendable {
     func complete(_ request: ChatCompletionRequest) async throws -> ChatCompletion
     /// A stream of chunks.
     func stream(_ request: ChatCompletionRequest) async throws -> AsyncThrowingStream<ChatCompletionChunk, any Error>
+}
+
+/// `POST /v1/load_lora_adapter` (vLLM's name and fields).
+public struct LoadLoRAAdapterRequest: Sendable, Codable, Equatable {
+    /// The model id the adapter will be served as.
+    public var lora_name: String
+    /// Path of the adapter file on the server (inside an `--adapter-dir`).
+    public var lora_path: String
+    public init(lora_name: String, lora_path: String) {
+        self.lora_name = lora_name
+        self.lora_path = lora_path
+    }
+}
+
+/// `POST /v1/unload_lora_adapter`.
+public struct UnloadLoRAAdapterRequest: Sendable, Codable, Equatable {
+    /// The adapter's model id.
+    public var lora_name: String
+    public init(lora_name: String) { self.lora_name = lora_name }
 }

@@ -38,13 +38,20 @@ public final class ChatService: ChatModelClient, Sendable {
         var n: Int
         var stop: [String]
         var logprobs: Int?
+        /// The LoRA adapter named by `model`, if any.
+        var adapter: String? = nil
+        /// The id responses report in `model`.
+        var servedModel = ""
     }
 
-    func checkModel(_ model: String) throws(APIError) {
-        guard model == modelName || aliases.contains(model) else {
-            throw APIError(status: .notFound, message: "model '\(model)' does not exist; this server serves '\(modelName)'",
-                           type: "not_found_error", param: "model", code: "model_not_found")
-        }
+    /// Resolves the request's `model`: nil for the base model, the adapter's name for a LoRA adapter.
+    func checkModel(_ model: String) throws(APIError) -> String? {
+        if model == modelName || aliases.contains(model) { return nil }
+        if engine.adapters?.adapter(named: model) != nil { return model }
+        let adapters = engine.adapters?.names ?? []
+        let served = ([modelName] + adapters).prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (adapters.count > 9 ? ", …" : "")
+        throw APIError(status: .notFound, message: "model '\(model)' does not exist; this server serves \(served) (see /v1/models)",
+                       type: "not_found_error", param: "model", code: "model_not_found")
     }
 
     func common(temperature: Double?, topP: Double?, topK: Int?, minP: Double?, maxTokens: Int?, n: Int?, stop: StringOrArray?,
@@ -86,8 +93,10 @@ public final class ChatService: ChatModelClient, Sendable {
         var sampling = c.sampling
         if let seed = sampling.seed { sampling.seed = seed &+ UInt64(index) }
         let room = engine.contextSize - prompt.count
-        return GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: min(c.maxTokens ?? room, room), stop: c.stop,
-                                 logprobs: c.logprobs, constraint: constraint)
+        var request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: min(c.maxTokens ?? room, room), stop: c.stop,
+                                        logprobs: c.logprobs, constraint: constraint)
+        request.adapter = c.adapter
+        return request
     }
 
     /// `guided_regex` / `guided_choice` (vLLM's names) as an output constraint.
@@ -122,7 +131,7 @@ public final class ChatService: ChatModelClient, Sendable {
     }
 
     func prepare(_ r: ChatCompletionRequest) throws(APIError) -> PreparedChat {
-        try checkModel(r.model)
+        let adapter = try checkModel(r.model)
         guard !r.messages.isEmpty else { throw .badRequest("messages must not be empty", param: "messages") }
         var messages: [ChatMessage] = []
         for (i, m) in r.messages.enumerated() {
@@ -138,10 +147,12 @@ public final class ChatService: ChatModelClient, Sendable {
             messages.append(ChatMessage(role: role, content: content))
         }
         if r.logprobs != true && r.top_logprobs != nil { throw .badRequest("top_logprobs requires logprobs: true", param: "top_logprobs") }
-        let c = try common(temperature: r.temperature, topP: r.top_p, topK: r.top_k, minP: r.min_p,
+        var c = try common(temperature: r.temperature, topP: r.top_p, topK: r.top_k, minP: r.min_p,
                            maxTokens: r.max_completion_tokens ?? r.max_tokens, n: r.n, stop: r.stop, seed: r.seed,
                            presence: r.presence_penalty, frequency: r.frequency_penalty,
                            logprobs: r.logprobs == true ? (r.top_logprobs ?? 0) : nil)
+        c.adapter = adapter
+        c.servedModel = adapter ?? modelName
         var constraint: (any OutputConstraint)?
         var mode = ToolMode.none
         if let tools = r.tools, !tools.isEmpty, r.tool_choice != ToolChoice.none {
@@ -286,7 +297,7 @@ public final class ChatService: ChatModelClient, Sendable {
                                  finish_reason: finish, logprobs: p.common.logprobs != nil ? chatLogprobs(c.logprobs) : nil))
             completion += c.completionTokens
         }
-        return ChatCompletion(id: Self.newID("chatcmpl-"), created: Int(Date().timeIntervalSince1970), model: modelName,
+        return ChatCompletion(id: Self.newID("chatcmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel,
                               choices: choices, usage: Usage(prompt: p.prompt.count, completion: completion))
     }
 
@@ -302,7 +313,7 @@ public final class ChatService: ChatModelClient, Sendable {
         for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
         let id = Self.newID("chatcmpl-")
         let created = Int(Date().timeIntervalSince1970)
-        let model = modelName
+        let model = p.common.servedModel
         let wantLogprobs = p.common.logprobs != nil
         let (out, continuation) = AsyncThrowingStream<ChatCompletionChunk, any Error>.makeStream()
         let task = Task {
@@ -382,11 +393,13 @@ public final class ChatService: ChatModelClient, Sendable {
     }
 
     func prepare(_ r: CompletionRequest) throws(APIError) -> PreparedCompletion {
-        try checkModel(r.model)
+        let adapter = try checkModel(r.model)
         if r.suffix != nil { throw .badRequest("suffix is not supported", param: "suffix") }
-        let c = try common(temperature: r.temperature, topP: r.top_p, topK: r.top_k, minP: r.min_p, maxTokens: r.max_tokens ?? 16,
+        var c = try common(temperature: r.temperature, topP: r.top_p, topK: r.top_k, minP: r.min_p, maxTokens: r.max_tokens ?? 16,
                            n: r.n, stop: r.stop, seed: r.seed, presence: r.presence_penalty, frequency: r.frequency_penalty,
                            logprobs: r.logprobs.map { min($0, 20) })
+        c.adapter = adapter
+        c.servedModel = adapter ?? modelName
         if let lp = r.logprobs, !(0...5).contains(lp) { throw .badRequest("logprobs must be between 0 and 5", param: "logprobs") }
         let prompt: [Int]
         let text: String
@@ -448,7 +461,7 @@ public final class ChatService: ChatModelClient, Sendable {
                                  logprobs: p.common.logprobs != nil ? completionLogprobs(c.logprobs, offset: p.echo ? p.promptText.utf8.count : 0) : nil,
                                  finish_reason: c.finish == .length ? "length" : "stop"))
         }
-        return Completion(id: Self.newID("cmpl-"), created: Int(Date().timeIntervalSince1970), model: modelName, choices: choices,
+        return Completion(id: Self.newID("cmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel, choices: choices,
                           usage: Usage(prompt: p.prompt.count, completion: completion))
     }
 
@@ -459,7 +472,7 @@ public final class ChatService: ChatModelClient, Sendable {
         for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
         let id = Self.newID("cmpl-")
         let created = Int(Date().timeIntervalSince1970)
-        let model = modelName
+        let model = p.common.servedModel
         let (out, continuation) = AsyncThrowingStream<Completion, any Error>.makeStream()
         let task = Task {
             do {

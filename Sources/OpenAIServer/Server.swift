@@ -7,6 +7,7 @@ public import Logging
 import NIOCore
 import OpenAIAPI
 import Prometheus
+import TransformerModels
 public import Synchronization
 
 /// Settings of the HTTP server.
@@ -231,7 +232,48 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
     }
     router.get("/v1/models") { _, _ in
         guard let service = state.service else { return errorResponse(loading) }
-        return jsonResponse(ModelList(data: [.init(id: service.modelName, created: service.created, owned_by: "tern")]))
+        var models: [ModelList.Model] = [.init(id: service.modelName, created: service.created, owned_by: "tern", root: service.modelName)]
+        for name in service.engine.adapters?.names ?? [] {
+            models.append(.init(id: name, created: service.created, owned_by: "tern", root: name, parent: service.modelName))
+        }
+        return jsonResponse(ModelList(data: models))
+    }
+    // LoRA adapters at run time (vLLM's endpoints). Loading is confined to --adapter-dir.
+    router.post("/v1/load_lora_adapter") { request, _ -> Response in
+        var request = request
+        do {
+            let body = try await decodeBody(LoadLoRAAdapterRequest.self, &request, maxBytes: 64 << 10)
+            guard let service = state.service else { throw loading }
+            guard let store = service.engine.adapters else {
+                throw APIError(status: .badRequest, message: "this server was started without LoRA support (--adapter-dir or --lora)",
+                               type: "invalid_request_error", code: "lora_disabled")
+            }
+            let adapter = try await loadAdapter(store, name: body.lora_name, path: body.lora_path)
+            return jsonResponse(LoRAAdapterLoaded(lora_name: adapter.name, rank: adapter.maxRank,
+                                                  targets: adapter.targets.map(\.ggufName), parameters: adapter.parameterCount))
+        } catch let e as APIError {
+            return errorResponse(e)
+        } catch {
+            return errorResponse(APIError(status: .internalServerError, message: "\(error)", type: "server_error"))
+        }
+    }
+    router.post("/v1/unload_lora_adapter") { request, _ -> Response in
+        var request = request
+        do {
+            let body = try await decodeBody(UnloadLoRAAdapterRequest.self, &request, maxBytes: 64 << 10)
+            guard let service = state.service else { throw loading }
+            guard let store = service.engine.adapters else { throw APIError(AdapterStoreError.unknown(body.lora_name)) }
+            do throws(AdapterStoreError) {
+                try store.unload(body.lora_name)
+            } catch {
+                throw APIError(error)
+            }
+            return jsonResponse(["lora_name": body.lora_name, "status": "unloaded"])
+        } catch let e as APIError {
+            return errorResponse(e)
+        } catch {
+            return errorResponse(APIError(status: .internalServerError, message: "\(error)", type: "server_error"))
+        }
     }
     router.post("/v1/chat/completions") { request, _ -> Response in
         var request = request
@@ -266,3 +308,45 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
     return router
 }
 
+/// The body of a successful `POST /v1/load_lora_adapter`.
+struct LoRAAdapterLoaded: Encodable {
+    var lora_name: String
+    var rank: Int
+    var targets: [String]
+    var parameters: Int
+}
+
+/// Parses and checks an adapter off the event loop (files can be tens of megabytes).
+func loadAdapter(_ store: AdapterStore, name: String, path: String) async throws(APIError) -> LoRAAdapter {
+    let result: Result<LoRAAdapter, AdapterStoreError> = await withCheckedContinuation { c in
+        Thread.detachNewThread {
+            do throws(AdapterStoreError) {
+                c.resume(returning: .success(try store.load(name: name, path: path)))
+            } catch {
+                c.resume(returning: .failure(error))
+            }
+        }
+    }
+    switch result {
+    case .success(let a): return a
+    case .failure(let e): throw APIError(e)
+    }
+}
+
+extension APIError {
+    /// Maps an adapter-store error to its HTTP meaning.
+    public init(_ e: AdapterStoreError) {
+        switch e {
+        case .unknown:
+            self = APIError(status: .notFound, message: e.description, type: "not_found_error", param: "lora_name", code: "adapter_not_found")
+        case .invalidName:
+            self = .badRequest(e.description, param: "lora_name", code: "invalid_adapter_name")
+        case .alreadyLoaded:
+            self = .badRequest(e.description, param: "lora_name", code: "adapter_already_loaded")
+        case .pathNotAllowed:
+            self = APIError(status: .forbidden, message: e.description, type: "permission_error", param: "lora_path", code: "path_not_allowed")
+        case .badFile:
+            self = .badRequest(e.description, param: "lora_path", code: "invalid_adapter")
+        }
+    }
+}

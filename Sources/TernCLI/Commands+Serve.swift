@@ -56,10 +56,27 @@ extension Tern {
         @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
         var logLevel = "info"
 
+        @Option(name: .customLong("lora"), help: "Preload a LoRA adapter (GGUF) served as model id NAME: NAME=PATH. Repeatable.")
+        var lora: [String] = []
+
+        @Option(name: .customLong("adapter-dir"),
+                help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
+        var adapterDirs: [String] = []
+
         func validate() throws {
             guard parseSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
             guard maxBatchTokens >= 1, maxRunning >= 1, maxWaiting >= 0 else { throw ValidationError("batch limits must be positive") }
+            for l in lora {
+                let parts = l.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--lora expects NAME=PATH, got '\(l)'") }
+            }
+            for d in adapterDirs {
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
+                    throw ValidationError("--adapter-dir: '\(d)' is not a directory")
+                }
+            }
         }
 
         func run() async throws {
@@ -89,6 +106,11 @@ extension Tern {
             engineConfiguration.prefixCaching = !noPrefixCache
             let engineConfig = engineConfiguration
             let model = options.model
+            let loras = lora.map { l -> (String, String) in
+                let parts = l.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]), String(parts[1]))
+            }
+            let adapterDirs = self.adapterDirs
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
                 let file: GGUFFile
@@ -97,14 +119,29 @@ extension Tern {
                 let llama = try ArchitectureRegistry.load(file, threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens,
                                                           maxContext: engineConfig.contextSize)
                 let tokenizer = try Tokenizer(gguf: file)
-                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig)
-                engine.start()
                 let name = ModelRegistry.entry(named: model)?.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-                state.service = ChatService(engine: engine, modelName: name, aliases: [URL(fileURLWithPath: path).lastPathComponent, "tern"],
+                let aliases: Set<String> = [URL(fileURLWithPath: path).lastPathComponent, "tern"]
+                // LoRA adapters: preloaded ones now (a bad file stops the server with the reason).
+                var store: AdapterStore? = nil
+                if !loras.isEmpty || !adapterDirs.isEmpty {
+                    let s = AdapterStore(hyperparameters: llama.hyperparameters, architecture: file.string("general.architecture") ?? "llama",
+                                         allowedDirectories: adapterDirs, reservedNames: aliases.union([name]))
+                    for (adapterName, adapterPath) in loras {
+                        do {
+                            try s.loadTrusted(name: adapterName, path: adapterPath)
+                        } catch {
+                            throw CLIError("--lora \(adapterName)=\(adapterPath): \(error)")
+                        }
+                    }
+                    store = s
+                }
+                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig, adapters: store)
+                engine.start()
+                state.service = ChatService(engine: engine, modelName: name, aliases: aliases,
                                             template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")))
                 state.ready.store(true, ordering: .relaxed)
                 let pages = engine.kvPages
-                logger.info("model ready", metadata: ["model": "\(name)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",
+                logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",
                                                       "context": "\(engine.contextSize)", "threads": "\(engineConfig.threads)"])
                 return engine
             }

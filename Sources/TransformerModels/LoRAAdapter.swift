@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import GGUF
+import Synchronization
+
+/// Source of ``LoRAAdapter/instanceID``.
+private let adapterInstances = Atomic<UInt64>(1)
 
 /// A LoRA adapter for a Llama model: for some layers and projections a pair `A [rank, in]`,
 /// `B [out, rank]` and a scale, so the projection becomes `W·x + scale · B·(A·x)`.
@@ -95,6 +99,9 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     /// The adapter's name (a model id when served).
     public let name: String
+    /// Unique per loaded instance (never reused in a process): KV computed under one adapter is
+    /// never served to another, even one later loaded under the same name.
+    public let instanceID: UInt64
     /// `alpha` as stored (0 when the file gave none).
     public let alpha: Float
     /// `[layer][Target.rawValue]`: the pair for that projection, or nil.
@@ -119,6 +126,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         self.name = name
         self.alpha = alpha
         self.pairs = pairs
+        instanceID = adapterInstances.add(1, ordering: .relaxed).newValue
     }
 
     /// Loads an adapter in llama.cpp's GGUF layout and checks it against the base model.

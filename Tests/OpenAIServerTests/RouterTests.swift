@@ -13,7 +13,8 @@ import Tokenization
 import TransformerModels
 
 /// A server over a tiny random-weight model.
-func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
+func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
+                adapters: ((LlamaModel) throws -> AdapterStore)? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
     let file = try GGUFFile(bytes: TinyModels.llama())
     let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 256, maxContext: context)
     let tokenizer = try Tokenizer(gguf: file)
@@ -23,7 +24,7 @@ func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 <<
     c.contextSize = context
     c.maxBatchTokens = 256
     c.maxWaitingRequests = maxWaiting
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
+    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, adapters: try adapters?(model))
     engine.start()
     let state = ServerState()
     if ready {

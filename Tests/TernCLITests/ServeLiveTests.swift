@@ -104,6 +104,44 @@ struct ServeLiveTests {
         #expect(server.process.terminationStatus == 0)
     }
 
+    @Test("LoRA: make-dummy adapters, --lora preload, run-time load from --adapter-dir, model ids via the openai client")
+    func lora() throws {
+        let dir = NSTemporaryDirectory() + "tern-live-lora-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try shell("\(Tern.binary) lora make-dummy --count 2 --ranks 8,16 --out \(dir)")
+        #expect(made.contains("wrote 2 adapter(s)"), "\(made)")
+        let server = try LiveServer(arguments: ["--lora", "style-a=\(dir)/lora-0000.gguf", "--adapter-dir", dir])
+        let models = try shell("curl -s \(server.base)/v1/models")
+        #expect(models.contains("\"id\":\"style-a\"") && models.contains("\"parent\":\"smollm2-135m\""), "\(models)")
+        let load = try shell("curl -s -w ' %{http_code}' -H 'Content-Type: application/json' \(server.base)/v1/load_lora_adapter -d '{\"lora_name\":\"style-b\",\"lora_path\":\"\(dir)/lora-0001.gguf\"}'")
+        #expect(load.hasSuffix(" 200") && load.contains("\"rank\":16"), "\(load)")
+        let escape = try shell("curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \(server.base)/v1/load_lora_adapter -d '{\"lora_name\":\"x\",\"lora_path\":\"\(dir)/../../etc/passwd\"}'")
+        #expect(escape == "403")
+        // The official client: each model id runs its own weights (the first token's log-probability
+        // differs: small random adapters may still agree on the greedy text); an unknown id is a NotFoundError.
+        let script = """
+        import sys, openai
+        c = openai.OpenAI(base_url=sys.argv[1], api_key="x")
+        out = {}
+        for m in ["smollm2-135m", "style-a", "style-b"]:
+            r = c.chat.completions.create(model=m, messages=[{"role": "user", "content": "Name three colors."}], max_tokens=16,
+                                          temperature=0, logprobs=True, top_logprobs=1)
+            assert r.model == m, r.model
+            out[m] = (r.choices[0].logprobs.content[0].logprob, r.choices[0].message.content)
+        assert len({v[0] for v in out.values()}) == 3, out
+        try:
+            c.chat.completions.create(model="style-z", messages=[{"role": "user", "content": "x"}], max_tokens=2)
+            raise SystemExit("unknown adapter accepted")
+        except openai.NotFoundError:
+            pass
+        print("lora ok", out)
+        """
+        let path = dir + "/client.py"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = try shell("python3 \(path) \(server.base)/v1")
+        #expect(out.contains("lora ok"), "\(out)")
+    }
+
     @Test("the built-in web page streams a reply in headless Chromium")
     func webPage() throws {
         let server = try LiveServer()
