@@ -74,22 +74,38 @@ public final class AdapterStore: Sendable {
         guard added else { throw .alreadyLoaded(adapter.name) }
     }
 
-    /// Loads a GGUF adapter file from an allowed directory and registers it as `name`.
+    /// Loads an adapter (GGUF file or PEFT directory) from inside an allowed directory and
+    /// registers it as `name`.
     public func load(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         try validate(name)
         if adapter(named: name) != nil { throw .alreadyLoaded(name) }
         let resolved = Self.resolve(path)
-        guard allowedDirectories.contains(where: { resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+        guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw .pathNotAllowed(path)
         }
         return try loadTrusted(name: name, path: resolved)
     }
 
-    /// Loads a GGUF adapter from any path (operator-supplied: `tern serve --lora NAME=PATH`).
+    /// Loads an adapter from any path (operator-supplied: `tern serve --lora NAME=PATH`): a GGUF
+    /// file in llama.cpp's adapter layout, or a PEFT directory (`adapter_config.json` +
+    /// `adapter_model.safetensors`).
     @discardableResult
     public func loadTrusted(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         try validate(name)
         let adapter: LoRAAdapter
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .badFile(path: path, reason: "no such file or directory")
+        }
+        if isDirectory.boolValue {
+            do {
+                adapter = try PEFTAdapter.load(directory: path, name: name, hyperparameters: hyperparameters)
+            } catch {
+                throw .badFile(path: path, reason: error.description)
+            }
+            try register(adapter)
+            return adapter
+        }
         do {
             let file = try GGUFFile(path: path)
             adapter = try LoRAAdapter(file: file, name: name, hyperparameters: hyperparameters, architecture: architecture)

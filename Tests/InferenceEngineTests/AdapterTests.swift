@@ -122,3 +122,85 @@ struct AdapterEngineTests {
         #expect(throws: AdapterStoreError.pathNotAllowed(allowed.file("good.gguf"))) { _ = try closed.load(name: "g", path: allowed.file("good.gguf")) }
     }
 }
+
+/// Writes a safetensors file (F32 or F16) the way PyTorch's `safetensors.torch.save_file` does.
+func writeSafeTensors(_ tensors: [(String, [Int], [Float])], f16: Bool = false, to path: String) throws {
+    var header: [String: Any] = ["__metadata__": ["format": "pt"]]
+    var payload = Data()
+    for (name, shape, values) in tensors {
+        let begin = payload.count
+        for v in values {
+            if f16 {
+                withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { payload.append(contentsOf: $0) }
+            } else {
+                withUnsafeBytes(of: v.bitPattern.littleEndian) { payload.append(contentsOf: $0) }
+            }
+        }
+        header[name] = ["dtype": f16 ? "F16" : "F32", "shape": shape, "data_offsets": [begin, payload.count]]
+    }
+    let json = try JSONSerialization.data(withJSONObject: header)
+    var file = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+    file.append(json)
+    file.append(payload)
+    try file.write(to: URL(fileURLWithPath: path))
+}
+
+@Suite("PEFT adapters")
+struct PEFTAdapterTests {
+    @Test("a PEFT directory loads with llama.cpp's Q/K row permutation and PEFT's scales")
+    func peftLayout() throws {
+        let (engine, model, _) = try tinyEngine(start: false)
+        _ = engine
+        let hp = model.hyperparameters
+        let dir = try TempDir()
+        let r = 4
+        var rng = TestRandom(seed: 12)
+        var tensors: [(String, [Int], [Float])] = []
+        var expected: [String: ([Float], [Float])] = [:]
+        for (proj, target) in [("q_proj", LoRAAdapter.Target.q), ("k_proj", .k), ("v_proj", .v), ("down_proj", .down)] {
+            let (i, o) = target.dimensions(hp)
+            let section = target == .down ? "mlp" : "self_attn"
+            let a = rng.floats(r * i), b = rng.floats(o * r)
+            let stem = "base_model.model.model.layers.1.\(section).\(proj)"
+            tensors.append((stem + ".lora_A.weight", [r, i], a))
+            tensors.append((stem + ".lora_B.weight", [o, r], b))
+            expected[proj] = (a, b)
+        }
+        try writeSafeTensors(tensors, to: dir.file("adapter_model.safetensors"))
+        try Data(#"{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj","k_proj","v_proj","down_proj"],"bias":"none"}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir.file("adapter_config.json")))
+        let store = AdapterStore(hyperparameters: hp, allowedDirectories: [dir.path])
+        let adapter = try store.load(name: "peft", path: dir.path)
+        #expect(adapter.targets == [.q, .k, .v, .down] && adapter.maxRank == 4)
+        #expect(adapter.pair(layer: 0, .q) == nil)
+        let q = try #require(adapter.pair(layer: 1, .q)), k = try #require(adapter.pair(layer: 1, .k)), v = try #require(adapter.pair(layer: 1, .v))
+        #expect(q.scale == 2 && q.a == expected["q_proj"]!.0)
+        #expect(v.b == expected["v_proj"]!.1, "v is not permuted")
+        // Row (head h, half p, index j) of the HF layout lands at row h·d + 2j + p.
+        let d = hp.headDim, half = d / 2
+        let hfB = expected["k_proj"]!.1
+        for h in 0..<hp.kvHeads { for p in 0..<2 { for j in 0..<half { for c in 0..<r {
+            #expect(k.b[(h * d + 2 * j + p) * r + c] == hfB[(h * d + p * half + j) * r + c])
+        }}}}
+        #expect(q.b != expected["q_proj"]!.1 && Set(q.b) == Set(expected["q_proj"]!.1), "q rows are permuted, not changed")
+
+        // rsLoRA scale, F16 weights, and refusals with reasons.
+        try Data(#"{"r":4,"lora_alpha":8,"use_rslora":true}"#.utf8).write(to: URL(fileURLWithPath: dir.file("adapter_config.json")))
+        try writeSafeTensors(tensors, f16: true, to: dir.file("adapter_model.safetensors"))
+        let rs = try store.load(name: "rs", path: dir.path)
+        #expect(rs.pair(layer: 1, .v)!.scale == 4 && abs(rs.pair(layer: 1, .v)!.a[0] - Float(Float16(expected["v_proj"]!.0[0]))) == 0)
+        try Data(#"{"r":4,"lora_alpha":8,"bias":"all"}"#.utf8).write(to: URL(fileURLWithPath: dir.file("adapter_config.json")))
+        #expect(throws: AdapterStoreError.self) { _ = try store.load(name: "bias", path: dir.path) }
+        try Data(#"{"r":4,"lora_alpha":8}"#.utf8).write(to: URL(fileURLWithPath: dir.file("adapter_config.json")))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: dir.file("adapter_model.safetensors")))
+        bytes = bytes.prefix(bytes.count - 10)
+        try bytes.write(to: URL(fileURLWithPath: dir.file("adapter_model.safetensors")))
+        do {
+            _ = try store.load(name: "cut", path: dir.path)
+            Issue.record("a truncated safetensors file was accepted")
+        } catch {
+            #expect("\(error)".contains("outside the file"), "\(error)")
+        }
+    }
+}
