@@ -87,6 +87,12 @@ final class EngineCore: @unchecked Sendable {
         guard request.maxTokens >= 0 else { throw .invalidRequest("max_tokens must be >= 0") }
         let seq = Sequence(id: id, request: request, cache: pool.makeCache(), tokenizer: tokenizer, continuation: continuation)
         seq.adapter = adapter
+        if let adapter {
+            // f16 weights over the bytes of one KV position (all layers, K and V).
+            let hp = model.hyperparameters
+            let perPosition = hp.layers * 2 * hp.kvDim
+            seq.adapterPositions = (adapter.parameterCount + perPosition - 1) / perPosition
+        }
         try inbox.withLock { (box: inout Inbox) throws(EngineError) in
             guard !box.stopping else { throw .shuttingDown }
             guard box.waitingCount < configuration.maxWaitingRequests else { throw .overloaded(waiting: box.waitingCount) }
@@ -140,12 +146,26 @@ final class EngineCore: @unchecked Sendable {
     }
 
     private func step() {
+        let now = Date()
+        func state(_ s: Sequence, running: Bool) -> ScheduledSequenceState {
+            ScheduledSequenceState(id: s.id, computed: running ? s.cache.count : 0, target: s.tokens.count,
+                                   pages: running ? s.cache.pageTable.count : 0, waited: now.timeIntervalSince(s.arrival),
+                                   adapter: s.adapter?.instanceID, adapterPositions: s.adapterPositions,
+                                   remainingOutput: max(0, s.request.maxTokens - s.generated))
+        }
         let input = SchedulerInput(
-            running: running.map { ScheduledSequenceState(id: $0.id, computed: $0.cache.count, target: $0.tokens.count, pages: $0.cache.pageTable.count) },
-            waiting: waiting.map { ScheduledSequenceState(id: $0.id, computed: 0, target: $0.tokens.count, pages: 0) },
+            running: running.map { state($0, running: true) }, waiting: waiting.map { state($0, running: false) },
             availablePages: pool.availablePages, pageSize: pool.pageSize,
-            tokenBudget: configuration.maxBatchTokens, maxRunning: configuration.maxRunningSequences)
+            tokenBudget: configuration.maxBatchTokens, maxRunning: configuration.maxRunningSequences, totalPages: pool.pageCount)
         let decision = policy.schedule(input)
+
+        for id in decision.aborted {
+            guard let i = waiting.firstIndex(where: { $0.id == id }) else { continue }
+            let s = waiting.remove(at: i)
+            inbox.withLock { $0.waitingCount -= 1 }
+            stats.withLock { $0.aborted += 1 }
+            s.fail(EngineError.aborted(waitedSeconds: now.timeIntervalSince(s.arrival)))
+        }
 
         for id in decision.preempted {
             guard let i = running.firstIndex(where: { $0.id == id }) else { continue }
@@ -327,6 +347,8 @@ public struct EngineStats: Sendable {
     public var promptTokensTotal = 0
     public var promptTokensComputed = 0
     public var prefixCacheHitTokens = 0
+    /// Requests dropped from the queue by an early-abort scheduler.
+    public var aborted = 0
     public var generationTokensTotal = 0
     public var lastStepSeconds = 0.0
     /// Latency samples since the last drain (seconds).

@@ -80,6 +80,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case shuttingDown
     /// LoRA adapters are not available yet.
     case unknownAdapter(String)
+    /// The scheduler dropped the request from the queue: it waited this many seconds and could
+    /// no longer meet the time-to-first-token objective (S-LoRA's early abort).
+    case aborted(waitedSeconds: Double)
     /// Invalid request fields.
     case invalidRequest(String)
     /// The model failed on this request.
@@ -94,6 +97,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .overloaded(let n): "the server is overloaded (\(n) requests waiting); retry later"
         case .shuttingDown: "the server is shutting down"
         case .unknownAdapter(let a): "unknown adapter '\(a)'"
+        case .aborted(let w): "the request waited \(Int(w * 1000)) ms in the queue and could no longer meet the server's time-to-first-token objective; retry later"
         case .invalidRequest(let s): s
         case .internalError(let s): "internal error: \(s)"
         }

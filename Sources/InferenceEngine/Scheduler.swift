@@ -10,13 +10,26 @@ public struct ScheduledSequenceState: Sendable, Equatable {
     public var target: Int
     /// Pages the sequence holds.
     public var pages: Int
+    /// Seconds since the request arrived.
+    public var waited: Double
+    /// Identity of the sequence's LoRA adapter instance (nil: the base model).
+    public var adapter: UInt64?
+    /// The adapter's weights in KV-position equivalents (S-LoRA's unified currency; 0 without one).
+    public var adapterPositions: Int
+    /// Tokens the request may still generate (its `max_tokens` minus those generated).
+    public var remainingOutput: Int
 
     /// Creates a state.
-    public init(id: RequestID, computed: Int, target: Int, pages: Int) {
+    public init(id: RequestID, computed: Int, target: Int, pages: Int, waited: Double = 0, adapter: UInt64? = nil,
+                adapterPositions: Int = 0, remainingOutput: Int = 0) {
         self.id = id
         self.computed = computed
         self.target = target
         self.pages = pages
+        self.waited = waited
+        self.adapter = adapter
+        self.adapterPositions = adapterPositions
+        self.remainingOutput = remainingOutput
     }
 }
 
@@ -34,16 +47,19 @@ public struct SchedulerInput: Sendable {
     public var tokenBudget: Int
     /// Most running sequences.
     public var maxRunning: Int
+    /// Pages in the whole pool (free, cached and held).
+    public var totalPages: Int
 
     /// Creates an input.
     public init(running: [ScheduledSequenceState], waiting: [ScheduledSequenceState], availablePages: Int,
-                pageSize: Int, tokenBudget: Int, maxRunning: Int) {
+                pageSize: Int, tokenBudget: Int, maxRunning: Int, totalPages: Int? = nil) {
         self.running = running
         self.waiting = waiting
         self.availablePages = availablePages
         self.pageSize = pageSize
         self.tokenBudget = tokenBudget
         self.maxRunning = maxRunning
+        self.totalPages = totalPages ?? availablePages + running.reduce(0) { $0 + $1.pages }
     }
 }
 
@@ -55,12 +71,14 @@ public struct SchedulerOutput: Sendable, Equatable {
     public var admitted: [RequestID] = []
     /// Running sequences that lose their pages (recomputed later from their tokens).
     public var preempted: [RequestID] = []
+    /// Waiting sequences dropped because they can no longer meet their deadline (early abort).
+    public var aborted: [RequestID] = []
 
     public init() {}
 
     public static func == (a: SchedulerOutput, b: SchedulerOutput) -> Bool {
         a.scheduled.map(\.id) == b.scheduled.map(\.id) && a.scheduled.map(\.tokens) == b.scheduled.map(\.tokens)
-            && a.admitted == b.admitted && a.preempted == b.preempted
+            && a.admitted == b.admitted && a.preempted == b.preempted && a.aborted == b.aborted
     }
 }
 
@@ -81,48 +99,14 @@ public struct FCFSScheduler: SchedulingPolicy {
     public init() {}
 
     public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
-        var out = SchedulerOutput()
-        var budget = input.tokenBudget
-        var free = input.availablePages
-        var running = input.running
-        func pagesFor(_ positions: Int) -> Int { (positions + input.pageSize - 1) / input.pageSize }
-
-        var i = 0
-        while i < running.count && budget > 0 {
-            let s = running[i]
-            let n = min(s.target - s.computed, budget)
-            if n <= 0 {
-                i += 1
-                continue
-            }
-            let need = max(0, pagesFor(s.computed + n) - s.pages)
-            var selfPreempted = false
-            while need > free {
-                if let victim = running.last, victim.id != s.id {
-                    running.removeLast()
-                    free += victim.pages
-                    out.preempted.append(victim.id)
-                } else {
-                    running.remove(at: i)
-                    free += s.pages
-                    out.preempted.append(s.id)
-                    selfPreempted = true
-                    break
-                }
-            }
-            if selfPreempted { continue }
-            free -= need
-            budget -= n
-            out.scheduled.append((s.id, n))
-            i += 1
-        }
+        var (out, budget, free, running) = scheduleRunning(input)
         // Admit new work only when nobody had to be preempted: it would just be preempted next.
         guard out.preempted.isEmpty else { return out }
         var runningCount = running.count
         for w in input.waiting {
             guard runningCount < input.maxRunning, budget > 0 else { break }
             let n = min(w.target - w.computed, budget)
-            let need = max(0, pagesFor(w.computed + n) - w.pages)
+            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
             // FCFS: never let a later request overtake one that does not fit yet.
             guard need <= free else { break }
             free -= need
@@ -133,4 +117,50 @@ public struct FCFSScheduler: SchedulingPolicy {
         }
         return out
     }
+}
+
+extension SchedulerInput {
+    /// Pages needed to hold `positions` positions.
+    func pagesFor(_ positions: Int) -> Int { (positions + pageSize - 1) / pageSize }
+}
+
+/// The running stage every policy shares: running sequences are served first, in order, with the
+/// step's token budget; when pages run out, the lowest-priority running sequence is preempted
+/// (recompute), or the sequence itself when it is the last. Returns the partial decision, the
+/// budget and free pages left, and the sequences still running.
+func scheduleRunning(_ input: SchedulerInput) -> (SchedulerOutput, budget: Int, free: Int, running: [ScheduledSequenceState]) {
+    var out = SchedulerOutput()
+    var budget = input.tokenBudget
+    var free = input.availablePages
+    var running = input.running
+    var i = 0
+    while i < running.count && budget > 0 {
+        let s = running[i]
+        let n = min(s.target - s.computed, budget)
+        if n <= 0 {
+            i += 1
+            continue
+        }
+        let need = max(0, input.pagesFor(s.computed + n) - s.pages)
+        var selfPreempted = false
+        while need > free {
+            if let victim = running.last, victim.id != s.id {
+                running.removeLast()
+                free += victim.pages
+                out.preempted.append(victim.id)
+            } else {
+                running.remove(at: i)
+                free += s.pages
+                out.preempted.append(s.id)
+                selfPreempted = true
+                break
+            }
+        }
+        if selfPreempted { continue }
+        free -= need
+        budget -= n
+        out.scheduled.append((s.id, n))
+        i += 1
+    }
+    return (out, budget, free, running)
 }

@@ -17,6 +17,8 @@ final class Sequence {
     var pageHashes: [UInt64] = []
     /// The LoRA adapter the sequence runs with, resolved at submission.
     var adapter: LoRAAdapter?
+    /// The adapter's weights in KV-position equivalents (S-LoRA's unified currency).
+    var adapterPositions = 0
     /// The prefix-cache hash chain starts here: 0 for the base model, a per-adapter-instance value
     /// otherwise, so pages computed under different adapters never match.
     var hashSeed: UInt64 { adapter.map { 0x9E37_79B9_7F4A_7C15 &* ($0.instanceID | 1) } ?? 0 }

@@ -30,6 +30,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         switch e {
         case .overloaded:
             self = APIError(status: .serviceUnavailable, message: e.description, type: "server_error", code: "overloaded", retryAfter: 1)
+        case .aborted:
+            self = APIError(status: .serviceUnavailable, message: e.description, type: "server_error", code: "deadline_exceeded", retryAfter: 1)
         case .shuttingDown:
             self = APIError(status: .serviceUnavailable, message: e.description, type: "server_error", code: "shutting_down", retryAfter: 5)
         case .promptTooLong:

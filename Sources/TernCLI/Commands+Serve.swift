@@ -59,6 +59,15 @@ extension Tern {
         @Option(name: .customLong("lora"), help: "Preload a LoRA adapter (GGUF) served as model id NAME: NAME=PATH. Repeatable.")
         var lora: [String] = []
 
+        @Option(help: "Scheduler: fcfs (vLLM-style, preempts when memory runs out), or S-LoRA's admission-controlled slora, lcfs, abort.")
+        var scheduler = "fcfs"
+
+        @Option(help: "Time-to-first-token objective in seconds for --scheduler abort.")
+        var slo: Double = 6
+
+        @Option(name: .customLong("cluster-adapters"), help: "S-LoRA cluster scheduling: once this many adapters run, prefer their requests.")
+        var clusterAdapters: Int?
+
         @Option(name: .customLong("adapter-dir"),
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
@@ -67,6 +76,12 @@ extension Tern {
             guard parseSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
             guard maxBatchTokens >= 1, maxRunning >= 1, maxWaiting >= 0 else { throw ValidationError("batch limits must be positive") }
+            guard ["fcfs", "slora", "lcfs", "abort"].contains(scheduler) else {
+                throw ValidationError("--scheduler must be fcfs, slora, lcfs or abort")
+            }
+            guard slo > 0 else { throw ValidationError("--slo must be positive") }
+            if let k = clusterAdapters, k < 1 { throw ValidationError("--cluster-adapters must be >= 1") }
+            if clusterAdapters != nil && scheduler == "fcfs" { throw ValidationError("--cluster-adapters needs --scheduler slora, lcfs or abort") }
             for l in lora {
                 let parts = l.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--lora expects NAME=PATH, got '\(l)'") }
@@ -111,6 +126,12 @@ extension Tern {
                 return (String(parts[0]), String(parts[1]))
             }
             let adapterDirs = self.adapterDirs
+            let policy: any SchedulingPolicy = switch scheduler {
+            case "slora": SLoRAScheduler(order: .fcfs, slo: slo, clusterAdapters: clusterAdapters)
+            case "lcfs": SLoRAScheduler(order: .lcfs, slo: slo, clusterAdapters: clusterAdapters)
+            case "abort": SLoRAScheduler(order: .abort, slo: slo, clusterAdapters: clusterAdapters)
+            default: FCFSScheduler()
+            }
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
                 let file: GGUFFile
@@ -135,7 +156,7 @@ extension Tern {
                     }
                     store = s
                 }
-                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig, adapters: store)
+                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig, policy: policy, adapters: store)
                 engine.start()
                 state.service = ChatService(engine: engine, modelName: name, aliases: aliases,
                                             template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")))

@@ -9,7 +9,8 @@ import Tokenization
 import TransformerModels
 
 func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
-                prefix: Bool = true, start: Bool = true, adapters: ((LlamaModel) throws -> AdapterStore)? = nil) throws -> (EngineClient, LlamaModel, Tokenizer) {
+                prefix: Bool = true, start: Bool = true, adapters: ((LlamaModel) throws -> AdapterStore)? = nil,
+                policy: any SchedulingPolicy = FCFSScheduler()) throws -> (EngineClient, LlamaModel, Tokenizer) {
     let file = try GGUFFile(bytes: TinyModels.llama())
     let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: maxBatch, maxContext: 256)
     let tokenizer = try Tokenizer(gguf: file)
@@ -21,7 +22,7 @@ func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, 
     c.maxWaitingRequests = maxWaiting
     c.contextSize = 256
     c.prefixCaching = prefix
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, adapters: try adapters?(model))
+    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, policy: policy, adapters: try adapters?(model))
     if start { engine.start() }
     return (engine, model, tokenizer)
 }

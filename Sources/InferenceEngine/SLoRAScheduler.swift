@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Synchronization
+
+/// S-LoRA's schedulers (its router, from LightLLM): admission by the unified-memory formula,
+/// and the queue orders the paper compares.
+///
+/// Admission (`_can_add_new_req`): for the running sequences plus the candidates admitted so far
+/// plus the next one, take pairs (tokens so far, tokens left), sort by tokens left descending, and
+/// admit only if `max_i (left_i·(i+1) + Σ_{j≤i} sofar_j)` stays below the pool's positions minus the
+/// positions that the distinct adapters of all of them occupy (adapters and KV in one currency).
+/// The scan stops at the first candidate that does not fit (head-of-line blocking, as in S-LoRA).
+/// Because a request is admitted only if it can run to completion, preemption is a fallback that
+/// should not happen.
+public final class SLoRAScheduler: SchedulingPolicy, @unchecked Sendable {
+    /// The order in which waiting requests are considered.
+    public enum Order: String, Sendable, CaseIterable {
+        /// First come, first served (`slora`).
+        case fcfs
+        /// Last come, first served (the paper's "LCFS").
+        case lcfs
+        /// Early abort (`--enable-abort`): drop queued requests that can no longer meet the SLO;
+        /// newest first while the estimated arrivals per step reach the estimated batch size,
+        /// oldest first otherwise (EWMA 0.7/0.3).
+        case abort
+    }
+
+    /// The queue order.
+    public let order: Order
+    /// Time-to-first-token objective in seconds (early abort).
+    public let slo: Double
+    /// Seconds of slack the abort rule keeps (S-LoRA: 0.5 s).
+    public let abortMargin: Double
+    /// Cluster scheduling (`--batch-num-adapters k`): once the running batch holds this many
+    /// adapters, requests for those adapters are admitted first.
+    public let clusterAdapters: Int?
+
+    private struct Estimates {
+        var arrivals = 0.0
+        var batch = 0.0
+        var seen = Set<RequestID>()
+    }
+    private let estimates = Mutex(Estimates())
+
+    /// Creates the scheduler.
+    public init(order: Order = .fcfs, slo: Double = 6, abortMargin: Double = 0.5, clusterAdapters: Int? = nil) {
+        self.order = order
+        self.slo = slo
+        self.abortMargin = abortMargin
+        self.clusterAdapters = clusterAdapters
+    }
+
+    /// The S-LoRA admission test for a set of sequences: `(sofar, left)` pairs and their adapters.
+    public static func fits(_ members: [(sofar: Int, left: Int, adapter: UInt64?, adapterPositions: Int)], capacity: Int) -> Bool {
+        var adapterCost: [UInt64: Int] = [:]
+        for m in members { if let a = m.adapter { adapterCost[a] = m.adapterPositions } }
+        let room = capacity - adapterCost.values.reduce(0, +)
+        let sorted = members.sorted { $0.left > $1.left }
+        var prefix = 0
+        var peak = 0
+        for (i, m) in sorted.enumerated() {
+            prefix += m.sofar
+            peak = max(peak, m.left * (i + 1) + prefix)
+        }
+        return peak < room
+    }
+
+    public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
+        var (out, budget, free, running) = scheduleRunning(input)
+        guard out.preempted.isEmpty else { return out }
+
+        var queue = input.waiting
+        switch order {
+        case .fcfs: break
+        case .lcfs: queue.reverse()
+        case .abort:
+            let late = queue.filter { $0.waited + abortMargin >= slo }
+            out.aborted = late.map(\.id)
+            queue.removeAll { $0.waited + abortMargin >= slo }
+            let newest = estimates.withLock { e -> Bool in
+                let arrived = input.waiting.filter { !e.seen.contains($0.id) }
+                for w in arrived { e.seen.insert(w.id) }
+                e.seen.formIntersection(Set(input.waiting.map(\.id)))
+                e.arrivals = 0.7 * e.arrivals + 0.3 * Double(arrived.count)
+                e.batch = 0.7 * e.batch + 0.3 * Double(input.running.count)
+                return e.arrivals >= e.batch
+            }
+            if newest { queue.reverse() }
+        }
+        if let k = clusterAdapters {
+            let active = Set(running.compactMap(\.adapter))
+            if active.count >= k {
+                let (mine, others) = (queue.filter { $0.adapter.map(active.contains) ?? false },
+                                      queue.filter { !($0.adapter.map(active.contains) ?? false) })
+                queue = mine + others
+            }
+        }
+
+        var members = running.map { (sofar: $0.target, left: $0.remainingOutput, adapter: $0.adapter, adapterPositions: $0.adapterPositions) }
+        let capacity = input.totalPages * input.pageSize
+        var runningCount = running.count
+        for w in queue {
+            guard runningCount < input.maxRunning, budget > 0 else { break }
+            // A new request holds its prompt and will need up to max_tokens more positions.
+            let candidate = (sofar: w.target, left: w.remainingOutput, adapter: w.adapter, adapterPositions: w.adapterPositions)
+            guard Self.fits(members + [candidate], capacity: capacity) else { break }
+            let n = min(w.target - w.computed, budget)
+            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
+            guard need <= free else { break }
+            members.append(candidate)
+            free -= need
+            budget -= n
+            runningCount += 1
+            out.admitted.append(w.id)
+            out.scheduled.append((w.id, n))
+        }
+        return out
+    }
+}
