@@ -40,6 +40,20 @@ final class EngineCore: @unchecked Sendable {
     private var waiting: [Sequence] = []
     private var running: [Sequence] = []
 
+    /// An adapter resident in pool pages and the running sequences using it.
+    private final class ResidentAdapter {
+        let paged: PagedLoRA
+        let pages: [Int32]
+        var users = 1
+        init(paged: PagedLoRA, pages: [Int32]) {
+            self.paged = paged
+            self.pages = pages
+        }
+    }
+    /// By adapter instance id. Loaded when a running sequence first needs it, offloaded (pages
+    /// freed) when its last running user leaves.
+    private var resident: [UInt64: ResidentAdapter] = [:]
+
     init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy,
          adapters: AdapterStore? = nil) {
         self.model = model
@@ -193,13 +207,27 @@ final class EngineCore: @unchecked Sendable {
             guard let s = running.first(where: { $0.id == id }) else { continue }
             let count = min(n, s.tokens.count - s.cache.count)
             guard count > 0 else { continue }
+            guard ensureAdapter(s) else {
+                if running.count == 1 {
+                    // Alone and its adapter still does not fit: it never will.
+                    running.removeAll()
+                    releasePages(s)
+                    s.fail(EngineError.exceedsMemory(tokens: s.tokens.count + s.adapterPositions, limit: pool.pageCount * pool.pageSize))
+                }
+                continue
+            }
             guard ensurePages(s, positions: s.cache.count + count) else {
                 // The pool ran dry despite the plan (cached pages were all pinned): retry next step.
                 continue
             }
             let end = s.cache.count + count
-            chunks.append(SequenceChunk(cache: s.cache, tokens: Array(s.tokens[s.cache.count..<end]),
-                                        logits: end == s.tokens.count ? .last : .none, adapter: s.adapter))
+            let tokens = Array(s.tokens[s.cache.count..<end])
+            let logits: LogitsRequest = end == s.tokens.count ? .last : .none
+            if let a = s.adapter, let r = resident[a.instanceID] {
+                chunks.append(SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, pagedAdapter: r.paged))
+            } else {
+                chunks.append(SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, adapter: s.adapter))
+            }
             chunkSeqs.append(s)
         }
         guard !chunks.isEmpty else {
@@ -281,7 +309,48 @@ final class EngineCore: @unchecked Sendable {
         return true
     }
 
+    /// Makes `s`'s adapter resident in pool pages (loading it on first use) and counts `s` as a
+    /// user. False when the pool cannot hold it now. An adapter with a row longer than a page
+    /// block stays on the host path (still correct, not paged).
+    private func ensureAdapter(_ s: Sequence) -> Bool {
+        guard let a = s.adapter, !s.holdsAdapter else { return true }
+        if let r = resident[a.instanceID] {
+            r.users += 1
+            s.holdsAdapter = true
+            return true
+        }
+        guard let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return true }
+        var pages: [Int32] = []
+        for _ in 0..<((blocks + 1) / 2) {
+            guard let p = pool.allocate() else {
+                for p in pages { pool.release(p) }
+                return false
+            }
+            pages.append(p)
+        }
+        let pool = self.pool
+        let paged = PagedLoRA(adapter: a, blockCapacity: pool.blockCapacity) { layer, i in
+            pool.block(page: pages[i / 2], layer: layer, plane: i % 2)
+        }
+        resident[a.instanceID] = ResidentAdapter(paged: paged, pages: pages)
+        s.holdsAdapter = true
+        stats.withLock { $0.adapterLoads += 1 }
+        return true
+    }
+
+    /// Drops `s`'s use of its adapter; the last user offloads it (its pages return to the pool).
+    private func releaseAdapter(_ s: Sequence) {
+        guard s.holdsAdapter, let a = s.adapter, let r = resident[a.instanceID] else { return }
+        s.holdsAdapter = false
+        r.users -= 1
+        if r.users == 0 {
+            for p in r.pages { pool.release(p) }
+            resident[a.instanceID] = nil
+        }
+    }
+
     private func releasePages(_ s: Sequence) {
+        releaseAdapter(s)
         for p in s.cache.pageTable { pool.release(p) }
         s.cache.pageTable = []
         s.cache.reset()
@@ -330,6 +399,8 @@ final class EngineCore: @unchecked Sendable {
             $0.waiting = waitingCount
             $0.usedPages = pool.usedPages
             $0.cachedPages = pool.cachedPages
+            $0.residentAdapters = resident.count
+            $0.adapterPages = resident.values.reduce(0) { $0 + $1.pages.count }
         }
     }
 }
@@ -349,6 +420,11 @@ public struct EngineStats: Sendable {
     public var prefixCacheHitTokens = 0
     /// Requests dropped from the queue by an early-abort scheduler.
     public var aborted = 0
+    /// LoRA adapters loaded into pool pages so far.
+    public var adapterLoads = 0
+    /// LoRA adapters resident in pool pages now, and the pages they hold.
+    public var residentAdapters = 0
+    public var adapterPages = 0
     public var generationTokensTotal = 0
     public var lastStepSeconds = 0.0
     /// Latency samples since the last drain (seconds).

@@ -2,8 +2,8 @@
 
 public import TransformerModels
 
-/// The unified page pool: every KV page of every sequence comes from here (and, with multi-adapter
-/// serving, adapter weights will take pages from the same budget: S-LoRA's unified paging).
+/// The unified page pool: every KV page of every sequence comes from here, and so do the pages of
+/// the LoRA adapters the running requests use (S-LoRA's unified paging: one memory currency).
 ///
 /// Storage is `[pages, layers, pageSize, kvDim]` f16 for keys and the same for values. Pages are
 /// reference-counted so sequences with a common prompt prefix share them: a full page whose
@@ -26,6 +26,15 @@ public final class PagePool: @unchecked Sendable {
     private var pageOfHash: [UInt64: Int32] = [:]
     private var evictable: [Int32: UInt64] = [:]  // page -> last-use tick
     private var tick: UInt64 = 0
+
+    /// Halves in one layer's plane of one page: `pageSize · kvDim` (the block an adapter row must fit in).
+    public var blockCapacity: Int { pageSize * kvDim }
+
+    /// One layer's key (`plane` 0) or value (`plane` 1) block of `page`: `[pageSize, kvDim]` halves.
+    /// LoRA adapters resident in the pool store their rows here (S-LoRA's unified paging).
+    public func block(page: Int32, layer: Int, plane: Int) -> UnsafeMutablePointer<Float16> {
+        (plane == 0 ? keys : values) + (Int(page) * layers + layer) * pageSize * kvDim
+    }
 
     /// Bytes one page takes (keys and values of every layer).
     public static func bytesPerPage(layers: Int, kvDim: Int, pageSize: Int) -> Int { 2 * layers * pageSize * kvDim * 2 }

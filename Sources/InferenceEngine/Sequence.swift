@@ -19,6 +19,8 @@ final class Sequence {
     var adapter: LoRAAdapter?
     /// The adapter's weights in KV-position equivalents (S-LoRA's unified currency).
     var adapterPositions = 0
+    /// Whether the sequence counts as a user of its adapter's resident pages.
+    var holdsAdapter = false
     /// The prefix-cache hash chain starts here: 0 for the base model, a per-adapter-instance value
     /// otherwise, so pages computed under different adapters never match.
     var hashSeed: UInt64 { adapter.map { 0x9E37_79B9_7F4A_7C15 &* ($0.instanceID | 1) } ?? 0 }

@@ -13,6 +13,9 @@ public struct SequenceChunk {
     public let logits: LogitsRequest
     /// The LoRA adapter this sequence runs with (nil: the base model).
     public let adapter: LoRAAdapter?
+    /// The same adapter resident in pool pages (f16 rows); when set, the forward reads it
+    /// instead of the host copy.
+    public let pagedAdapter: PagedLoRA?
 
     /// Creates a chunk.
     public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last, adapter: LoRAAdapter? = nil) {
@@ -20,6 +23,16 @@ public struct SequenceChunk {
         self.tokens = tokens
         self.logits = logits
         self.adapter = adapter
+        pagedAdapter = nil
+    }
+
+    /// Creates a chunk whose adapter is read from pool pages.
+    public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last, pagedAdapter: PagedLoRA) {
+        self.cache = cache
+        self.tokens = tokens
+        self.logits = logits
+        adapter = pagedAdapter.adapter
+        self.pagedAdapter = pagedAdapter
     }
 }
 
@@ -276,15 +289,16 @@ public final class LlamaModel: @unchecked Sendable {
         // Runs of consecutive tokens that share a LoRA adapter (a prefill piece is one run; a
         // decode batch has one run per sequence). The base projection is computed once for all
         // tokens; each run then adds its own low-rank term.
-        var loraRuns: [(start: Int, count: Int, adapter: LoRAAdapter)] = []
+        var loraRuns: [(start: Int, count: Int, adapter: LoRAAdapter, paged: PagedLoRA?)] = []
         do {
             var start = 0
             for piece in pieces {
-                if let a = chunks[piece.chunkIndex].adapter {
-                    if let last = loraRuns.last, last.adapter === a, last.start + last.count == start {
+                let c = chunks[piece.chunkIndex]
+                if let a = c.adapter {
+                    if let last = loraRuns.last, last.adapter === a, last.paged === c.pagedAdapter, last.start + last.count == start {
                         loraRuns[loraRuns.count - 1].count += piece.count
                     } else {
-                        loraRuns.append((start, piece.count, a))
+                        loraRuns.append((start, piece.count, a, c.pagedAdapter))
                     }
                 }
                 start += piece.count
@@ -301,6 +315,14 @@ public final class LlamaModel: @unchecked Sendable {
         func lora(_ li: Int, _ target: LoRAAdapter.Target, _ xIn: UnsafePointer<Float>, _ inputs: Int,
                   _ y: UnsafeMutablePointer<Float>, _ outputs: Int) {
             for run in loraRuns {
+                if let paged = run.paged {
+                    guard let p = paged.pair(layer: li, target) else { continue }
+                    LoRAKernels.shrinkPaged(xIn + run.start * inputs, ldx: inputs, tokens: run.count, aRows: p.aRows, rank: p.rank,
+                                            cols: inputs, u: u)
+                    LoRAKernels.expandPaged(u, tokens: run.count, bRows: p.bRows, rank: p.rank, rows: outputs, scale: p.scale,
+                                            y: y + run.start * outputs, ldy: outputs)
+                    continue
+                }
                 guard let p = run.adapter.pair(layer: li, target) else { continue }
                 LoRAKernels.shrink(xIn + run.start * inputs, ldx: inputs, tokens: run.count, a: p.a, rank: p.rank, cols: inputs, u: u)
                 LoRAKernels.expand(u, tokens: run.count, bT: p.bT, rank: p.rank, rows: outputs, scale: p.scale,

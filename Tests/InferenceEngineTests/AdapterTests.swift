@@ -204,3 +204,53 @@ struct PEFTAdapterTests {
         }
     }
 }
+
+@Suite("Unified paging: adapters in the KV pool")
+struct UnifiedPagingTests {
+    @Test("adapters take pool pages while used and give them back; outputs match the host path")
+    func residency() async throws {
+        // f16-exact adapter weights, so the paged (f16) and host (f32) copies hold the same values.
+        func exact(_ a: LoRAAdapter) -> LoRAAdapter {
+            LoRAAdapter(name: a.name, alpha: a.alpha, pairs: a.pairs.map { row in row.map { p in p.map {
+                LoRAAdapter.Pair(a: $0.a.map { Float(Float16($0)) }, b: $0.b.map { Float(Float16($0)) }, rank: $0.rank,
+                                 inputs: $0.inputs, outputs: $0.outputs, scale: $0.scale)
+            }}})
+        }
+        let (engine, model, _) = try tinyEngine(kvMemory: 1 << 20, adapters: { m in
+            let s = AdapterStore(hyperparameters: m.hyperparameters)
+            try s.register(exact(LoRAAdapter.synthetic(name: "a", hyperparameters: m.hyperparameters, rank: 8,
+                                                       targets: LoRAAdapter.Target.allCases, magnitude: 1, seed: 1)))
+            try s.register(exact(LoRAAdapter.synthetic(name: "b", hyperparameters: m.hyperparameters, rank: 4, magnitude: 1, seed: 2)))
+            return s
+        })
+        defer { engine.shutdown() }
+        let idle = engine.drainStats()
+        #expect(idle.usedPages == 0)
+        let ps = prompts(4)
+        let names = ["a", "b", "a", nil]
+        let outs = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+            for i in 0..<ps.count {
+                var r = GenerationRequest(prompt: ps[i], maxTokens: 10)
+                r.ignoreEndOfGeneration = true
+                r.adapter = names[i]
+                group.addTask { (i, try await run(engine, r)) }
+            }
+            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            for try await (i, o) in group { out[i] = o }
+            return out
+        }
+        for i in 0..<ps.count {
+            let ref = try referenceWithAdapter(model, names[i].flatMap { engine.adapters?.adapter(named: $0) }, prompt: ps[i], maxTokens: 10)
+            #expect(outs[i].tokens == ref, "request \(i)")
+        }
+        // Let the engine publish its idle state.
+        var stats = engine.drainStats()
+        for _ in 0..<50 where stats.residentAdapters > 0 || stats.running > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            stats = engine.drainStats()
+        }
+        #expect(stats.adapterLoads >= 2, "both adapters were loaded into the pool")
+        #expect(stats.residentAdapters == 0 && stats.adapterPages == 0, "offloaded once idle")
+        #expect(stats.usedPages == 0, "every KV and adapter page is back")
+    }
+}

@@ -55,6 +55,26 @@ struct LoRATests {
         }
     }
 
+    @Test("paged f16 kernels equal their references")
+    func pagedKernels() {
+        var rng = TestRandom(seed: 31)
+        for (tokens, cols, rows, rank) in [(1, 64, 48, 1), (3, 96, 40, 8), (5, 576, 192, 16), (2, 40, 13, 5)] {
+            let a = rng.floats(rank * cols).map { Float16($0) }, b = rng.floats(rank * rows).map { Float16($0) }
+            let x = rng.floats(tokens * cols)
+            var y = rng.floats(tokens * rows), ref = y
+            var u = [Float](repeating: 0, count: tokens * rank), uRef = u
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                let aRows = (0..<rank).map { ap.baseAddress! + $0 * cols }, bRows = (0..<rank).map { bp.baseAddress! + $0 * rows }
+                LoRAKernels.shrinkPaged(x, ldx: cols, tokens: tokens, aRows: aRows, rank: rank, cols: cols, u: &u)
+                LoRAKernels.shrinkPagedReference(x, ldx: cols, tokens: tokens, aRows: aRows, rank: rank, cols: cols, u: &uRef)
+                LoRAKernels.expandPaged(u, tokens: tokens, bRows: bRows, rank: rank, rows: rows, scale: 0.5, y: &y, ldy: rows)
+                LoRAKernels.expandPagedReference(u, tokens: tokens, bRows: bRows, rank: rank, rows: rows, scale: 0.5, y: &ref, ldy: rows)
+            }}
+            #expect(zip(u, uRef).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+            #expect(zip(y, ref).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        }
+    }
+
     @Test("an unmerged adapter equals the adapter merged into f32 weights")
     func unmergedEqualsMerged() throws {
         var c = TinyModels.Configuration()

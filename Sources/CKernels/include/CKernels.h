@@ -80,6 +80,15 @@ void tern_attn_values_f16(const float *probs, const uint16_t *vbase, const int32
                           int64_t pageSize, int64_t pageStride, int64_t rowStride, int64_t headOffset,
                           int length, int headDim, int order, float *lanesBuf, float *out);
 
+// MARK: LoRA over f16 adapter rows in pool pages (reference: LoRAKernels.*PagedReference)
+
+/// u[t*rank + r] = Σ_c aRows[r][c] · x[t*ldx + c] (aRows: `rank` pointers to `cols` f16 values).
+void tern_lora_shrink_f16(const float *x, size_t ldx, int tokens, const uint16_t *const *aRows, int rank, int cols,
+                          float *u);
+/// y[t*ldy + o] += scale · Σ_r u[t*rank + r] · bRows[r][o] (bRows: `rank` pointers to `rows` f16 values).
+void tern_lora_expand_f16(const float *u, int tokens, const uint16_t *const *bRows, int rank, int rows, float scale,
+                          float *y, size_t ldy);
+
 #ifdef __cplusplus
 }
 #endif
