@@ -18,6 +18,8 @@ public struct EngineConfiguration: Sendable {
     public var contextSize: Int?
     /// Reuse KV pages of identical prompt prefixes.
     public var prefixCaching = true
+    /// Load queued requests' LoRA adapters into free pool pages ahead of admission (S-LoRA's prefetch).
+    public var prefetchAdapters = true
 
     /// Default configuration.
     public init() {}

@@ -265,6 +265,7 @@ final class EngineCore: @unchecked Sendable {
                 finish(s, reason)
             }
         }
+        prefetchAdapters()
     }
 
     // MARK: - Sequences
@@ -299,7 +300,7 @@ final class EngineCore: @unchecked Sendable {
     private func ensurePages(_ s: Sequence, positions: Int) -> Bool {
         var table = s.cache.pageTable
         while table.count * pool.pageSize < positions {
-            guard let p = pool.allocate() else {
+            guard let p = allocatePage() else {
                 s.cache.pageTable = table
                 return false
             }
@@ -314,15 +315,21 @@ final class EngineCore: @unchecked Sendable {
     /// block stays on the host path (still correct, not paged).
     private func ensureAdapter(_ s: Sequence) -> Bool {
         guard let a = s.adapter, !s.holdsAdapter else { return true }
-        if let r = resident[a.instanceID] {
-            r.users += 1
-            s.holdsAdapter = true
-            return true
+        if resident[a.instanceID] == nil {
+            guard PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) != nil else { return true }
+            guard load(a, prefetch: false) else { return false }
         }
-        guard let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return true }
+        resident[a.instanceID]!.users += 1
+        s.holdsAdapter = true
+        return true
+    }
+
+    /// Copies `a` into newly allocated pool pages (no users yet). False when the pool is full.
+    private func load(_ a: LoRAAdapter, prefetch: Bool) -> Bool {
+        guard let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return false }
         var pages: [Int32] = []
         for _ in 0..<((blocks + 1) / 2) {
-            guard let p = pool.allocate() else {
+            guard let p = prefetch ? pool.allocate() : allocatePage() else {
                 for p in pages { pool.release(p) }
                 return false
             }
@@ -332,20 +339,52 @@ final class EngineCore: @unchecked Sendable {
         let paged = PagedLoRA(adapter: a, blockCapacity: pool.blockCapacity) { layer, i in
             pool.block(page: pages[i / 2], layer: layer, plane: i % 2)
         }
-        resident[a.instanceID] = ResidentAdapter(paged: paged, pages: pages)
-        s.holdsAdapter = true
-        stats.withLock { $0.adapterLoads += 1 }
+        let r = ResidentAdapter(paged: paged, pages: pages)
+        r.users = 0
+        resident[a.instanceID] = r
+        stats.withLock {
+            $0.adapterLoads += 1
+            if prefetch { $0.adapterPrefetches += 1 }
+        }
         return true
     }
 
-    /// Drops `s`'s use of its adapter; the last user offloads it (its pages return to the pool).
+    /// Drops `s`'s use of its adapter. An adapter nobody runs with stays resident (standby) only
+    /// while a queued request needs it; otherwise it is offloaded and its pages return to the pool.
     private func releaseAdapter(_ s: Sequence) {
         guard s.holdsAdapter, let a = s.adapter, let r = resident[a.instanceID] else { return }
         s.holdsAdapter = false
         r.users -= 1
-        if r.users == 0 {
-            for p in r.pages { pool.release(p) }
-            resident[a.instanceID] = nil
+        if r.users == 0 && !waiting.contains(where: { $0.adapter === a }) { offload(a.instanceID) }
+    }
+
+    private func offload(_ id: UInt64) {
+        guard let r = resident.removeValue(forKey: id) else { return }
+        for p in r.pages { pool.release(p) }
+    }
+
+    /// A page for KV or an adapter; when the pool is exhausted, standby adapters (resident, no
+    /// running user) are offloaded first.
+    private func allocatePage() -> Int32? {
+        if let p = pool.allocate() { return p }
+        for (id, r) in resident where r.users == 0 {
+            offload(id)
+            if let p = pool.allocate() { return p }
+        }
+        return nil
+    }
+
+    /// S-LoRA's prefetch: while requests run, load the adapters of the next queued requests into
+    /// free pages, keeping a margin for the running requests' growth; offload standby adapters no
+    /// queued request needs any more.
+    private func prefetchAdapters() {
+        guard configuration.prefetchAdapters else { return }
+        for (id, r) in resident where r.users == 0 && !waiting.contains(where: { $0.adapter?.instanceID == id }) { offload(id) }
+        for s in waiting.prefix(8) {
+            guard let a = s.adapter, resident[a.instanceID] == nil,
+                  let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity),
+                  pool.availablePages >= (blocks + 1) / 2 + running.count + 1 else { continue }
+            _ = load(a, prefetch: true)
         }
     }
 
@@ -420,8 +459,9 @@ public struct EngineStats: Sendable {
     public var prefixCacheHitTokens = 0
     /// Requests dropped from the queue by an early-abort scheduler.
     public var aborted = 0
-    /// LoRA adapters loaded into pool pages so far.
+    /// LoRA adapters loaded into pool pages so far, and how many of those loads were prefetches.
     public var adapterLoads = 0
+    public var adapterPrefetches = 0
     /// LoRA adapters resident in pool pages now, and the pages they hold.
     public var residentAdapters = 0
     public var adapterPages = 0

@@ -68,6 +68,9 @@ extension Tern {
         @Option(name: .customLong("cluster-adapters"), help: "S-LoRA cluster scheduling: once this many adapters run, prefer their requests.")
         var clusterAdapters: Int?
 
+        @Flag(name: .customLong("no-adapter-prefetch"), help: "Do not load queued requests' adapters ahead of admission.")
+        var noAdapterPrefetch = false
+
         @Option(name: .customLong("adapter-dir"),
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
@@ -119,6 +122,7 @@ extension Tern {
             engineConfiguration.kvMemoryBytes = parseSize(kvMemory)!
             engineConfiguration.contextSize = options.contextSize
             engineConfiguration.prefixCaching = !noPrefixCache
+            engineConfiguration.prefetchAdapters = !noAdapterPrefetch
             let engineConfig = engineConfiguration
             let model = options.model
             let loras = lora.map { l -> (String, String) in

@@ -254,3 +254,36 @@ struct UnifiedPagingTests {
         #expect(stats.usedPages == 0, "every KV and adapter page is back")
     }
 }
+
+@Suite("Adapter prefetch")
+struct AdapterPrefetchTests {
+    @Test("queued requests' adapters are prefetched while others run, then offloaded at idle")
+    func prefetch() async throws {
+        let (engine, model, _) = try tinyEngine(maxRunning: 1, start: false, adapters: AdapterEngineTests.store)
+        defer { engine.shutdown() }
+        var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
+        for (i, name) in ["a", "b", "a"].enumerated() {
+            var r = GenerationRequest(prompt: prompts(3)[i], maxTokens: 6)
+            r.ignoreEndOfGeneration = true
+            r.adapter = name
+            streams.append(try engine.submit(r))
+        }
+        engine.start()
+        var tokens: [[Int]] = []
+        for s in streams {
+            var t: [Int] = []
+            for try await e in s { if case .token(let id, _, _) = e, id >= 0 { t.append(id) } }
+            tokens.append(t)
+        }
+        for (i, name) in ["a", "b", "a"].enumerated() {
+            #expect(tokens[i] == (try referenceWithAdapter(model, engine.adapters?.adapter(named: name), prompt: prompts(3)[i], maxTokens: 6)))
+        }
+        var stats = engine.drainStats()
+        for _ in 0..<50 where stats.residentAdapters > 0 || stats.running > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            stats = engine.drainStats()
+        }
+        #expect(stats.adapterPrefetches >= 1, "b was loaded while a's request ran")
+        #expect(stats.adapterLoads <= 3 && stats.residentAdapters == 0 && stats.usedPages == 0)
+    }
+}
