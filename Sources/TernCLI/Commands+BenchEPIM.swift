@@ -20,7 +20,7 @@ extension Tern.Bench {
             abstract: "EPIM: crossbar-area reduction (ResNet-50 cost model) and accuracy vs crossbars on Fashion-MNIST.")
 
         @Option(help: "Training epochs per variant.") var epochs = 2
-        @Option(help: "Training images (0 = all 60000).") var trainLimit = 0
+        @Option(help: "Training images (0 = all 60000).") var trainLimit = 15000
         @Option(help: "Test images (0 = all 10000).") var testLimit = 0
         @Option(help: "Batch size.") var batchSize = 64
         @Option(help: "Peak learning rate (SGD, Nesterov momentum 0.9, cosine).") var lr: Float = 0.05
@@ -37,8 +37,10 @@ extension Tern.Bench {
             let id: String, description: String
             let bits: Int?
             let epitomes: [EpitomeShape?]
-            /// Keep ratio for pruning a trained plain network (nil = trained from scratch).
+            /// Prune the trained plain network to the crossbars of this variant (nil = not pruned).
             let pruneToMatch: String?
+            /// With `pruneToMatch`: train the pruned widths from scratch instead of fine-tuning.
+            var scratch = false
         }
 
         func variants(widths: [Int]) -> [Variant] {
@@ -56,6 +58,8 @@ extension Tern.Bench {
                         epitomes: reduced(2, 2), pruneToMatch: nil),
                 Variant(id: "pruned-match-2x2", description: "L1 filter pruning of plain-fp32 to epitome-2x2's crossbars, \(bits)-bit QAT fine-tune",
                         bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2"),
+                Variant(id: "slim-match-2x2", description: "the pruned widths trained from scratch with the same epochs, \(bits)-bit QAT",
+                        bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", scratch: true),
             ]
             if !quick {
                 v += [
@@ -149,7 +153,9 @@ extension Tern.Bench {
                         if costOf(probe).crossbars <= goal.crossbars { break }
                         keep -= 1.0 / 64
                     }
-                    net = base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
+                    net = v.scratch
+                        ? EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits, generator: &gen)
+                        : base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
                 } else {
                     net = EpitomeCNN(widths: widths, epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
                 }
@@ -160,8 +166,7 @@ extension Tern.Bench {
                                 weights: cost.storedParameters, cost: cost, seconds: Date().timeIntervalSince(t0), widths: net.widths)
                 outcomes.append(o)
                 if !json {
-                    FileHandleStderr.write(String(format: "%-20@ acc %6.2f%%  crossbars %4d  weights %7d  (%.0f s)\n",
-                                                  o.id, o.accuracy * 100, o.crossbars, o.weights, o.seconds))
+                    FileHandleStderr.write(String(format: "%@ acc %6.2f%%  crossbars %4d  weights %7d  (%.0f s)\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.seconds))
                 }
             }
 
@@ -176,7 +181,15 @@ extension Tern.Bench {
                     "id": "epitome_minus_pruning_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
                     "ours": Double(e.accuracy - p.accuracy) * 100,
                     "description": "Fashion-MNIST test accuracy of the \(bits)-bit epitome CNN minus the \(bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)); the paper claims EPIM surpasses pruning",
-                    "baseline": "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
+                    "baseline": "L1 filter pruning of the trained plain CNN, then fine-tuned with the same epochs again (twice the epitome's training)",
+                ])
+            }
+            if let e = outcome("epitome-2x2"), let p = outcome("slim-match-2x2") {
+                claims.append([
+                    "id": "epitome_minus_slim_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(e.accuracy - p.accuracy) * 100,
+                    "description": "accuracy of the \(bits)-bit epitome CNN minus a \(bits)-bit CNN with the pruned widths trained from scratch (equal epochs, no more crossbars: \(e.crossbars) vs \(p.crossbars))",
+                    "baseline": "narrow CNN at the pruned widths, same training budget as the epitome CNN",
                 ])
             }
             if let e = outcome("epitome-2x2"), let f = outcome("plain-fp32") {
@@ -218,9 +231,9 @@ extension Tern.Bench {
             } else {
                 var s = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
                                bits, resnet.areaReduction)
-                s += String(format: "%-20@ %8@ %9@ %8@ %10@\n", "variant", "accuracy", "crossbars", "weights", "energy uJ")
+                s += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
                 for o in outcomes {
-                    s += String(format: "%-20@ %7.2f%% %9d %8d %10.3f\n", o.id, o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
+                    s += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
                 }
                 for c in claims {
                     s += String(format: "%@: ours %.2f %@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, c["unit"] as! String,
@@ -278,7 +291,7 @@ enum ParetoPlot {
             s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#2a7\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
         }
         for p in points {
-            let color = p.label.hasPrefix("epitome") ? "#d33" : p.label.hasPrefix("pruned") ? "#36c" : "#555"
+            let color = p.label.hasPrefix("epitome") ? "#d33" : (p.label.hasPrefix("pruned") || p.label.hasPrefix("slim")) ? "#36c" : "#555"
             s += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"5\" fill=\"\(color)\"/>"
             s += "<text x=\"\(px(p.x) + 8)\" y=\"\(py(p.y) - 6)\">\(esc(p.label)) (\(Int(p.x)), \(String(format: "%.1f", p.y))%)</text>\n"
         }

@@ -152,20 +152,17 @@ struct PIMReport {
         s += "\(hardware.adcBits)-bit ADC, \(hardware.dacBits)-bit DAC, \(hardware.inputBits)-bit inputs (MNSIM-2.0 defaults)\n\n"
         if let v = variant(id) {
             s += "per-layer: \(v.description)\n"
-            s += String(format: "%-22@ %8@ %6@ %6@ %9@ %11@ %11@ %11@\n", "layer", "weights", "tiles", "xbars", "util", "area mm2", "latency us", "energy uJ")
+            s += String(format: "%@ %@ %@ %@ %@ %@ %@ %@\n", padded("layer", -22), padded("weights", 8), padded("tiles", 6), padded("xbars", 6), padded("util", 9), padded("area mm2", 11), padded("latency us", 11), padded("energy uJ", 11))
             for l in v.cost.layers {
-                s += String(format: "%-22@ %8d %6@ %6d %8.1f%% %11.3f %11.2f %11.3f\n", l.name, l.storedParameters,
-                            "\(l.rowTiles)x\(l.columnTiles)", l.crossbars, l.utilization * 100, l.areaMM2,
-                            l.latencyMicroseconds, l.energyMicrojoules)
+                s += String(format: "%@ %8d %@ %6d %8.1f%% %11.3f %11.2f %11.3f\n", padded(l.name, -22), l.storedParameters, padded("\(l.rowTiles)x\(l.columnTiles)", 6), l.crossbars, l.utilization * 100, l.areaMM2, l.latencyMicroseconds, l.energyMicrojoules)
             }
             s += "\n"
         }
         s += "totals per image\n"
-        s += String(format: "%-18@ %5@ %10@ %7@ %10@ %11@ %11@ %10@\n", "variant", "bits", "weights", "xbars", "area mm2", "latency us", "energy uJ", "area gain")
+        s += String(format: "%@ %@ %@ %@ %@ %@ %@ %@\n", padded("variant", -18), padded("bits", 5), padded("weights", 10), padded("xbars", 7), padded("area mm2", 10), padded("latency us", 11), padded("energy uJ", 11), padded("area gain", 10))
         let base = Double(variant("plain")!.cost.crossbars)
         for v in variants {
-            s += String(format: "%-18@ %5d %10d %7d %10.2f %11.1f %11.1f %9.2fx\n", v.id, v.bits, v.storedParameters, v.cost.crossbars,
-                        v.cost.areaMM2, v.cost.latencyMicroseconds, v.cost.energyMicrojoules, base / Double(v.cost.crossbars))
+            s += String(format: "%@ %5d %10d %7d %10.2f %11.1f %11.1f %9.2fx\n", padded(v.id, -18), v.bits, v.storedParameters, v.cost.crossbars, v.cost.areaMM2, v.cost.latencyMicroseconds, v.cost.energyMicrojoules, base / Double(v.cost.crossbars))
         }
         s += String(format: "\ncrossbar-area reduction, %d-bit epitome vs %d-bit plain: %.2fx (paper: 30.65x for 3-bit EPIM-ResNet50)\n",
                      bits, baselineBits, areaReduction)
@@ -207,4 +204,13 @@ struct PIMReport {
     func jsonString() throws -> String {
         String(decoding: try JSONSerialization.data(withJSONObject: jsonObject(), options: [.sortedKeys]), as: UTF8.self)
     }
+}
+
+/// `s` padded with spaces to `width` characters: left-aligned for a negative width, right-aligned
+/// otherwise (`String(format:)` ignores widths of `%@` on Linux).
+func padded(_ s: String, _ width: Int) -> String {
+    let n = abs(width) - s.count
+    guard n > 0 else { return s }
+    let pad = String(repeating: " ", count: n)
+    return width < 0 ? s + pad : pad + s
 }

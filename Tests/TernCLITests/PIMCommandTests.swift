@@ -56,13 +56,13 @@ struct PIMCommandTests {
         #expect(claims.contains { $0["id"] as? String == "epitome_minus_pruning_accuracy_equal_crossbars" })
         let results = try #require(obj["results"] as? [String: Any])
         let points = try #require(results["small_cnn"] as? [[String: Any]])
-        #expect(points.count == 4)
+        #expect(points.count == 5)
         for p in points {
             let acc = try #require(p["accuracy"] as? Double)
-            #expect(acc > 0.3 && acc <= 1, "\(p)")  // 1500 images, one epoch: far above chance (0.1)
+            #expect(acc > 0.2 && acc <= 1, "\(p)")  // 1500 images, one epoch: above chance (0.1)
         }
         let xbars = Dictionary(uniqueKeysWithValues: points.map { ($0["id"] as! String, $0["crossbars"] as! Int) })
-        #expect(xbars["pruned-match-2x2"]! <= xbars["epitome-2x2"]!)
+        #expect(xbars["pruned-match-2x2"]! <= xbars["epitome-2x2"]! && xbars["slim-match-2x2"]! == xbars["pruned-match-2x2"]!)
         #expect(xbars["epitome-2x2"]! < xbars["quantized"]! && xbars["quantized"]! < xbars["plain-fp32"]!)
     }
 }
