@@ -73,6 +73,23 @@ public final class EpitomeCNN: Module {
         } + [nil])
     }
 
+    /// An epitome network started from this trained plain network: every layer is copied, and
+    /// each convolution given an epitome gets the least-squares epitome of its trained weight
+    /// (``EpitomeConv2d/project(fromWeight:)``). To be fine-tuned.
+    public func projected(epitomes: [EpitomeShape?], weightBits: Int?, generator: inout SeededGenerator) -> EpitomeCNN {
+        let out = EpitomeCNN(widths: widths, epitomes: epitomes, weightBits: weightBits, classes: classes, generator: &generator)
+        for (old, new) in zip([conv1, conv2, conv3], [out.conv1, out.conv2, out.conv3]) {
+            new.project(fromWeight: old.weight.value)
+        }
+        for (old, new) in [(norm1, out.norm1), (norm2, out.norm2), (norm3, out.norm3)] {
+            new.weight.value = old.weight.value; new.bias.value = old.bias.value
+            new.runningMean.value = old.runningMean.value; new.runningVar.value = old.runningVar.value
+        }
+        out.fc.weight.value = fc.weight.value
+        out.fc.bias!.value = fc.bias!.value
+        return out
+    }
+
     /// Structured L1-norm filter pruning (Li et al. 2017) of a trained plain network: each
     /// convolution keeps its `⌈keep · width⌉` output filters with the largest L1 norms (the next
     /// layer keeps the matching input channels; batch-norm statistics follow their channels). The

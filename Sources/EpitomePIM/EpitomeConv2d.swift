@@ -102,6 +102,22 @@ public final class EpitomeConv2d: Module {
         reuse = m.reuseCounts
     }
 
+    /// Sets the epitome to the least-squares fit of a plain weight `w [Co, Ci, k, k]`:
+    /// `argmin_E ‖w − expand(E)‖²`, i.e. each epitome element becomes the mean of the weight
+    /// elements that read it (a scatter-add divided by the reuse counts). Unused elements keep
+    /// their value. Used to start an epitome network from a trained plain one.
+    public func project(fromWeight w: Tensor) {
+        precondition(w.shape == [map.outChannels, map.inChannels, map.kernelHeight, map.kernelWidth],
+                     "project: weight \(w.shape) for map \(map)")
+        let sums = w.reshaped([w.count]).indexAdded(alongAxis: 0, indices, size: map.epitome.parameterCount)
+        var e = epitome.value.contiguousCopy()
+        let s = sums.scalars
+        e.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where reuse[i] > 0 { p[i] = s[i] / Float(reuse[i]) }
+        }
+        epitome.value = e
+    }
+
     /// The epitome as stored on crossbars (quantized when a quantizer is set).
     public var storedEpitome: Variable { quantizer.map { $0(epitome, reuse: reuse) } ?? epitome }
 

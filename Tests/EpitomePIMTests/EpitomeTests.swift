@@ -127,6 +127,30 @@ struct EpitomeConvolutionTests {
     }
 }
 
+@Suite("Epitome least-squares projection")
+struct ProjectionTests {
+    @Test("projecting an expanded epitome recovers it; projecting any weight gives the per-element mean")
+    func projection() {
+        var g = SeededGenerator(seed: 12)
+        let shape = EpitomeShape(outChannels: 2, inChannels: 3, height: 4, width: 3, inputPatch: 2, inputShift: 1)
+        let conv = EpitomeConv2d(5, 4, kernelSize: 3, epitome: shape, generator: &g)
+        let target = Tensor.normal([2, 3, 4, 3], generator: &g)
+        let w = Variable(target).epitomeWeight(conv.map).value
+        conv.project(fromWeight: w)
+        let used = conv.map.reuseCounts.map { $0 > 0 }
+        for (i, (a, b)) in zip(conv.epitome.value.scalars, target.scalars).enumerated() where used[i] {
+            #expect(abs(a - b) < 1e-6)
+        }
+        let random = Tensor.normal([4, 5, 3, 3], generator: &g)
+        conv.project(fromWeight: random)
+        var sums = [Float](repeating: 0, count: shape.parameterCount)
+        for (k, i) in conv.map.flatIndices.enumerated() { sums[Int(i)] += random.scalars[k] }
+        for (i, n) in conv.map.reuseCounts.enumerated() where n > 0 {
+            #expect(abs(conv.epitome.value.scalars[i] - sums[i] / Float(n)) < 1e-5)
+        }
+    }
+}
+
 @Suite("Epitome-aware quantization")
 struct QuantizationTests {
     @Test("3-bit weights take at most 7 levels per output channel and pass gradients straight through")

@@ -56,7 +56,7 @@ struct PIMCommandTests {
         #expect(claims.contains { $0["id"] as? String == "epitome_minus_pruning_accuracy_equal_crossbars" })
         let results = try #require(obj["results"] as? [String: Any])
         let points = try #require(results["small_cnn"] as? [[String: Any]])
-        #expect(points.count == 5)
+        #expect(points.count == 6)
         for p in points {
             let acc = try #require(p["accuracy"] as? Double)
             #expect(acc > 0.2 && acc <= 1, "\(p)")  // 1500 images, one epoch: above chance (0.1)
