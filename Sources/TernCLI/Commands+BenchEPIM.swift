@@ -30,6 +30,8 @@ extension Tern.Bench {
         @Option(help: "Random seed.") var seed: UInt64 = 1
         @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
         @Option(help: "Write the accuracy-vs-crossbars Pareto plot here (SVG).") var svg: String?
+        @Option(help: "Only redraw the SVG (--svg) from a saved `tern bench epim --json` report; no training.")
+        var plotFrom: String?
         @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
         @Flag(help: "Print the reproduction-report JSON.") var json = false
 
@@ -43,6 +45,8 @@ extension Tern.Bench {
             var scratch = false
             /// Start from the trained plain network (least-squares epitomes), then fine-tune.
             var fromPlain = false
+            /// With `pruneToMatch`: match stored weights (at no more crossbars) instead of crossbars only.
+            var matchWeights = false
         }
 
         func variants(widths: [Int]) -> [Variant] {
@@ -67,6 +71,8 @@ extension Tern.Bench {
             ]
             if !quick {
                 v += [
+                    Variant(id: "pruned-match-weights-2x2", description: "L1 filter pruning to no more weights (and crossbars) than epitome-2x2, \(bits)-bit QAT fine-tune",
+                            bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", matchWeights: true),
                     Variant(id: "epitome-4x2", description: "epitome Co/4 Ci/2 + \(bits)-bit QAT", bits: bits, epitomes: reduced(4, 2), pruneToMatch: nil),
                     Variant(id: "pruned-match-4x2", description: "L1 filter pruning to epitome-4x2's crossbars, \(bits)-bit QAT fine-tune",
                             bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-4x2"),
@@ -86,7 +92,26 @@ extension Tern.Bench {
             let widths: [Int]
         }
 
+        static func plotTitle(crossbarSize: Int, bits: Int) -> String {
+            "Fashion-MNIST: accuracy vs crossbars (\(crossbarSize)x\(crossbarSize), \(bits)-bit variants)"
+        }
+
         func run() throws {
+            if let plotFrom {
+                guard let svg else { throw CLIError("--plot-from needs --svg PATH") }
+                guard let data = FileManager.default.contents(atPath: plotFrom),
+                      let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let settings = obj["settings"] as? [String: Any],
+                      let points = (obj["results"] as? [String: Any])?["small_cnn"] as? [[String: Any]] else {
+                    throw CLIError("\(plotFrom) is not a `tern bench epim --json` report")
+                }
+                let plot = ParetoPlot.svg(
+                    points: points.map { ($0["id"] as? String ?? "?", Double($0["crossbars"] as? Int ?? 1), ($0["accuracy"] as? Double ?? 0) * 100) },
+                    title: Self.plotTitle(crossbarSize: settings["crossbar_size_small_cnn"] as? Int ?? 0, bits: settings["bits"] as? Int ?? 0),
+                    xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
+                try plot.write(toFile: svg, atomically: true, encoding: .utf8)
+                return
+            }
             Parallel.setThreads(threads)
             let started = Date()
             // Claim 1: ResNet-50 crossbar area under the MNSIM-2.0 defaults (no training).
@@ -154,7 +179,8 @@ extension Tern.Bench {
                         var probeGen = SeededGenerator(seed: 0)
                         let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
                                                generator: &probeGen)
-                        if costOf(probe).crossbars <= goal.crossbars { break }
+                        let c = costOf(probe)
+                        if c.crossbars <= goal.crossbars && (!v.matchWeights || c.storedParameters <= goal.weights) { break }
                         keep -= 1.0 / 64
                     }
                     net = v.scratch
@@ -191,6 +217,14 @@ extension Tern.Bench {
                     "baseline": "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
                 ])
             }
+            if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-weights-2x2") {
+                claims.append([
+                    "id": "epitome_minus_pruning_accuracy_equal_weights", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(e.accuracy - p.accuracy) * 100,
+                    "description": "as epitome_minus_pruning_accuracy_equal_crossbars, with the pruned CNN also storing no more weights (\(e.weights) vs \(p.weights); crossbars \(e.crossbars) vs \(p.crossbars))",
+                    "baseline": "L1 filter pruning of the trained plain CNN to the epitome's weight count, fine-tuned with the same epochs",
+                ])
+            }
             if let e = outcome("epitome-2x2"), let p = outcome("slim-match-2x2") {
                 claims.append([
                     "id": "epitome_minus_slim_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
@@ -220,7 +254,7 @@ extension Tern.Bench {
             }
             if let svg {
                 let plot = ParetoPlot.svg(points: outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
-                                          title: "Fashion-MNIST: accuracy vs crossbars (\(crossbarSize)x\(crossbarSize), \(bits)-bit variants)",
+                                          title: Self.plotTitle(crossbarSize: crossbarSize, bits: bits),
                                           xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
                 try plot.write(toFile: svg, atomically: true, encoding: .utf8)
             }
@@ -297,10 +331,16 @@ enum ParetoPlot {
             let path = frontier.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " ")
             s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#2a7\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
         }
-        for p in points {
+        // Labels of points at the same crossbar count are stacked at least 14 px apart.
+        var labelY: [Int: Double] = [:]
+        for p in points.sorted(by: { $0.y > $1.y }) {
             let color = p.label.hasPrefix("epitome") ? "#d33" : (p.label.hasPrefix("pruned") || p.label.hasPrefix("slim")) ? "#36c" : "#555"
+            let key = Int(p.x)
+            let y = max(py(p.y) - 6, (labelY[key] ?? -1e9) + 14)
+            labelY[key] = y
             s += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"5\" fill=\"\(color)\"/>"
-            s += "<text x=\"\(px(p.x) + 8)\" y=\"\(py(p.y) - 6)\">\(esc(p.label)) (\(Int(p.x)), \(String(format: "%.1f", p.y))%)</text>\n"
+            let rightHalf = px(p.x) > (left + width - right) * 0.6
+            s += "<text x=\"\(px(p.x) + (rightHalf ? -8 : 8))\" y=\"\(y)\" fill=\"\(color)\" text-anchor=\"\(rightHalf ? "end" : "start")\">\(esc(p.label)) (\(Int(p.x)), \(String(format: "%.1f", p.y))%)</text>\n"
         }
         s += "<text x=\"\(width - right)\" y=\"\(top - 8)\" text-anchor=\"end\" fill=\"#2a7\">dashed: Pareto frontier</text>\n</svg>\n"
         return s
