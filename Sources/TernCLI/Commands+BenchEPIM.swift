@@ -127,7 +127,7 @@ extension Tern.Bench {
             } catch {
                 throw CLIError("cannot read Fashion-MNIST in \(dir) (\(error)); run scripts/fetch-data.sh")
             }
-            let trainN = quick ? 1500 : trainLimit, testN = quick ? 1000 : testLimit
+            let trainN = quick ? 1000 : trainLimit, testN = quick ? 500 : testLimit
             if trainN > 0 { train = train.prefix(trainN) }
             if testN > 0 { test = test.prefix(testN) }
             train = train.normalized(mean: 0.2860, std: 0.3530)

@@ -59,7 +59,7 @@ struct PIMCommandTests {
         #expect(points.count == 6)
         for p in points {
             let acc = try #require(p["accuracy"] as? Double)
-            #expect(acc > 0.2 && acc <= 1, "\(p)")  // 1500 images, one epoch: above chance (0.1)
+            #expect(acc > 0.2 && acc <= 1, "\(p)")  // 1000 images, one epoch: above chance (0.1)
         }
         let xbars = Dictionary(uniqueKeysWithValues: points.map { ($0["id"] as! String, $0["crossbars"] as! Int) })
         #expect(xbars["pruned-match-2x2"]! <= xbars["epitome-2x2"]! && xbars["slim-match-2x2"]! == xbars["pruned-match-2x2"]!)
