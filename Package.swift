@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors",
+                "PIMSimulator", "EpitomePIM",  // EPIM
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,5 +148,17 @@ let package = Package(
             name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         // MARK: end training stack
+
+        // MARK: EPIM
+        // L0: analytical crossbar PIM cost model; systems layer: epitome operators on the training stack.
+        .target(name: "PIMSimulator", swiftSettings: swiftSettings),
+        .target(
+            name: "EpitomePIM", dependencies: ["PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
+            swiftSettings: swiftSettings),
+        // MARK: end EPIM
     ]
 )

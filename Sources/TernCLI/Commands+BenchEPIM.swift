@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Autograd
+import Datasets
+import EpitomePIM
+import Foundation
+import NeuralNetworks
+import PIMSimulator
+import Tensors
+
+extension Tern.Bench {
+    /// `tern bench epim`: EPIM's claims. The crossbar-area reduction of 3-bit epitome ResNet-50 from
+    /// the analytical cost model, and accuracy against crossbar count on Fashion-MNIST for plain,
+    /// quantized, pruned and epitome variants of one small CNN, all trained with our autograd on the
+    /// same data, epochs and schedule.
+    struct EPIM: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "epim",
+            abstract: "EPIM: crossbar-area reduction (ResNet-50 cost model) and accuracy vs crossbars on Fashion-MNIST.")
+
+        @Option(help: "Training epochs per variant.") var epochs = 2
+        @Option(help: "Training images (0 = all 60000).") var trainLimit = 15000
+        @Option(help: "Test images (0 = all 10000).") var testLimit = 0
+        @Option(help: "Batch size.") var batchSize = 64
+        @Option(help: "Peak learning rate (SGD, Nesterov momentum 0.9, cosine).") var lr: Float = 0.05
+        @Option(help: "Weight bits of the quantized variants.") var bits = 3
+        @Option(help: "Crossbar size for the small CNN (its layers are small; see docs/epim.md).") var crossbarSize = 128
+        @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
+        @Option(help: "Random seed.") var seed: UInt64 = 1
+        @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
+        @Option(help: "Write the accuracy-vs-crossbars Pareto plot here (SVG).") var svg: String?
+        @Option(help: "Only redraw the SVG (--svg) from a saved `tern bench epim --json` report; no training.")
+        var plotFrom: String?
+        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
+        @Flag(help: "Print the reproduction-report JSON.") var json = false
+
+        struct Variant {
+            let id: String, description: String
+            let bits: Int?
+            let epitomes: [EpitomeShape?]
+            /// Prune the trained plain network to the crossbars of this variant (nil = not pruned).
+            let pruneToMatch: String?
+            /// With `pruneToMatch`: train the pruned widths from scratch instead of fine-tuning.
+            var scratch = false
+            /// Start from the trained plain network (least-squares epitomes), then fine-tune.
+            var fromPlain = false
+            /// With `pruneToMatch`: match stored weights (at no more crossbars) instead of crossbars only.
+            var matchWeights = false
+        }
+
+        func variants(widths: [Int]) -> [Variant] {
+            func reduced(_ o: Int, _ i: Int, spatial: Int = 3) -> [EpitomeShape?] {
+                let ins = [1, widths[0], widths[1]]
+                return [nil] + (1...2).map { l -> EpitomeShape? in
+                    EpitomeShape(outChannels: widths[l] / o, inChannels: ins[l] / i, height: spatial, width: spatial)
+                }
+            }
+            var v = [
+                Variant(id: "plain-fp32", description: "plain convolution, full precision (mapped at 32 bits)", bits: nil,
+                        epitomes: [nil, nil, nil], pruneToMatch: nil),
+                Variant(id: "quantized", description: "quantization only, \(bits)-bit QAT", bits: bits, epitomes: [nil, nil, nil], pruneToMatch: nil),
+                Variant(id: "epitome-2x2", description: "epitome Co/2 Ci/2 (conv2, conv3) + \(bits)-bit QAT", bits: bits,
+                        epitomes: reduced(2, 2), pruneToMatch: nil),
+                Variant(id: "pruned-match-2x2", description: "L1 filter pruning of plain-fp32 to epitome-2x2's crossbars, \(bits)-bit QAT fine-tune",
+                        bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2"),
+                Variant(id: "epitome-2x2-from-plain", description: "epitome Co/2 Ci/2 fitted to the trained plain-fp32 weights, \(bits)-bit QAT fine-tune",
+                        bits: bits, epitomes: reduced(2, 2), pruneToMatch: nil, fromPlain: true),
+                Variant(id: "slim-match-2x2", description: "the pruned widths trained from scratch with the same epochs, \(bits)-bit QAT",
+                        bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", scratch: true),
+            ]
+            if !quick {
+                v += [
+                    Variant(id: "pruned-match-weights-2x2", description: "L1 filter pruning to no more weights (and crossbars) than epitome-2x2, \(bits)-bit QAT fine-tune",
+                            bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", matchWeights: true),
+                    Variant(id: "epitome-4x2", description: "epitome Co/4 Ci/2 + \(bits)-bit QAT", bits: bits, epitomes: reduced(4, 2), pruneToMatch: nil),
+                    Variant(id: "pruned-match-4x2", description: "L1 filter pruning to epitome-4x2's crossbars, \(bits)-bit QAT fine-tune",
+                            bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-4x2"),
+                    Variant(id: "epitome-2x2-offsets", description: "epitome Co/2 Ci/2 with a 4x4 spatial epitome (per-copy window offsets) + \(bits)-bit QAT",
+                            bits: bits, epitomes: reduced(2, 2, spatial: 4), pruneToMatch: nil),
+                ]
+            }
+            return v
+        }
+
+        struct Outcome {
+            let id: String, description: String
+            let accuracy: Float
+            let crossbars: Int, weights: Int
+            let cost: NetworkCost
+            let seconds: Double
+            let widths: [Int]
+        }
+
+        static func plotTitle(crossbarSize: Int, bits: Int) -> String {
+            "Fashion-MNIST: accuracy vs crossbars (\(crossbarSize)x\(crossbarSize), \(bits)-bit variants)"
+        }
+
+        func run() throws {
+            if let plotFrom {
+                guard let svg else { throw CLIError("--plot-from needs --svg PATH") }
+                guard let data = FileManager.default.contents(atPath: plotFrom),
+                      let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                      let settings = obj["settings"] as? [String: Any],
+                      let points = (obj["results"] as? [String: Any])?["small_cnn"] as? [[String: Any]] else {
+                    throw CLIError("\(plotFrom) is not a `tern bench epim --json` report")
+                }
+                let plot = ParetoPlot.svg(
+                    points: points.map { ($0["id"] as? String ?? "?", Double($0["crossbars"] as? Int ?? 1), ($0["accuracy"] as? Double ?? 0) * 100) },
+                    title: Self.plotTitle(crossbarSize: settings["crossbar_size_small_cnn"] as? Int ?? 0, bits: settings["bits"] as? Int ?? 0),
+                    xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
+                try plot.write(toFile: svg, atomically: true, encoding: .utf8)
+                return
+            }
+            Parallel.setThreads(threads)
+            let started = Date()
+            // Claim 1: ResNet-50 crossbar area under the MNSIM-2.0 defaults (no training).
+            let resnet = PIMReport.make(network: .resnet50(), hardware: .mnsim2, bits: bits, baselineBits: 32,
+                                        outFactor: 2, inFactor: 2, searchBudget: quick ? 0 : 1, seed: seed)
+
+            // Claim 2: accuracy vs crossbars on Fashion-MNIST.
+            let dir = data ?? FashionMNIST.directory
+            var train: ImageDataset, test: ImageDataset
+            do {
+                train = try FashionMNIST.load(train: true, directory: dir)
+                test = try FashionMNIST.load(train: false, directory: dir)
+            } catch {
+                throw CLIError("cannot read Fashion-MNIST in \(dir) (\(error)); run scripts/fetch-data.sh")
+            }
+            let trainN = quick ? 1000 : trainLimit, testN = quick ? 500 : testLimit
+            if trainN > 0 { train = train.prefix(trainN) }
+            if testN > 0 { test = test.prefix(testN) }
+            train = train.normalized(mean: 0.2860, std: 0.3530)
+            test = test.normalized(mean: 0.2860, std: 0.3530)
+            let epochs = quick ? 1 : self.epochs
+            var hw = PIMConfiguration.mnsim2
+            hw.crossbarSize = crossbarSize
+            hw.dacsPerGroup = crossbarSize / 2
+            hw.adcsPerGroup = crossbarSize / 2
+            let model = CrossbarCostModel(hw)
+            let widths = [32, 64, 128]
+
+            func costOf(_ net: EpitomeCNN) -> NetworkCost {
+                model.cost(net.design.workloads(weightBits: net.weightBits ?? 32))
+            }
+            func fit(_ net: EpitomeCNN, label: String) -> Float {
+                let optimizer = SGD(net.trainableParameters, learningRate: lr, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
+                var loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed &+ 1)
+                let total = epochs * loader.batchCount
+                let schedule = WarmupSchedule(warmupSteps: min(100, total / 10), then: CosineSchedule(base: lr, totalSteps: total))
+                let tty = isatty(STDERR_FILENO) != 0 && !json
+                var step = 0, last = Date.distantPast
+                for _ in 0..<epochs {
+                    for (images, labels) in loader.epoch() {
+                        optimizer.learningRate = schedule.rate(at: step)
+                        let (loss, _) = Training.classificationStep(net, optimizer, images: images, labels: labels)
+                        step += 1
+                        if tty && Date().timeIntervalSince(last) > 0.1 {
+                            last = Date()
+                            FileHandleStderr.write(String(format: "\r%@: step %d/%d loss %.4f\u{1B}[K", label, step, total, loss))
+                        }
+                    }
+                }
+                if tty { FileHandleStderr.write("\r\u{1B}[K") }
+                return Training.evaluate(net, images: test.images, labels: test.labels)
+            }
+
+            var outcomes: [Outcome] = []
+            var trainedPlain: EpitomeCNN?
+            for v in variants(widths: widths) {
+                let t0 = Date()
+                var gen = SeededGenerator(seed: seed)
+                let net: EpitomeCNN
+                if let target = v.pruneToMatch {
+                    guard let base = trainedPlain, let goal = outcomes.first(where: { $0.id == target }) else { continue }
+                    // The largest keep ratio (in 1/64 steps) whose pruned network fits the epitome's crossbars.
+                    var keep = 1.0
+                    while keep > 1.0 / 64 {
+                        var probeGen = SeededGenerator(seed: 0)
+                        let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
+                                               generator: &probeGen)
+                        let c = costOf(probe)
+                        if c.crossbars <= goal.crossbars && (!v.matchWeights || c.storedParameters <= goal.weights) { break }
+                        keep -= 1.0 / 64
+                    }
+                    net = v.scratch
+                        ? EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits, generator: &gen)
+                        : base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
+                } else if v.fromPlain {
+                    guard let base = trainedPlain else { continue }
+                    net = base.projected(epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
+                } else {
+                    net = EpitomeCNN(widths: widths, epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
+                }
+                let acc = fit(net, label: v.id)
+                if v.id == "plain-fp32" { trainedPlain = net }
+                let cost = costOf(net)
+                let o = Outcome(id: v.id, description: v.description, accuracy: acc, crossbars: cost.crossbars,
+                                weights: cost.storedParameters, cost: cost, seconds: Date().timeIntervalSince(t0), widths: net.widths)
+                outcomes.append(o)
+                if !json {
+                    FileHandleStderr.write(String(format: "%@ acc %6.2f%%  crossbars %4d  weights %7d  (%.0f s)\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.seconds))
+                }
+            }
+
+            func outcome(_ id: String) -> Outcome? { outcomes.first { $0.id == id } }
+            var claims: [[String: Any]] = [[
+                "id": "crossbar_area_reduction_resnet50_3bit", "unit": "x", "paper": 30.65, "ours": resnet.areaReduction,
+                "description": "crossbar-area reduction of \(bits)-bit epitome ResNet-50 (uniform Co/2, Ci/2 epitomes) under the MNSIM-2.0 cost model",
+                "baseline": "plain ResNet-50 with 32-bit weights on the same crossbars (the paper does not state its baseline precision)",
+            ]]
+            if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-2x2") {
+                claims.append([
+                    "id": "epitome_minus_pruning_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(e.accuracy - p.accuracy) * 100,
+                    "description": "Fashion-MNIST test accuracy of the \(bits)-bit epitome CNN minus the \(bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)), both started from the same trained plain CNN and fine-tuned with the same epochs; the paper claims EPIM surpasses pruning",
+                    "baseline": "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
+                ])
+            }
+            if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-weights-2x2") {
+                claims.append([
+                    "id": "epitome_minus_pruning_accuracy_equal_weights", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(e.accuracy - p.accuracy) * 100,
+                    "description": "as epitome_minus_pruning_accuracy_equal_crossbars, with the pruned CNN also storing no more weights (\(e.weights) vs \(p.weights); crossbars \(e.crossbars) vs \(p.crossbars))",
+                    "baseline": "L1 filter pruning of the trained plain CNN to the epitome's weight count, fine-tuned with the same epochs",
+                ])
+            }
+            if let e = outcome("epitome-2x2"), let p = outcome("slim-match-2x2") {
+                claims.append([
+                    "id": "epitome_minus_slim_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(e.accuracy - p.accuracy) * 100,
+                    "description": "accuracy of the \(bits)-bit epitome CNN trained from scratch minus a \(bits)-bit CNN with the pruned widths trained from scratch (equal epochs, no more crossbars: \(e.crossbars) vs \(p.crossbars))",
+                    "baseline": "narrow CNN at the pruned widths, same training budget as the epitome CNN",
+                ])
+            }
+            if let e = outcome("epitome-2x2"), let f = outcome("plain-fp32") {
+                claims.append([
+                    "id": "small_cnn_crossbar_reduction", "unit": "x", "paper": NSNull(),
+                    "ours": Double(f.crossbars) / Double(e.crossbars),
+                    "description": "crossbar reduction of the \(bits)-bit epitome CNN against the full-precision plain CNN (\(crossbarSize)x\(crossbarSize) crossbars)",
+                    "baseline": "plain CNN mapped at 32 bits",
+                ])
+                claims.append([
+                    "id": "small_cnn_accuracy_drop_pp", "unit": "pp", "paper": NSNull(),
+                    "ours": Double(f.accuracy - e.accuracy) * 100,
+                    "description": "accuracy lost by the \(bits)-bit epitome CNN against the full-precision plain CNN",
+                    "baseline": "plain CNN, full precision, same training",
+                ])
+            }
+            let points = outcomes.map { o -> [String: Any] in
+                ["id": o.id, "description": o.description, "accuracy": Double(o.accuracy), "crossbars": o.crossbars,
+                 "weights": o.weights, "widths": o.widths, "area_mm2": o.cost.areaMM2, "latency_us": o.cost.latencyMicroseconds,
+                 "energy_uj": o.cost.energyMicrojoules, "train_seconds": o.seconds]
+            }
+            if let svg {
+                let plot = ParetoPlot.svg(points: outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
+                                          title: Self.plotTitle(crossbarSize: crossbarSize, bits: bits),
+                                          xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
+                try plot.write(toFile: svg, atomically: true, encoding: .utf8)
+            }
+            if json {
+                let report: [String: Any] = [
+                    "system": "epim", "machine": trainMachineDescription(),
+                    "settings": ["quick": quick, "epochs": epochs, "train_images": train.count, "test_images": test.count,
+                                 "batch_size": batchSize, "lr": Double(lr), "bits": bits, "crossbar_size_small_cnn": crossbarSize,
+                                 "threads": threads, "seed": seed, "widths": widths],
+                    "claims": claims,
+                    "results": ["small_cnn": points, "resnet50": resnet.jsonObject(), "seconds": Date().timeIntervalSince(started)],
+                ]
+                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+            } else {
+                var s = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
+                               bits, resnet.areaReduction)
+                s += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
+                for o in outcomes {
+                    s += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
+                }
+                for c in claims {
+                    s += String(format: "%@: ours %.2f %@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, c["unit"] as! String,
+                                (c["paper"] as? Double).map { String($0) } ?? "n/a")
+                }
+                Stdout.write(s)
+            }
+        }
+    }
+}
+
+/// A dependency-free SVG scatter plot with the Pareto frontier (fewer crossbars, higher accuracy).
+enum ParetoPlot {
+    static func svg(points: [(label: String, x: Double, y: Double)], title: String, xLabel: String, yLabel: String) -> String {
+        let width = 720.0, height = 480.0, left = 70.0, right = 30.0, top = 50.0, bottom = 60.0
+        let xs = points.map { log10(max($0.x, 1)) }, ys = points.map(\.y)
+        let x0 = floor((xs.min() ?? 0) * 10) / 10 - 0.1, x1 = ceil((xs.max() ?? 1) * 10) / 10 + 0.1
+        let y0 = floor((ys.min() ?? 0) - 1), y1 = ceil((ys.max() ?? 100) + 1)
+        func px(_ v: Double) -> Double { left + (log10(max(v, 1)) - x0) / max(x1 - x0, 1e-9) * (width - left - right) }
+        func py(_ v: Double) -> Double { height - bottom - (v - y0) / max(y1 - y0, 1e-9) * (height - top - bottom) }
+        func esc(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") }
+        var s = """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(width / 2)" y="24" text-anchor="middle" font-size="15">\(esc(title))</text>
+            <line x1="\(left)" y1="\(height - bottom)" x2="\(width - right)" y2="\(height - bottom)" stroke="black"/>
+            <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(height - bottom)" stroke="black"/>
+            <text x="\((left + width - right) / 2)" y="\(height - 15)" text-anchor="middle">\(esc(xLabel))</text>
+            <text x="18" y="\((top + height - bottom) / 2)" text-anchor="middle" transform="rotate(-90 18 \((top + height - bottom) / 2))">\(esc(yLabel))</text>
+
+            """
+        // Axis ticks: decades and 2x/5x on x, integers on y.
+        var tick = pow(10, floor(x0))
+        while log10(tick) <= x1 {
+            for m in [1.0, 2.0, 5.0] where log10(tick * m) >= x0 && log10(tick * m) <= x1 {
+                let x = px(tick * m)
+                s += "<line x1=\"\(x)\" y1=\"\(height - bottom)\" x2=\"\(x)\" y2=\"\(height - bottom + 5)\" stroke=\"black\"/>"
+                s += "<text x=\"\(x)\" y=\"\(height - bottom + 18)\" text-anchor=\"middle\">\(Int(tick * m))</text>\n"
+            }
+            tick *= 10
+        }
+        let yStep = max(1.0, ((y1 - y0) / 8).rounded(.up))
+        var yv = y0
+        while yv <= y1 {
+            let y = py(yv)
+            s += "<line x1=\"\(left - 5)\" y1=\"\(y)\" x2=\"\(width - right)\" y2=\"\(y)\" stroke=\"#ddd\"/>"
+            s += "<text x=\"\(left - 8)\" y=\"\(y + 4)\" text-anchor=\"end\">\(Int(yv))</text>\n"
+            yv += yStep
+        }
+        // Pareto frontier: points no other point beats on both axes, joined in x order.
+        let frontier = points.filter { p in !points.contains { q in q.x <= p.x && q.y >= p.y && (q.x < p.x || q.y > p.y) } }
+            .sorted { $0.x < $1.x }
+        if frontier.count > 1 {
+            let path = frontier.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " ")
+            s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#2a7\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\n"
+        }
+        // Labels of points at the same crossbar count are stacked at least 14 px apart.
+        var labelY: [Int: Double] = [:]
+        for p in points.sorted(by: { $0.y > $1.y }) {
+            let color = p.label.hasPrefix("epitome") ? "#d33" : (p.label.hasPrefix("pruned") || p.label.hasPrefix("slim")) ? "#36c" : "#555"
+            let key = Int(p.x)
+            let y = max(py(p.y) - 6, (labelY[key] ?? -1e9) + 14)
+            labelY[key] = y
+            s += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"5\" fill=\"\(color)\"/>"
+            let rightHalf = px(p.x) > (left + width - right) * 0.6
+            s += "<text x=\"\(px(p.x) + (rightHalf ? -8 : 8))\" y=\"\(y)\" fill=\"\(color)\" text-anchor=\"\(rightHalf ? "end" : "start")\">\(esc(p.label)) (\(Int(p.x)), \(String(format: "%.1f", p.y))%)</text>\n"
+        }
+        s += "<text x=\"\(width - right)\" y=\"\(top - 8)\" text-anchor=\"end\" fill=\"#2a7\">dashed: Pareto frontier</text>\n</svg>\n"
+        return s
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

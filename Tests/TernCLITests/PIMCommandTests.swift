@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("tern pim report and tern bench epim", .serialized)
+struct PIMCommandTests {
+    @Test("pim report --json: every variant, per-layer costs, the area reduction and its explanation")
+    func reportJSON() throws {
+        let r = try Tern.run(["pim", "report", "--network", "resnet18", "--json", "--search-budget", "0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try Tern.json(r.stdout)
+        #expect(obj["network"] as? String == "resnet18" && obj["baseline_bits"] as? Int == 32)
+        let variants = try #require(obj["variants"] as? [[String: Any]])
+        let ids = variants.compactMap { $0["id"] as? String }
+        #expect(Set(ids).isSuperset(of: ["plain", "quantized", "pruned", "epitome", "epitome-no-reuse"]))
+        for v in variants {
+            let layers = try #require(v["layers"] as? [[String: Any]])
+            #expect(layers.count == 21)
+            #expect(layers.map { $0["crossbars"] as? Int ?? 0 }.reduce(0, +) == v["crossbars"] as? Int)
+        }
+        let reduction = try #require(obj["area_reduction"] as? Double)
+        let plain = variants.first { $0["id"] as? String == "plain" }!["crossbars"] as! Int
+        let epitome = variants.first { $0["id"] as? String == "epitome" }!["crossbars"] as! Int
+        #expect(abs(reduction - Double(plain) / Double(epitome)) < 1e-9)
+        #expect(reduction > 32.0 / 3)  // epitomes add to what 3-bit weights alone give
+        #expect((obj["gap_explanation"] as? String)?.contains("baseline") == true)
+    }
+
+    @Test("pim report reads a network from JSON and prints a table")
+    func reportFromFile() throws {
+        let path = NSTemporaryDirectory() + "tern-pim-\(UUID().uuidString).json"
+        try #"{"name": "tiny", "layers": [{"name": "c1", "inChannels": 3, "outChannels": 16, "kernel": 3, "padding": 1, "inputHeight": 8, "inputWidth": 8}, {"name": "c2", "inChannels": 16, "outChannels": 32, "kernel": 3, "padding": 1, "inputHeight": 8, "inputWidth": 8}, {"name": "fc", "kind": "linear", "inChannels": 32, "outChannels": 10}]}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try Tern.run(["pim", "report", "--network", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("network tiny") && r.stdout.contains("c2") && r.stdout.contains("crossbar-area reduction"))
+        let bad = try Tern.run(["pim", "report", "--network", "/nonexistent.json"])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown network"))
+    }
+
+    @Test("bench epim --quick --json: the shared report shape with measured accuracies and crossbars")
+    func benchQuick() throws {
+        let r = try Tern.run(["bench", "epim", "--quick", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try Tern.json(r.stdout)
+        #expect(obj["system"] as? String == "epim")
+        #expect(!(try #require(obj["machine"] as? String)).isEmpty)
+        #expect((obj["settings"] as? [String: Any])?["quick"] as? Bool == true)
+        let claims = try #require(obj["claims"] as? [[String: Any]])
+        let area = try #require(claims.first { $0["id"] as? String == "crossbar_area_reduction_resnet50_3bit" })
+        #expect(area["paper"] as? Double == 30.65)
+        #expect((area["ours"] as? Double ?? 0) > 10)
+        #expect(claims.contains { $0["id"] as? String == "epitome_minus_pruning_accuracy_equal_crossbars" })
+        let results = try #require(obj["results"] as? [String: Any])
+        let points = try #require(results["small_cnn"] as? [[String: Any]])
+        #expect(points.count == 6)
+        for p in points {
+            let acc = try #require(p["accuracy"] as? Double)
+            #expect(acc > 0.2 && acc <= 1, "\(p)")  // 1000 images, one epoch: above chance (0.1)
+        }
+        let xbars = Dictionary(uniqueKeysWithValues: points.map { ($0["id"] as! String, $0["crossbars"] as! Int) })
+        #expect(xbars["pruned-match-2x2"]! <= xbars["epitome-2x2"]! && xbars["slim-match-2x2"]! == xbars["pruned-match-2x2"]!)
+        #expect(xbars["epitome-2x2"]! < xbars["quantized"]! && xbars["quantized"]! < xbars["plain-fp32"]!)
+    }
+}
