@@ -117,3 +117,39 @@ public final class SLoRAScheduler: SchedulingPolicy, @unchecked Sendable {
         return out
     }
 }
+
+/// The PEFT-style baseline of S-LoRA's evaluation, as a policy in the same engine: static batches
+/// of one adapter at a time. A batch takes up to `maxBatch` queued requests of the adapter of the
+/// oldest queued request (FIFO among them) and runs until all of them finish; nothing joins a
+/// running batch, and the next batch (possibly another adapter: the swap) starts only then.
+///
+/// Deviation from Hugging Face PEFT's server: sequences of a batch finish individually rather
+/// than padding to the longest prompt and output, which favours this baseline.
+public struct StaticAdapterBatchScheduler: SchedulingPolicy {
+    /// Most requests per static batch.
+    public let maxBatch: Int
+
+    /// Creates the policy.
+    public init(maxBatch: Int = 6) {
+        precondition(maxBatch >= 1, "StaticAdapterBatchScheduler needs a batch of at least 1")
+        self.maxBatch = maxBatch
+    }
+
+    public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
+        var (out, budget, free, running) = scheduleRunning(input)
+        guard running.isEmpty, out.preempted.isEmpty, let head = input.waiting.first else { return out }
+        var admitted = 0
+        for w in input.waiting where w.adapter == head.adapter {
+            guard admitted < maxBatch, admitted < input.maxRunning, budget > 0 else { break }
+            let n = min(w.target - w.computed, budget)
+            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
+            guard need <= free else { break }
+            free -= need
+            budget -= n
+            admitted += 1
+            out.admitted.append(w.id)
+            out.scheduled.append((w.id, n))
+        }
+        return out
+    }
+}

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import GGUF
+import InferenceEngine
+import Kernels
+import Tokenization
+import TransformerModels
+
+/// S-LoRA's synthetic workload: power-law adapter popularity, Gamma inter-arrivals, uniform lengths.
+struct SLoRATrace {
+    struct Request {
+        var arrival: Double  // seconds from the start
+        var adapter: Int
+        var prompt: [Int]
+        var output: Int
+    }
+
+    /// `rate · duration` requests. Adapter `floor(u·n)` with `u ~ power(alpha)` (density α·u^(α−1):
+    /// α = 1 is uniform, smaller α favours low ids); inter-arrivals Gamma(1/cv², cv²/rate) (cv = 1:
+    /// Poisson); prompt and output lengths uniform in the given ranges; prompt ids drawn from
+    /// ordinary vocabulary ids. Deterministic for a seed.
+    static func generate(adapters n: Int, alpha: Double, rate: Double, cv: Double, duration: Double,
+                         prompt: Range<Int>, output: Range<Int>, vocabulary: Range<Int>, seed: UInt64) -> [Request] {
+        var rng = SplitMix(seed)
+        let count = max(1, Int((rate * duration).rounded()))
+        var t = 0.0
+        var out: [Request] = []
+        for _ in 0..<count {
+            let u = pow(rng.uniform(), 1 / alpha)
+            let adapter = min(n - 1, Int(u * Double(n)))
+            let p = Int.random(in: prompt, using: &rng)
+            let ids = (0..<p).map { _ in Int.random(in: vocabulary, using: &rng) }
+            out.append(Request(arrival: t, adapter: adapter, prompt: ids, output: Int.random(in: output, using: &rng)))
+            t += rng.gamma(shape: 1 / (cv * cv), scale: cv * cv / rate)
+        }
+        return out
+    }
+
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        init(_ seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+        mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
+        /// Marsaglia–Tsang; shape < 1 boosted by u^(1/shape).
+        mutating func gamma(shape: Double, scale: Double) -> Double {
+            if shape < 1 { return gamma(shape: shape + 1, scale: scale) * pow(uniform(), 1 / shape) }
+            let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+            while true {
+                var x = 0.0, v = 0.0
+                repeat {
+                    x = normal()
+                    v = 1 + c * x
+                } while v <= 0
+                v = v * v * v
+                let u = uniform()
+                if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return d * v * scale }
+            }
+        }
+    }
+}
+
+/// What one system achieved on one trace.
+struct SLoRARunResult {
+    var system: String
+    var adapters: Int
+    var requests: Int
+    var completed: Int
+    var seconds: Double
+    var ttft: [Double]
+    var slo: Double
+
+    var throughput: Double { Double(completed) / max(seconds, 1e-9) }
+    func percentile(_ p: Double) -> Double {
+        let s = ttft.sorted()
+        return s.isEmpty ? .nan : s[min(s.count - 1, Int(p * Double(s.count - 1) + 0.5))]
+    }
+    /// Fraction of requests whose first token came within the SLO (failed requests count as misses).
+    var sloAttainment: Double { Double(ttft.filter { $0 < slo }.count) / Double(max(requests, 1)) }
+    /// S-LoRA's user satisfaction: mean of 1 − (TTFT/SLO)² within the SLO, 0 otherwise.
+    var satisfaction: Double { ttft.reduce(0) { $0 + ($1 < slo ? 1 - ($1 / slo) * ($1 / slo) : 0) } / Double(max(requests, 1)) }
+
+    var json: [String: Any] {
+        ["system": system, "adapters": adapters, "requests": requests, "completed": completed, "seconds": seconds,
+         "throughput_req_s": throughput, "ttft_p50_s": percentile(0.5), "ttft_p90_s": percentile(0.9),
+         "slo_attainment": sloAttainment, "user_satisfaction": satisfaction]
+    }
+}
+
+extension Tern.Bench {
+    /// `tern bench slora`: S-LoRA against the PEFT-style baseline on one engine and one trace.
+    struct SLoRA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "slora",
+            abstract: "S-LoRA: multi-adapter serving throughput and SLO attainment against a PEFT-style baseline, same engine, same trace.",
+            discussion: """
+            Systems: slora (unified paging, S-LoRA admission, heterogeneous batches, prefetch), slora-no-prefetch, \
+            and peft (static batches of one adapter at a time, the paper's PEFT baseline). Each replays the same \
+            synthetic trace in real time against the in-process engine with synthetic rank-8 q/k/v/o adapters.
+            """)
+
+        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
+        var model: String = ModelRegistry.defaultName
+        @Option(help: "Threads for matrix products.")
+        var threads: Int = 2
+        @Option(help: "Adapter counts, comma-separated.")
+        var adapters: String = "5,100"
+        @Option(help: "Arrival rate, requests per second.")
+        var rate: Double = 4
+        @Option(help: "Coefficient of variation of inter-arrival times (1 = Poisson).")
+        var cv: Double = 1
+        @Option(help: "Power-law popularity exponent (1 = uniform).")
+        var alpha: Double = 1
+        @Option(help: "Trace length in seconds.")
+        var duration: Double = 30
+        @Option(help: "Time-to-first-token objective in seconds.")
+        var slo: Double = 6
+        @Option(name: .customLong("kv-memory"), help: "Unified pool budget (KV + adapters), e.g. 64M.")
+        var kvMemory: String = "64M"
+        @Option(help: "Seed of the trace.")
+        var seed: UInt64 = 1
+        @Flag(help: "A small version that runs in well under a minute (used by tests).")
+        var quick = false
+        @Flag(help: "Print the reproduction-report JSON.")
+        var json = false
+
+        func run() async throws {
+            let counts = adapters.split(separator: ",").compactMap { Int($0) }
+            guard !counts.isEmpty, counts.allSatisfy({ $0 >= 1 && $0 <= 5000 }) else { throw ValidationError("--adapters: counts in 1...5000") }
+            guard let budget = parseSize(kvMemory) else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)'") }
+            let path = try ModelStore().resolve(model, progress: false)
+            let file: GGUFFile
+            do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
+            GEMM.setThreads(1)
+            let llama = try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: 256)
+            let tokenizer = try Tokenizer(gguf: file)
+            let hp = llama.hyperparameters
+            let duration = quick ? 4 : self.duration, rate = quick ? 4 : self.rate
+            let promptRange = quick ? 8..<24 : 8..<128, outputRange = quick ? 4..<12 : 8..<64
+            let systems: [(String, () -> any SchedulingPolicy, Bool)] = [
+                ("slora", { SLoRAScheduler(order: .fcfs, slo: slo) }, true),
+                ("slora-no-prefetch", { SLoRAScheduler(order: .fcfs, slo: slo) }, false),
+                ("peft", { StaticAdapterBatchScheduler(maxBatch: 6) }, false),
+            ]
+            var results: [SLoRARunResult] = []
+            for n in (quick ? [5, 20] : counts) {
+                let store = AdapterStore(hyperparameters: hp)
+                for i in 0..<n {
+                    try store.register(LoRAAdapter.synthetic(name: "lora-\(i)", hyperparameters: hp, rank: 8, magnitude: 1e-3, seed: UInt64(i)))
+                }
+                let trace = SLoRATrace.generate(adapters: n, alpha: alpha, rate: rate, cv: cv, duration: duration, prompt: promptRange,
+                                                output: outputRange, vocabulary: 1000..<20000, seed: seed)
+                for (name, policy, prefetch) in systems {
+                    var c = EngineConfiguration()
+                    c.threads = threads
+                    c.maxBatchTokens = 256
+                    c.kvMemoryBytes = budget
+                    c.prefetchAdapters = prefetch
+                    let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: c, policy: policy(), adapters: store)
+                    engine.start()
+                    FileHandleStderr.write("bench slora: \(name), \(n) adapters, \(trace.count) requests over \(duration) s\n")
+                    let r = await Self.replay(trace, engine: engine, system: name, adapters: n, slo: slo)
+                    engine.shutdown()
+                    results.append(r)
+                }
+            }
+            report(results, settings: ["rate": rate, "cv": cv, "alpha": alpha, "duration_s": duration, "slo_s": slo, "kv_memory": kvMemory,
+                                       "threads": threads, "rank": 8, "targets": "q,k,v,o", "prompt_tokens": "\(promptRange)",
+                                       "output_tokens": "\(outputRange)", "quick": quick, "seed": seed])
+        }
+
+        /// Submits every request at its arrival time and waits for all of them.
+        static func replay(_ trace: [SLoRATrace.Request], engine: EngineClient, system: String, adapters: Int, slo: Double) async -> SLoRARunResult {
+            let start = Date()
+            let outcomes = await withTaskGroup(of: (Double?, Double?).self) { group in
+                for r in trace {
+                    group.addTask {
+                        let wait = r.arrival - Date().timeIntervalSince(start)
+                        if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                        let submitted = Date()
+                        var request = GenerationRequest(prompt: r.prompt, maxTokens: r.output)
+                        request.ignoreEndOfGeneration = true
+                        request.adapter = "lora-\(r.adapter)"
+                        var first: Double?
+                        do {
+                            for try await e in try engine.submit(request) {
+                                if case .token = e, first == nil { first = Date().timeIntervalSince(submitted) }
+                            }
+                        } catch {
+                            return (nil, nil)
+                        }
+                        return (first, Date().timeIntervalSince(start))
+                    }
+                }
+                var all: [(Double?, Double?)] = []
+                for await o in group { all.append(o) }
+                return all
+            }
+            let finished = outcomes.compactMap(\.1)
+            return SLoRARunResult(system: system, adapters: adapters, requests: trace.count, completed: finished.count,
+                                  seconds: finished.max() ?? 0, ttft: outcomes.compactMap(\.0), slo: slo)
+        }
+
+        func report(_ results: [SLoRARunResult], settings: [String: Any]) {
+            func find(_ s: String, _ n: Int) -> SLoRARunResult? { results.first { $0.system == s && $0.adapters == n } }
+            let ns = Array(Set(results.map(\.adapters))).sorted()
+            var claims: [[String: Any]] = []
+            for (n, paper) in [(5, 8.05 / 0.88), (100, 7.99 / 0.25)] {
+                guard let s = find("slora", n), let p = find("peft", n) else { continue }
+                claims.append(["id": "throughput_vs_peft_\(n)_adapters", "unit": "x", "paper": paper, "ours": s.throughput / p.throughput,
+                               "description": "S-LoRA throughput ÷ PEFT-style throughput with \(n) adapters (paper: S1, A100)",
+                               "baseline": "PEFT-style static per-adapter batches in the same engine, same trace"])
+            }
+            if let lo = ns.first, let hi = ns.last, lo != hi, let a = find("slora", hi), let b = find("slora", lo) {
+                claims.append(["id": "throughput_\(hi)_vs_\(lo)_adapters", "unit": "x", "paper": 7.61 / 8.05, "ours": a.throughput / b.throughput,
+                               "description": "S-LoRA throughput with \(hi) adapters ÷ with \(lo) (paper: 2000 vs 5, S1)",
+                               "baseline": "S-LoRA itself with fewer adapters"])
+            }
+            for n in ns {
+                if let s = find("slora", n), let p = find("slora-no-prefetch", n) {
+                    claims.append(["id": "ttft_p50_no_prefetch_vs_prefetch_\(n)_adapters", "unit": "x", "paper": NSNull(),
+                                   "ours": p.percentile(0.5) / max(s.percentile(0.5), 1e-9),
+                                   "description": "median TTFT without adapter prefetch ÷ with it, \(n) adapters",
+                                   "baseline": "S-LoRA without prefetch (ablation)"])
+                }
+            }
+            if json {
+                let report: [String: Any] = ["system": "slora", "machine": trainMachineDescription(), "settings": settings,
+                                             "claims": claims, "results": ["runs": results.map(\.json)]]
+                if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
+                    Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+                }
+                return
+            }
+            Stdout.write("system              adapters  done/req   req/s  TTFT p50  TTFT p90  SLO att.  satisf.\n")
+            for r in results {
+                Stdout.write(String(format: "%@ %8d  %4d/%-4d  %6.2f  %7.2fs  %7.2fs  %8.2f  %7.2f\n",
+                                    r.system.padding(toLength: 18, withPad: " ", startingAt: 0), r.adapters, r.completed, r.requests,
+                                    r.throughput, r.percentile(0.5), r.percentile(0.9), r.sloAttainment, r.satisfaction))
+            }
+            for c in claims {
+                let paper = (c["paper"] as? Double).map { String(format: "%.2fx", $0) } ?? "-"
+                Stdout.write(String(format: "%@: ours %.2fx (paper %@)\n", c["id"] as! String, c["ours"] as! Double, paper))
+            }
+        }
+    }
+}
