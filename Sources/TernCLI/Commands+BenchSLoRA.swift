@@ -100,10 +100,11 @@ extension Tern.Bench {
     struct SLoRA: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "slora",
-            abstract: "S-LoRA: multi-adapter serving throughput and SLO attainment against a PEFT-style baseline, same engine, same trace.",
+            abstract: "S-LoRA: multi-adapter serving throughput and SLO attainment against PEFT-style and vLLM-packed baselines, same engine, same trace.",
             discussion: """
             Systems: slora (unified paging, S-LoRA admission, heterogeneous batches, prefetch), slora-no-prefetch, \
-            and peft (static batches of one adapter at a time, the paper's PEFT baseline). Each replays the same \
+            peft (static batches of one adapter at a time, the paper's PEFT baseline) and vllm-packed (one merged \
+            model copy per adapter, up to --packed-limit adapters). Each replays the same \
             synthetic trace in real time against the in-process engine with synthetic rank-8 q/k/v/o adapters.
             """)
 
@@ -127,6 +128,8 @@ extension Tern.Bench {
         var kvMemory: String = "64M"
         @Option(help: "Seed of the trace.")
         var seed: UInt64 = 1
+        @Option(name: .customLong("packed-limit"), help: "Run the vLLM-packed baseline (one merged model copy per adapter) up to this many adapters.")
+        var packedLimit: Int = 5
         @Flag(help: "A small version that runs in well under a minute (used by tests).")
         var quick = false
         @Flag(help: "Print the reproduction-report JSON.")
@@ -158,6 +161,27 @@ extension Tern.Bench {
                 }
                 let trace = SLoRATrace.generate(adapters: n, alpha: alpha, rate: rate, cv: cv, duration: duration, prompt: promptRange,
                                                 output: outputRange, vocabulary: 1000..<20000, seed: seed)
+                // vLLM-packed: one merged model copy per adapter, each an engine with 1/n of the KV
+                // budget, all sharing the CPU; only where the copies fit the packed limit.
+                if n <= packedLimit {
+                    var engines: [EngineClient] = []
+                    for i in 0..<n {
+                        let merged = store.adapter(named: "lora-\(i)")!.merged(into: file)
+                        let copy = try ArchitectureRegistry.load(try GGUFFile(bytes: merged.bytes()), threads: threads, maxBatchTokens: 256)
+                        var c = EngineConfiguration()
+                        c.threads = threads
+                        c.maxBatchTokens = 256
+                        c.kvMemoryBytes = max(budget / n, 1 << 20)
+                        let engine = EngineClient(model: copy, tokenizer: tokenizer, configuration: c, policy: FCFSScheduler())
+                        engine.start()
+                        engines.append(engine)
+                    }
+                    FileHandleStderr.write("bench slora: vllm-packed, \(n) merged copies, \(trace.count) requests over \(duration) s\n")
+                    let packed = engines
+                    let r = await Self.replay(trace, engines: { packed[$0] }, named: false, system: "vllm-packed", adapters: n, slo: slo)
+                    for e in engines { e.shutdown() }
+                    results.append(r)
+                }
                 for (name, policy, prefetch) in systems {
                     var c = EngineConfiguration()
                     c.threads = threads
@@ -167,7 +191,7 @@ extension Tern.Bench {
                     let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: c, policy: policy(), adapters: store)
                     engine.start()
                     FileHandleStderr.write("bench slora: \(name), \(n) adapters, \(trace.count) requests over \(duration) s\n")
-                    let r = await Self.replay(trace, engine: engine, system: name, adapters: n, slo: slo)
+                    let r = await Self.replay(trace, engines: { _ in engine }, named: true, system: name, adapters: n, slo: slo)
                     engine.shutdown()
                     results.append(r)
                 }
@@ -178,7 +202,10 @@ extension Tern.Bench {
         }
 
         /// Submits every request at its arrival time and waits for all of them.
-        static func replay(_ trace: [SLoRATrace.Request], engine: EngineClient, system: String, adapters: Int, slo: Double) async -> SLoRARunResult {
+        /// `engines(adapter)` is the engine serving that adapter; `named` sends the adapter's name
+        /// (one multi-adapter engine) or nothing (an engine whose base model is the merged adapter).
+        static func replay(_ trace: [SLoRATrace.Request], engines: @escaping @Sendable (Int) -> EngineClient, named: Bool, system: String,
+                           adapters: Int, slo: Double) async -> SLoRARunResult {
             let start = Date()
             let outcomes = await withTaskGroup(of: (Double?, Double?).self) { group in
                 for r in trace {
@@ -188,10 +215,10 @@ extension Tern.Bench {
                         let submitted = Date()
                         var request = GenerationRequest(prompt: r.prompt, maxTokens: r.output)
                         request.ignoreEndOfGeneration = true
-                        request.adapter = "lora-\(r.adapter)"
+                        if named { request.adapter = "lora-\(r.adapter)" }
                         var first: Double?
                         do {
-                            for try await e in try engine.submit(request) {
+                            for try await e in try engines(r.adapter).submit(request) {
                                 if case .token = e, first == nil { first = Date().timeIntervalSince(submitted) }
                             }
                         } catch {
@@ -213,6 +240,11 @@ extension Tern.Bench {
             func find(_ s: String, _ n: Int) -> SLoRARunResult? { results.first { $0.system == s && $0.adapters == n } }
             let ns = Array(Set(results.map(\.adapters))).sorted()
             var claims: [[String: Any]] = []
+            if let s = find("slora", 5), let p = find("vllm-packed", 5) {
+                claims.append(["id": "throughput_vs_vllm_packed_5_adapters", "unit": "x", "paper": 8.05 / 2.04, "ours": s.throughput / p.throughput,
+                               "description": "S-LoRA throughput ÷ vLLM-packed (one merged model copy per adapter, sharing the CPU) with 5 adapters",
+                               "baseline": "vLLM-packed in the same engine: 5 engines over merged f32 q/k/v/o copies, 1/5 of the KV budget each"])
+            }
             for (n, paper) in [(5, 8.05 / 0.88), (100, 7.99 / 0.25)] {
                 guard let s = find("slora", n), let p = find("peft", n) else { continue }
                 claims.append(["id": "throughput_vs_peft_\(n)_adapters", "unit": "x", "paper": paper, "ours": s.throughput / p.throughput,

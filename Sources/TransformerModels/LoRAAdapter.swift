@@ -204,6 +204,35 @@ public final class LoRAAdapter: @unchecked Sendable {
         return w
     }
 
+    /// The base model with this adapter merged in: every adapted projection becomes an f32 tensor
+    /// `W + scale·B·A` (dequantized first); every other tensor and all metadata are copied as they
+    /// are. This is how vLLM-style serving runs an adapter (one model copy per adapter).
+    public func merged(into base: GGUFFile) -> GGUFWriter {
+        var w = GGUFWriter(alignment: base.alignment)
+        for key in base.metadataKeys where key != "general.alignment" { w.set(key, base.metadata[key]!) }
+        for info in base.tensors {
+            let parts = info.name.split(separator: ".")
+            if parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer < pairs.count, parts[3] == "weight",
+               let target = Target.allCases.first(where: { $0.ggufName == parts[2] }), let p = pair(layer: layer, target) {
+                var m = base.floats(for: info)  // [outputs, inputs]
+                var ba = [Float](repeating: 0, count: p.inputs)
+                for o in 0..<p.outputs {
+                    for i in 0..<p.inputs { ba[i] = 0 }
+                    for r in 0..<p.rank {
+                        let b = p.bT[r * p.outputs + o]
+                        let a = p.a[(r * p.inputs)..<((r + 1) * p.inputs)]
+                        for (i, av) in a.enumerated() { ba[i] += b * av }
+                    }
+                    for i in 0..<p.inputs { m[o * p.inputs + i] += p.scale * ba[i] }
+                }
+                w.addTensor(name: info.name, shape: info.shape, floats: m)
+            } else {
+                w.addTensor(name: info.name, shape: info.shape, type: info.type, data: Array(base.data(for: info)))
+            }
+        }
+        return w
+    }
+
     /// A deterministic synthetic adapter (S-LoRA's synthetic setting): every listed projection of
     /// every layer gets a rank-`rank` pair with entries uniform in ±`magnitude`, from `seed`.
     public static func synthetic(name: String, hyperparameters hp: LlamaHyperparameters, rank: Int,
