@@ -100,19 +100,13 @@ public final class SLoRAScheduler: SchedulingPolicy, @unchecked Sendable {
         let capacity = input.totalPages * input.pageSize
         var runningCount = running.count
         for w in queue {
-            guard runningCount < input.maxRunning, budget > 0 else { break }
+            guard runningCount < input.maxRunning else { break }
             // A new request holds its prompt and will need up to max_tokens more positions.
             let candidate = (sofar: w.target, left: w.remainingOutput, adapter: w.adapter, adapterPositions: w.adapterPositions)
-            guard Self.fits(members + [candidate], capacity: capacity) else { break }
-            let n = min(w.target - w.computed, budget)
-            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
-            guard need <= free else { break }
+            guard Self.fits(members + [candidate], capacity: capacity),
+                  admit(w, input, budget: &budget, free: &free, into: &out) else { break }
             members.append(candidate)
-            free -= need
-            budget -= n
             runningCount += 1
-            out.admitted.append(w.id)
-            out.scheduled.append((w.id, n))
         }
         return out
     }
@@ -140,15 +134,9 @@ public struct StaticAdapterBatchScheduler: SchedulingPolicy {
         guard running.isEmpty, out.preempted.isEmpty, let head = input.waiting.first else { return out }
         var admitted = 0
         for w in input.waiting where w.adapter == head.adapter {
-            guard admitted < maxBatch, admitted < input.maxRunning, budget > 0 else { break }
-            let n = min(w.target - w.computed, budget)
-            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
-            guard need <= free else { break }
-            free -= need
-            budget -= n
+            guard admitted < maxBatch, admitted < input.maxRunning,
+                  admit(w, input, budget: &budget, free: &free, into: &out) else { break }
             admitted += 1
-            out.admitted.append(w.id)
-            out.scheduled.append((w.id, n))
         }
         return out
     }

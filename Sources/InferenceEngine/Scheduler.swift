@@ -104,16 +104,10 @@ public struct FCFSScheduler: SchedulingPolicy {
         guard out.preempted.isEmpty else { return out }
         var runningCount = running.count
         for w in input.waiting {
-            guard runningCount < input.maxRunning, budget > 0 else { break }
-            let n = min(w.target - w.computed, budget)
-            let need = max(0, input.pagesFor(w.computed + n) - w.pages)
+            guard runningCount < input.maxRunning else { break }
             // FCFS: never let a later request overtake one that does not fit yet.
-            guard need <= free else { break }
-            free -= need
-            budget -= n
+            guard admit(w, input, budget: &budget, free: &free, into: &out) else { break }
             runningCount += 1
-            out.admitted.append(w.id)
-            out.scheduled.append((w.id, n))
         }
         return out
     }
@@ -163,4 +157,19 @@ func scheduleRunning(_ input: SchedulerInput) -> (SchedulerOutput, budget: Int, 
         i += 1
     }
     return (out, budget, free, running)
+}
+
+/// Admits waiting sequence `w` with its first chunk if the step's budget and free pages allow;
+/// returns false (changing nothing) when they do not.
+func admit(_ w: ScheduledSequenceState, _ input: SchedulerInput, budget: inout Int, free: inout Int,
+           into out: inout SchedulerOutput) -> Bool {
+    guard budget > 0 else { return false }
+    let n = min(w.target - w.computed, budget)
+    let need = max(0, input.pagesFor(w.computed + n) - w.pages)
+    guard need <= free else { return false }
+    free -= need
+    budget -= n
+    out.admitted.append(w.id)
+    out.scheduled.append((w.id, n))
+    return true
 }

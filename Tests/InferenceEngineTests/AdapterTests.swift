@@ -20,6 +20,21 @@ func referenceWithAdapter(_ model: LlamaModel, _ adapter: LoRAAdapter?, prompt: 
     return out
 }
 
+/// Runs one greedy request per prompt (with the matching adapter) concurrently; outcomes in prompt order.
+func runConcurrently(_ engine: EngineClient, prompts ps: [[Int]], adapters names: [String?], maxTokens: Int) async throws -> [Outcome] {
+    try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+        for i in 0..<ps.count {
+            var r = GenerationRequest(prompt: ps[i], maxTokens: maxTokens)
+            r.ignoreEndOfGeneration = true
+            r.adapter = names[i]
+            group.addTask { (i, try await run(engine, r)) }
+        }
+        var out = [Outcome](repeating: Outcome(), count: ps.count)
+        for try await (i, o) in group { out[i] = o }
+        return out
+    }
+}
+
 /// A temporary directory removed at deinit.
 final class TempDir {
     let path: String
@@ -48,17 +63,7 @@ struct AdapterEngineTests {
         defer { engine.shutdown() }
         let ps = prompts(6)
         let names: [String?] = ["a", nil, "b", "a", nil, "b"]
-        let outcomes = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
-            for i in 0..<ps.count {
-                var r = GenerationRequest(prompt: ps[i], maxTokens: 8)
-                r.ignoreEndOfGeneration = true
-                r.adapter = names[i]
-                group.addTask { (i, try await run(engine, r)) }
-            }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
-            for try await (i, o) in group { out[i] = o }
-            return out
-        }
+        let outcomes = try await runConcurrently(engine, prompts: ps, adapters: names, maxTokens: 8)
         var differs = false
         for i in 0..<ps.count {
             let adapter = names[i].flatMap { engine.adapters?.adapter(named: $0) }
@@ -228,17 +233,7 @@ struct UnifiedPagingTests {
         #expect(idle.usedPages == 0)
         let ps = prompts(4)
         let names = ["a", "b", "a", nil]
-        let outs = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
-            for i in 0..<ps.count {
-                var r = GenerationRequest(prompt: ps[i], maxTokens: 10)
-                r.ignoreEndOfGeneration = true
-                r.adapter = names[i]
-                group.addTask { (i, try await run(engine, r)) }
-            }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
-            for try await (i, o) in group { out[i] = o }
-            return out
-        }
+        let outs = try await runConcurrently(engine, prompts: ps, adapters: names, maxTokens: 10)
         for i in 0..<ps.count {
             let ref = try referenceWithAdapter(model, names[i].flatMap { engine.adapters?.adapter(named: $0) }, prompt: ps[i], maxTokens: 10)
             #expect(outs[i].tokens == ref, "request \(i)")
