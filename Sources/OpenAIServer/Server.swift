@@ -51,6 +51,9 @@ final class ServerMetrics: Sendable {
     let promptTokens, generationTokens, preemptions, requests, prefixHits: Counter
     let ttft, itl, e2e: DurationHistogram
     let tokensPerSecond: Gauge
+    let adaptersResident, adapterPages: Gauge
+    let adapterLoads, aborted: Counter
+    private let lastLoRA = Mutex<(loads: Int, aborted: Int)>((0, 0))
     let rate = Mutex<Double>(0)
     private let last = Mutex<(prompt: Int, generation: Int, preemptions: Int, finished: Int, hits: Int, time: Date, rateTokens: Int)>((0, 0, 0, 0, 0, Date(), 0))
 
@@ -65,6 +68,10 @@ final class ServerMetrics: Sendable {
         preemptions = registry.makeCounter(name: "tern_preemptions_total", help: "Sequences preempted for lack of KV pages")
         requests = registry.makeCounter(name: "tern_requests_finished_total", help: "Requests finished")
         prefixHits = registry.makeCounter(name: "tern_prefix_cache_hit_tokens_total", help: "Prompt tokens served from the prefix cache")
+        adaptersResident = registry.makeGauge(name: "tern_lora_adapters_resident", help: "LoRA adapters resident in pool pages")
+        adapterPages = registry.makeGauge(name: "tern_lora_adapter_pages", help: "Pool pages held by resident LoRA adapters")
+        adapterLoads = registry.makeCounter(name: "tern_lora_adapter_loads_total", help: "LoRA adapters loaded into pool pages (including prefetches)")
+        aborted = registry.makeCounter(name: "tern_requests_aborted_total", help: "Queued requests dropped by the early-abort scheduler")
         let buckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { .milliseconds(Int($0 * 1000)) }
         ttft = registry.makeDurationHistogram(name: "tern_time_to_first_token_seconds", buckets: buckets, help: "Time to first token")
         itl = registry.makeDurationHistogram(name: "tern_inter_token_latency_seconds", buckets: buckets, help: "Time between tokens")
@@ -77,6 +84,13 @@ final class ServerMetrics: Sendable {
         waiting.set(Double(s.waiting))
         kvUsage.set(s.kvUsage)
         kvCached.set(Double(s.cachedPages))
+        adaptersResident.set(Double(s.residentAdapters))
+        adapterPages.set(Double(s.adapterPages))
+        lastLoRA.withLock { l in
+            adapterLoads.increment(by: Int64(s.adapterLoads - l.loads))
+            aborted.increment(by: Int64(s.aborted - l.aborted))
+            l = (s.adapterLoads, s.aborted)
+        }
         for x in s.ttft { ttft.record(.nanoseconds(Int64(x * 1e9))) }
         for x in s.interTokenLatency { itl.record(.nanoseconds(Int64(x * 1e9))) }
         for x in s.e2eLatency { e2e.record(.nanoseconds(Int64(x * 1e9))) }

