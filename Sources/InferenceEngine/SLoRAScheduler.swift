@@ -141,3 +141,23 @@ public struct StaticAdapterBatchScheduler: SchedulingPolicy {
         return out
     }
 }
+
+/// An ablation of S-LoRA's heterogeneous batching: continuous batching restricted to one adapter at
+/// a time (the repository's merge-swap `peft` scheduler without the merge). Requests of the adapter
+/// already running may join; requests of other adapters wait until the batch drains, then the
+/// oldest queued request's adapter becomes the active one.
+public struct SingleAdapterScheduler: SchedulingPolicy {
+    public init() {}
+
+    public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
+        var (out, budget, free, running) = scheduleRunning(input)
+        guard out.preempted.isEmpty, !input.waiting.isEmpty else { return out }
+        let current: UInt64? = running.isEmpty ? input.waiting[0].adapter : running[0].adapter
+        var runningCount = running.count
+        for w in input.waiting where w.adapter == current {
+            guard runningCount < input.maxRunning, admit(w, input, budget: &budget, free: &free, into: &out) else { break }
+            runningCount += 1
+        }
+        return out
+    }
+}

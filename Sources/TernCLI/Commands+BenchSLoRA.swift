@@ -151,6 +151,7 @@ extension Tern.Bench {
             let systems: [(String, () -> any SchedulingPolicy, Bool)] = [
                 ("slora", { SLoRAScheduler(order: .fcfs, slo: slo) }, true),
                 ("slora-no-prefetch", { SLoRAScheduler(order: .fcfs, slo: slo) }, false),
+                ("single-adapter", { SingleAdapterScheduler() }, false),
                 ("peft", { StaticAdapterBatchScheduler(maxBatch: 6) }, false),
             ]
             var results: [SLoRARunResult] = []
@@ -257,6 +258,11 @@ extension Tern.Bench {
                                "baseline": "S-LoRA itself with fewer adapters"])
             }
             for n in ns {
+                if let s = find("slora", n), let p = find("single-adapter", n) {
+                    claims.append(["id": "throughput_vs_single_adapter_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
+                                   "description": "S-LoRA throughput ÷ continuous batching of one adapter at a time, \(n) adapters",
+                                   "baseline": "single-adapter batches (merge-swap scheduling without the merge), same engine"])
+                }
                 if let s = find("slora", n), let p = find("slora-no-prefetch", n) {
                     claims.append(["id": "ttft_p50_no_prefetch_vs_prefetch_\(n)_adapters", "unit": "x", "paper": NSNull(),
                                    "ours": p.percentile(0.5) / max(s.percentile(0.5), 1e-9),

@@ -66,6 +66,19 @@ struct SLoRASchedulerTests {
         #expect(SLoRAScheduler().schedule(input).admitted == [3])
     }
 
+    @Test("baselines: static per-adapter batches never join; single-adapter batches admit only the active adapter")
+    func baselines() {
+        let waiting = [seq(3, prompt: 8, out: 8, adapter: 12), seq(4, prompt: 8, out: 8, adapter: 11), seq(5, prompt: 8, out: 8, adapter: 12)]
+        let idle = SchedulerInput(running: [], waiting: waiting, availablePages: 100, pageSize: 4, tokenBudget: 64, maxRunning: 8)
+        #expect(StaticAdapterBatchScheduler(maxBatch: 6).schedule(idle).admitted == [3, 5])
+        #expect(StaticAdapterBatchScheduler(maxBatch: 1).schedule(idle).admitted == [3])
+        #expect(SingleAdapterScheduler().schedule(idle).admitted == [3, 5])
+        let busy = SchedulerInput(running: [seq(1, prompt: 8, out: 8, computed: 8, pages: 2, adapter: 11)], waiting: waiting,
+                                  availablePages: 100, pageSize: 4, tokenBudget: 64, maxRunning: 8)
+        #expect(StaticAdapterBatchScheduler().schedule(busy).admitted.isEmpty, "nothing joins a static batch")
+        #expect(SingleAdapterScheduler().schedule(busy).admitted == [4], "only the running adapter's requests join")
+    }
+
     @Test("in the engine: S-LoRA admission serves every request correctly; an impossible SLO aborts with a clear error")
     func engine() async throws {
         let (engine, model, tokenizer) = try tinyEngine(kvMemory: 1 << 20, policy: SLoRAScheduler(order: .fcfs))

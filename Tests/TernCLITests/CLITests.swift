@@ -212,7 +212,7 @@ struct BenchSLoRACLITests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         #expect(report["system"] as? String == "slora")
         let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
-        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora", "slora-no-prefetch", "peft", "vllm-packed"])
+        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora", "slora-no-prefetch", "single-adapter", "peft", "vllm-packed"])
         for r in runs { #expect(r["completed"] as? Int == r["requests"] as? Int, "\(r)") }
         let claims = try #require(report["claims"] as? [[String: Any]])
         #expect(claims.contains { $0["id"] as? String == "throughput_vs_peft_5_adapters" && ($0["ours"] as? Double ?? 0) > 0 })
