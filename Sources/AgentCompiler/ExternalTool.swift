@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import OpenAIAPI
 
 /// A tool run as a subprocess: its description (name, rules, parameters as a JSON schema) comes
@@ -96,9 +99,12 @@ public struct ExternalTool: Tool {
         }
     }
 
+    static let ignoreBrokenPipe: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     /// Runs a process off the cooperative pool, feeding `input` and collecting both outputs.
     static func run(_ command: [String], input: Data, timeout: Double) async throws -> (Int32, Data, Data) {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<(Int32, Data, Data), any Error>) in
+        _ = ignoreBrokenPipe
+        return try await withCheckedThrowingContinuation { (k: CheckedContinuation<(Int32, Data, Data), any Error>) in
             let thread = Thread {
                 let p = Process()
                 if command[0].contains("/") {
@@ -116,7 +122,9 @@ public struct ExternalTool: Tool {
                     k.resume(throwing: AgentError.external(command: command.joined(separator: " "), "cannot start: \(error)"))
                     return
                 }
-                i.fileHandleForWriting.write(input)
+                // A command may exit without reading its input: the write then fails with EPIPE
+                // instead of killing this process (SIGPIPE is ignored, as servers do).
+                try? i.fileHandleForWriting.write(contentsOf: input)
                 try? i.fileHandleForWriting.close()
                 nonisolated(unsafe) var errData = Data()
                 let reader = Thread { errData = e.fileHandleForReading.readDataToEndOfFile() }

@@ -103,8 +103,11 @@ public final class FoldocDictionary: Sendable {
         var out = [UInt8]()
         out.reserveCapacity(expected)
         do {
+            // On Linux the inflater asks for whole buffers past the end: clamp to the deflate body.
+            let bodyEnd = data.startIndex + p + size
             _ = try Data.decompress(size: Int64(size), bufferSize: 1 << 16, skipCRC32: true, provider: { pos, n in
-                data.subdata(in: (data.startIndex + p + Int(pos))..<(data.startIndex + p + Int(pos) + n))
+                let start = Swift.min(data.startIndex + p + Int(pos), bodyEnd)
+                return data.subdata(in: start..<Swift.min(start + n, bodyEnd))
             }, consumer: { chunk in
                 out.append(contentsOf: chunk)
             })
@@ -296,6 +299,11 @@ public struct FoldocSearchTool: Tool {
             entry = next
             title = next.titles.first ?? target
         }
+        return render(entry, title: title)
+    }
+
+    /// The result text for a parsed entry shown under `title`.
+    public func render(_ entry: FoldocDictionary.Entry, title: String) -> String {
         guard let sense = entry.senses.first else { return "\(title): (empty entry)." }
         var text = "\(title)"
         if !sense.categories.isEmpty { text += " (\(sense.categories.joined(separator: ", ")))" }

@@ -69,7 +69,7 @@ public struct LLMCompiler: Sendable {
             ])
             j.temperature = 0
             j.max_tokens = options.maxStepTokens
-            if let gold, !replan {
+            if let gold, !replan, !gold.joiner.isEmpty {
                 j.guided_choice = [gold.joiner]
             } else if options.constrained {
                 j.guided_regex = Joiner.grammar

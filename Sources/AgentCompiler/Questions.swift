@@ -64,7 +64,7 @@ public enum QuestionSets {
                   let title = e.titles.first(where: { $0.lowercased() == key }), title == h || title.lowercased() == key,
                   e.senses[0].categories.count == 1 else { continue }
             seen.insert(key)
-            let text = search.lookup(title)
+            let text = search.render(e, title: title)
             guard !text.hasPrefix("Could not find"), !text.contains("[Other senses") else { continue }
             // Years in the entry text only (not in a title such as "COBOL 2002").
             let body = text.firstIndex(of: ":").map { String(text[text.index(after: $0)...]) } ?? text

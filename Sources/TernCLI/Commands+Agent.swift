@@ -24,6 +24,9 @@ struct AgentModelOptions: ParsableArguments {
     @Option(name: .customLong("api-key"), help: "Bearer token for --base-url.")
     var apiKey: String?
 
+    @Flag(name: .customLong("no-prefix-cache"), help: "Turn off KV reuse of identical prompt prefixes (in-process model).")
+    var noPrefixCache = false
+
     @Option(help: "Directory holding foldoc.dict.dz and foldoc.index.")
     var foldoc: String = FoldocDictionary.defaultDirectory
 
@@ -41,6 +44,7 @@ struct AgentModelOptions: ParsableArguments {
         var c = EngineConfiguration()
         c.threads = threads
         c.contextSize = contextSize
+        c.prefixCaching = !noPrefixCache
         let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
         engine.start()
         let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent

@@ -22,7 +22,7 @@ extension Tern.Bench {
         @Option(help: "Seed of the generated question sets.") var seed: UInt64 = 2024
         @Option(name: .customLong("write-questions"), help: "Write the generated questions to this file and exit.") var writeQuestions: String?
         @Flag(name: .customLong("no-constrained"), help: "Free decoding in live mode.") var noConstrained = false
-        @Flag(help: "A small version (1 hotpotqa and 1 movie question, oracle, short latency) for tests.") var quick = false
+        @Flag(help: "A small version (1 hotpotqa question, oracle, ReAct vs LLMCompiler) for tests.") var quick = false
         @Flag(help: "Print the reproduction-report JSON.") var json = false
 
         func run() async throws {
@@ -41,10 +41,10 @@ extension Tern.Bench {
             let (client, model, shutdown) = try await modelOptions.makeClient(progress: !json)
             defer { shutdown() }
             var settings = CompilerBenchmark.Settings(model: model)
-            settings.sets = quick ? ["hotpotqa", "movie"] : sets.split(separator: ",").map(String.init)
+            settings.sets = quick ? ["hotpotqa"] : sets.split(separator: ",").map(String.init)
             settings.questionsPerSet = quick ? 1 : questions
             settings.modes = quick ? ["oracle"] : modes.split(separator: ",").map(String.init)
-            settings.methods = quick ? ["react", "parallel", "llmcompiler"] : methods.split(separator: ",").map(String.init)
+            settings.methods = quick ? ["react", "llmcompiler"] : methods.split(separator: ",").map(String.init)
             settings.searchLatency = quick ? 0.3 : searchLatency
             settings.options.constrained = !noConstrained
             let bench = CompilerBenchmark(client: client, dictionary: dictionary, settings: settings)
@@ -116,7 +116,7 @@ extension Tern.Bench {
                 "settings": ["model": settings.options.model, "sets": settings.sets, "questions_per_set": settings.questionsPerSet,
                              "modes": settings.modes, "methods": settings.methods, "search_latency_s": settings.searchLatency,
                              "search_sentences": settings.sentences, "constrained": settings.options.constrained,
-                             "max_replans": settings.options.maxReplans, "temperature": 0, "quick": quick, "prefix_caching": modelOptions.baseURL == nil],
+                             "max_replans": settings.options.maxReplans, "temperature": 0, "quick": quick, "prefix_caching": modelOptions.baseURL == nil && !modelOptions.noPrefixCache, "threads": modelOptions.threads],
                 "claims": claims, "results": ["cells": cellJSON, "questions": perQuestion],
             ]
         }

@@ -18,8 +18,8 @@ func timedTool(_ name: String, seconds: Double, result: Observation? = nil) -> C
 struct TaskFetchingUnitTests {
     @Test("independent tasks overlap; the makespan is the critical path, not the sum")
     func criticalPath() async {
-        let tools = ToolRegistry([timedTool("slow", seconds: 0.3), timedTool("echo", seconds: 0.1)])
-        // 1 and 2 are independent (0.3 s each); 3 needs both (0.1 s); 4 needs 3 (0.1 s).
+        let tools = ToolRegistry([timedTool("slow", seconds: 0.6), timedTool("echo", seconds: 0.1)])
+        // 1 and 2 are independent (0.6 s each); 3 needs both (0.1 s); 4 needs 3 (0.1 s).
         let (tasks, _) = StreamingPlanParser.parse("""
             1. slow("a")
             2. slow("b")
@@ -37,9 +37,12 @@ struct TaskFetchingUnitTests {
         #expect(r[4]!.start >= r[3]!.end)
         // Substitution through the chain.
         #expect(r[4]!.observation == .text("[a b]"))
-        // Critical path 0.3 + 0.1 + 0.1 = 0.5 s; sequential would be 0.8 s.
-        #expect(e.makespan >= 0.5 && e.makespan < 0.72, "makespan \(e.makespan)")
-        #expect(e.toolSeconds >= 0.8)
+        // Critical path 0.6 + 0.1 + 0.1 = 0.8 s; sequential would be 1.4 s.
+        // Wall-clock bounds stay loose (a loaded 2-core machine delays wake-ups); the ratio to the
+        // summed tool time is what shows the parallelism (ideal 0.8 / 1.4 = 0.57).
+        #expect(e.makespan >= 0.8 && e.makespan < 2.5, "makespan \(e.makespan)")
+        #expect(e.toolSeconds >= 1.4)
+        #expect(e.makespan < 0.8 * e.toolSeconds, "makespan \(e.makespan), tools \(e.toolSeconds)")
     }
 
     @Test("a completion launches its dependants while the planner is still silent")
