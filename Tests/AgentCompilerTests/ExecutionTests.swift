@@ -40,9 +40,11 @@ struct TaskFetchingUnitTests {
         // Critical path 0.6 + 0.1 + 0.1 = 0.8 s; sequential would be 1.4 s.
         // Wall-clock bounds stay loose (a loaded 2-core machine delays wake-ups); the ratio to the
         // summed tool time is what shows the parallelism (ideal 0.8 / 1.4 = 0.57).
-        #expect(e.makespan >= 0.8 && e.makespan < 2.5, "makespan \(e.makespan)")
+        // Measured from the first launch (other tests may keep the cooperative pool busy before it).
+        let span = e.makespan - r.values.map(\.start).min()!
+        #expect(span >= 0.8 && span < 2.5, "span \(span)")
         #expect(e.toolSeconds >= 1.4)
-        #expect(e.makespan < 0.8 * e.toolSeconds, "makespan \(e.makespan), tools \(e.toolSeconds)")
+        #expect(span < 0.8 * e.toolSeconds, "span \(span), tools \(e.toolSeconds)")
     }
 
     @Test("a completion launches its dependants while the planner is still silent")
