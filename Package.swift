@@ -159,7 +159,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentCompilerTests",
-            dependencies: ["AgentCompiler", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            dependencies: ["AgentCompiler", "OpenAIAPI", "OpenAIClient", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
             swiftSettings: swiftSettings),
         // L5: ChatModelClient over HTTP (any OpenAI-compatible server).
         .target(
