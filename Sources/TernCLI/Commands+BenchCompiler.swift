@@ -22,6 +22,7 @@ extension Tern.Bench {
         @Option(help: "Seed of the generated question sets.") var seed: UInt64 = 2024
         @Option(name: .customLong("write-questions"), help: "Write the generated questions to this file and exit.") var writeQuestions: String?
         @Flag(name: .customLong("no-constrained"), help: "Free decoding in live mode.") var noConstrained = false
+        @Option(name: .customLong("samples-file"), help: "Append one JSON line per finished sample here (partial results survive).") var samplesFile: String?
         @Flag(help: "A small version (1 hotpotqa question, oracle, ReAct vs LLMCompiler) for tests.") var quick = false
         @Flag(help: "Print the reproduction-report JSON.") var json = false
 
@@ -50,10 +51,22 @@ extension Tern.Bench {
             let bench = CompilerBenchmark(client: client, dictionary: dictionary, settings: settings)
             let jsonMode = json
             let tty = isatty(STDERR_FILENO) != 0 && !jsonMode
+            let sink = samplesFile.flatMap { path -> FileHandle? in
+                FileManager.default.createFile(atPath: path, contents: nil)
+                return FileHandle(forWritingAtPath: path)
+            }
+            nonisolated(unsafe) let samplesSink = sink
             let samples = try await bench.run(all) { done, total, s in
+                if let samplesSink, let line = try? JSONSerialization.data(withJSONObject: [
+                    "set": s.set, "mode": s.mode, "method": s.method, "id": s.questionID, "correct": s.correct, "answer": s.result.answer,
+                    "wall_s": s.result.wallSeconds, "llm_s": s.result.llmSeconds, "tokens": s.result.totalTokens,
+                    "llm_calls": s.result.calls.count, "plans": s.result.plans,
+                ] as [String: Any], options: [.sortedKeys]) {
+                    samplesSink.write(line + Data("\n".utf8))
+                }
                 let line = String(format: "%@ %@ %@ %@: %.2f s, %d tokens, %@", s.set, s.mode, s.method, s.questionID,
                                   s.result.wallSeconds, s.result.totalTokens, s.correct ? "correct" : "wrong (\(s.result.answer))")
-                if tty { FileHandleStderr.write("\r[\(done)/\(total)] \(line)\u{1B}[K") } else if !jsonMode { FileHandleStderr.write("[\(done)/\(total)] \(line)\n") }
+                if tty { FileHandleStderr.write("\r[\(done)/\(total)] \(line)\u{1B}[K") } else { FileHandleStderr.write("[\(done)/\(total)] \(line)\n") }
             }
             if tty { FileHandleStderr.write("\n") }
             let cells = CompilerBenchmark.cells(samples)
