@@ -97,8 +97,11 @@ public struct CompilerBenchmark: Sendable {
         let total = chosen.count * settings.modes.count * settings.methods.count
         var samples: [Sample] = []
         for mode in settings.modes {
-            for q in chosen {
-                for method in settings.methods {
+            for (k, q) in chosen.enumerated() {
+                // Rotate the method order per question so no method always runs right after another
+                // on identical prompts (prefix caching would favour the second).
+                let n = settings.methods.count
+                for method in (0..<n).map({ settings.methods[($0 + k) % n] }) {
                     let r = try await run(q, method: method, oracle: mode == "oracle")
                     let s = Sample(set: q.set, mode: mode, method: method, questionID: q.id, correct: Scoring.isCorrect(r.answer, label: q.answer), result: r)
                     samples.append(s)
