@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.60.0"),
     ],
     targets: [
         // L0
@@ -87,7 +89,7 @@ let package = Package(
             name: "TernCLI",
             dependencies: [
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
-                "Autograd", "NeuralNetworks", "Datasets", "Tensors",
+                "Autograd", "NeuralNetworks", "Datasets", "Tensors", "AgentCompiler", "OpenAIAPI", "OpenAIClient",
                 "PIMSimulator", "EpitomePIM",  // EPIM
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -160,5 +162,23 @@ let package = Package(
             name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
             swiftSettings: swiftSettings),
         // MARK: end EPIM
+        // MARK: LLMCompiler
+        // Systems layer: planner, streaming plan parser, Task Fetching Unit, joiner, tools, baselines.
+        // Speaks only to `ChatModelClient`; ZIPFoundation inflates the FOLDOC dictzip file.
+        .target(
+            name: "AgentCompiler",
+            dependencies: ["OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentCompilerTests",
+            dependencies: ["AgentCompiler", "OpenAIAPI", "OpenAIClient", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // L5: ChatModelClient over HTTP (any OpenAI-compatible server).
+        .target(
+            name: "OpenAIClient",
+            dependencies: ["OpenAIAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: swiftSettings),
+        // MARK: end LLMCompiler
     ]
 )

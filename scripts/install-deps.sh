@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Tern needs, idempotently: fast when everything is present.
 # Debian/Ubuntu: OpenBLAS (GEMM), pkg-config (SwiftPM finds OpenBLAS through it), python3 + pip
-# (model and data files come from PyPI wheels).
+# (model and data files come from PyPI wheels), dict-foldoc (the offline encyclopedia the agents search).
 set -euo pipefail
 
 need=()
@@ -9,6 +9,7 @@ dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+[ -f /usr/share/dictd/foldoc.dict.dz ] || need+=(dict-foldoc)
 for pkg in ${TERN_EXTRA_APT_PACKAGES:-}; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
 
 if [ ${#need[@]} -eq 0 ]; then

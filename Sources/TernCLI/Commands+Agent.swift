@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import AgentCompiler
+import ArgumentParser
+import Foundation
+import InferenceEngine
+import OpenAIAPI
+import OpenAIServer
+
+/// Options shared by `tern agent` and `tern bench compiler`: where the model is.
+struct AgentModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Registered model name or GGUF path (in-process), or the model id at --base-url.")
+    var model: String = ModelRegistry.defaultName
+
+    @Option(name: .shortAndLong, help: "Threads for matrix products (in-process model).")
+    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+
+    @Option(name: .customLong("ctx-size"), help: "Context size of the in-process model.")
+    var contextSize: Int = 4096
+
+    @Option(name: .customLong("base-url"), help: "An OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) instead of the in-process model.")
+    var baseURL: String?
+
+    @Option(name: .customLong("api-key"), help: "Bearer token for --base-url.")
+    var apiKey: String?
+
+    @Flag(name: .customLong("no-prefix-cache"), help: "Turn off KV reuse of identical prompt prefixes (in-process model).")
+    var noPrefixCache = false
+
+    @Option(help: "Directory holding foldoc.dict.dz and foldoc.index.")
+    var foldoc: String = FoldocDictionary.defaultDirectory
+
+    /// A chat client and the model id to send, plus a shutdown hook.
+    func makeClient(progress: Bool) async throws -> (any ChatModelClient, String, () -> Void) {
+        if let baseURL {
+            let client = try makeHTTPChatClient(baseURL: baseURL, apiKey: apiKey)
+            return (client.0, model, client.1)
+        }
+        var options = ModelOptions()
+        options.model = model
+        options.threads = threads
+        options.contextSize = contextSize
+        let loaded = try LoadedModel(options, progress: progress)
+        var c = EngineConfiguration()
+        c.threads = threads
+        c.contextSize = contextSize
+        c.prefixCaching = !noPrefixCache
+        let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
+        engine.start()
+        let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
+        return (ChatService(engine: engine, modelName: name, template: loaded.template), name, { engine.shutdown() })
+    }
+}
+
+extension Tern {
+    /// `tern agent "question"`: answers one question with LLMCompiler (or a baseline) and shows the
+    /// plan DAG and the timeline of tasks running in parallel.
+    struct Agent: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Answer a question with LLMCompiler (planner + Task Fetching Unit + joiner) or a baseline.",
+            discussion: """
+                Tools: search (FOLDOC computing encyclopedia), math (model-translated arithmetic), calc, and any \
+                external tools from --tools. Example:
+                  tern agent "Which appeared first, Python or Perl?"
+                  tern agent --planner react "Which appeared first, Python or Perl?"
+                  tern agent --plan-file plan.txt "..."     (replay a given plan: orchestration only)
+                """)
+
+        @Argument(help: "The question.") var question: String
+        @OptionGroup var modelOptions: AgentModelOptions
+        @Option(help: "llmcompiler, react or parallel.") var planner = "llmcompiler"
+        @Option(name: .customLong("max-replans"), help: "Extra planning rounds the joiner may ask for.") var maxReplans = 1
+        @Flag(name: .customLong("no-stream"), help: "Parse the whole plan before executing it.") var noStream = false
+        @Flag(name: .customLong("no-constrained"), help: "Free decoding (for models that follow the formats unaided).") var noConstrained = false
+        @Option(name: .customLong("search-latency"), help: "Injected seconds per search call (benchmarks use 0.5).") var searchLatency = 0.0
+        @Option(help: "Sentences returned by search.") var sentences = 3
+        @Option(help: "A JSON file of external tools (name, description, parameters schema, command).") var tools: String?
+        @Option(name: .customLong("plan-file"), help: "Replay this plan (forced decoding) instead of letting the model plan.") var planFile: String?
+        @Flag(help: "Print one JSON object instead of the DAG and timeline.") var json = false
+
+        func validate() throws {
+            guard ["llmcompiler", "react", "parallel"].contains(planner) else { throw ValidationError("--planner must be llmcompiler, react or parallel") }
+            guard maxReplans >= 0, searchLatency >= 0, sentences >= 1 else { throw ValidationError("--max-replans, --search-latency and --sentences must be non-negative") }
+        }
+
+        func run() async throws {
+            let dictionary = try FoldocDictionary(directory: modelOptions.foldoc)
+            let (client, model, shutdown) = try await modelOptions.makeClient(progress: !json)
+            defer { shutdown() }
+            var registry = ToolRegistry([FoldocSearchTool(dictionary: dictionary, sentences: sentences)])
+            registry.register(planner == "llmcompiler" ? MathTool(client: client, model: model, constrained: !noConstrained) as any AgentCompiler.Tool : CalculatorTool())
+            if let tools { for t in try ExternalTool.load(path: tools) { registry.register(t) } }
+            registry = registry.withLatency(InjectedLatency(mean: searchLatency, perTool: ["math": 0, "calc": 0]))
+            var options = AgentOptions(model: model)
+            options.constrained = !noConstrained
+            options.maxReplans = maxReplans
+            options.streaming = !noStream
+            var gold: GoldScript?
+            if let planFile {
+                let plan = try String(contentsOfFile: planFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                gold = GoldScript(plan: plan.hasSuffix(StreamingPlanParser.endOfPlan) ? plan : plan + StreamingPlanParser.endOfPlan,
+                                  joiner: "", react: [], parallel: [])
+            }
+            let live = !json
+            let result: AgentResult
+            switch planner {
+            case "react": result = try await ReAct(client: client, tools: registry, options: options).answer(question)
+            case "parallel": result = try await ParallelFunctionCalling(client: client, tools: registry, options: options).answer(question)
+            default:
+                let agent = LLMCompiler(client: client, tools: registry, options: options, onEvent: { e in
+                    guard live else { return }
+                    switch e {
+                    case .arrived(let t, let at): FileHandleStderr.write(String(format: "[%6.2fs] planned  %@\n", at, t.line))
+                    case .started(let t, _, let at): if !t.isJoin { FileHandleStderr.write(String(format: "[%6.2fs] start    %d %@\n", at, t.index, t.name)) }
+                    case .finished(let r): if !r.task.isJoin { FileHandleStderr.write(String(format: "[%6.2fs] done     %d %@\n", r.end, r.task.index, r.task.name)) }
+                    }
+                })
+                result = try await agent.answer(question, gold: gold)
+            }
+            if json {
+                Stdout.write(try agentJSON(result) + "\n")
+                return
+            }
+            Stdout.write(render(result))
+        }
+
+        func render(_ r: AgentResult) -> String {
+            var s = ""
+            if !r.executions.isEmpty {
+                for (round, e) in r.executions.enumerated() {
+                    s += r.executions.count > 1 ? "Plan \(round + 1) (DAG):\n" : "Plan (DAG):\n"
+                    for rec in e.ordered {
+                        let deps = rec.task.dependencies.isEmpty ? "" : "  <- " + rec.task.dependencies.map { "$\($0)" }.joined(separator: ", ")
+                        s += "  \(rec.task.line)\(deps)\n"
+                    }
+                    for t in e.unresolved { s += "  \(t.line)  (never ran: inputs missing)\n" }
+                    s += "Timeline (seconds from the start of execution):\n" + timeline(e)
+                }
+                for i in r.issues { s += "  plan issue: \(i)\n" }
+            } else {
+                s += r.transcript
+            }
+            s += "Answer: \(r.answer.isEmpty ? "(none)" : r.answer)\n"
+            s += String(format: "wall %.2f s, LLM %.2f s in %d calls, %d prompt + %d completion tokens, %d tool calls\n",
+                        r.wallSeconds, r.llmSeconds, r.calls.count, r.promptTokens, r.completionTokens, r.toolCalls)
+            return s
+        }
+
+        func timeline(_ e: Execution) -> String {
+            let width = 48.0
+            let span = max(e.makespan, 1e-3)
+            var s = ""
+            for rec in e.ordered where !rec.task.isJoin {
+                let a = Int((rec.start / span * width).rounded()), b = max(a + 1, Int((rec.end / span * width).rounded()))
+                let bar = String(repeating: " ", count: a) + String(repeating: "#", count: b - a)
+                s += String(format: "  %3d %-8@ |%@%@| %.2f-%.2f\n", rec.task.index, rec.task.name, bar,
+                            String(repeating: " ", count: max(0, Int(width) - b)), rec.start, rec.end)
+            }
+            return s
+        }
+    }
+}
+
+/// One agent result as JSON.
+func agentJSON(_ r: AgentResult) throws -> String {
+    var o: [String: Any] = [
+        "method": r.method, "question": r.question, "answer": r.answer, "wall_seconds": r.wallSeconds,
+        "llm_seconds": r.llmSeconds, "prompt_tokens": r.promptTokens, "completion_tokens": r.completionTokens,
+        "tool_calls": r.toolCalls, "replans": r.replans, "plans": r.plans, "issues": r.issues.map(\.description),
+        "calls": r.calls.map { ["role": $0.role, "prompt_tokens": $0.promptTokens, "completion_tokens": $0.completionTokens,
+                                "start": $0.start, "end": $0.end, "output": $0.output] as [String: Any] },
+    ]
+    o["tasks"] = r.executions.flatMap { $0.ordered }.map {
+        ["index": $0.task.index, "name": $0.task.name, "dependencies": $0.task.dependencies, "arrival": $0.arrival,
+         "start": $0.start, "end": $0.end, "observation": $0.observation.description] as [String: Any]
+    }
+    if !r.transcript.isEmpty { o["transcript"] = r.transcript }
+    let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}
