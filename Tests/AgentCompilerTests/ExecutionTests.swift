@@ -42,7 +42,9 @@ struct TaskFetchingUnitTests {
         // summed tool time is what shows the parallelism (ideal 0.8 / 1.4 = 0.57).
         // Measured from the first launch (other tests may keep the cooperative pool busy before it).
         let span = e.makespan - r.values.map(\.start).min()!
-        #expect(span >= 0.8 && span < 2.5, "span \(span)")
+        // No absolute upper bound: in the full parallel suite other tests can starve the 2-core
+        // cooperative pool for seconds; the ratio below still shows the overlap.
+        #expect(span >= 0.8, "span \(span)")
         #expect(e.toolSeconds >= 1.4)
         #expect(span < 0.8 * e.toolSeconds, "span \(span), tools \(e.toolSeconds)")
     }
