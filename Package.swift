@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors",
+                "BestEffortServing", "BestEffortTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,5 +148,19 @@ let package = Package(
             name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         // MARK: end training stack
+        // MARK: best-effort serving
+        // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
+        .target(
+            name: "BestEffortServing", dependencies: ["TransformerModels", "Tokenization", "GGUF"],
+            swiftSettings: swiftSettings + cpuFlags),
+        // Systems layer: Double-DQN training of the router (imports the training stack).
+        .target(
+            name: "BestEffortTraining", dependencies: ["BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(
+            name: "BestEffortServingTests",
+            dependencies: ["BestEffortServing", "BestEffortTraining", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // MARK: end best-effort serving
     ]
 )
