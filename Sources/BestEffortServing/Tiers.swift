@@ -22,12 +22,12 @@ public struct TierSpec: Codable, Sendable, Equatable {
         self.modelPath = modelPath
     }
 
-    /// SmolLM2-135M tiers: early exit after 10, 20, 30 layers zero-shot, and the full model 3-shot.
+    /// SmolLM2-135M tiers: early exit after 10, 20, 30 layers zero-shot, and the full model 1-shot (one solved example: about twice the prompt).
     public static let smolLM2Default: [TierSpec] = [
         TierSpec(name: "L10-0shot", layers: 10, shots: 0),
         TierSpec(name: "L20-0shot", layers: 20, shots: 0),
         TierSpec(name: "L30-0shot", layers: 30, shots: 0),
-        TierSpec(name: "L30-3shot", layers: 30, shots: 3),
+        TierSpec(name: "L30-1shot", layers: 30, shots: 1),
     ]
 }
 
@@ -49,18 +49,22 @@ public struct TierProfile: Codable, Sendable, Equatable {
     }
 
     /// `L(b)`: seconds for a batch of `b` requests, interpolated linearly between measured sizes and
-    /// extrapolated with the slope of the last two points above the largest.
+    /// extrapolated with the slope of the last two points above the largest. Timing noise can make a
+    /// measured larger batch look faster than a smaller one; the profile is made non-decreasing first
+    /// (a server can always run the smaller batch's work), so `L` is positive and monotone.
     public func latency(batch b: Int) -> Double {
         precondition(!batchSizes.isEmpty && b >= 1)
-        if batchSizes.count == 1 { return seconds[0] * Double(b) / Double(batchSizes[0]) }
-        if b <= batchSizes[0] { return seconds[0] }
+        var s = seconds
+        for i in 1..<max(s.count, 1) { s[i] = max(s[i], s[i - 1]) }
+        if batchSizes.count == 1 { return s[0] * Double(b) / Double(batchSizes[0]) }
+        if b <= batchSizes[0] { return s[0] }
         for i in 1..<batchSizes.count where b <= batchSizes[i] {
             let f = Double(b - batchSizes[i - 1]) / Double(batchSizes[i] - batchSizes[i - 1])
-            return seconds[i - 1] + f * (seconds[i] - seconds[i - 1])
+            return s[i - 1] + f * (s[i] - s[i - 1])
         }
         let n = batchSizes.count
-        let slope = (seconds[n - 1] - seconds[n - 2]) / Double(batchSizes[n - 1] - batchSizes[n - 2])
-        return seconds[n - 1] + slope * Double(b - batchSizes[n - 1])
+        let slope = (s[n - 1] - s[n - 2]) / Double(batchSizes[n - 1] - batchSizes[n - 2])
+        return s[n - 1] + slope * Double(b - batchSizes[n - 1])
     }
 }
 

@@ -48,6 +48,7 @@ public struct Trace: Sendable {
 
     /// Poisson arrivals at a fixed `rate` (requests/s); the task mix may change at given times.
     public static func poisson(rate: Double, duration: Double, mix: [(start: Double, mix: [Double])], seed: UInt64) -> Trace {
+        precondition(rate > 0 && rate.isFinite, "poisson: rate \(rate)")
         var rng = SplitMix64(seed: seed)
         var t = 0.0
         var out: [Request] = []
@@ -64,6 +65,7 @@ public struct Trace: Sendable {
     /// other level. A stand-in for the Azure Functions trace the paper uses (not available offline).
     public static func markovModulated(levels: [Double], meanDwell: Double, duration: Double,
                                        mix: [(start: Double, mix: [Double])], seed: UInt64) -> Trace {
+        precondition(levels.allSatisfy { $0 > 0 && $0.isFinite }, "markovModulated: levels \(levels)")
         var rng = SplitMix64(seed: seed)
         var level = rng.int(levels.count)
         var segmentEnd = rng.exponential(rate: 1 / meanDwell)

@@ -31,6 +31,8 @@ extension Tern {
         var extraModel: String?
         @Option(name: .shortAndLong, help: "Where to write the tier table (JSON).") var output = bestEffortTierFile
         @Flag(help: "Tiny run for tests: 4 items per task, batch sizes 1,2, one repetition.") var quick = false
+        @Flag(name: .customLong("latency-only"), help: "Re-time the tiers only; keep the quality measured in the existing --output file.")
+        var latencyOnly = false
 
         func run() throws {
             GEMM.setThreads(1)
@@ -46,6 +48,7 @@ extension Tern {
             let sizes = quick ? [1, 2] : batchSizes.split(separator: ",").compactMap { Int($0) }
             let count = quick ? 4 : items
             let reps = quick ? 1 : repetitions
+            let previous = latencyOnly ? try TierTable(contentsOf: output) : nil
             var loaded: [String: TierMeasurer] = [:]
             var profiles: [TierProfile] = []
             let progress = ProgressCounter(label: "profile", total: sources.count * (ChoiceTask.allCases.count * ((count + 3) / 4) + sizes.count))
@@ -56,7 +59,13 @@ extension Tern {
                                              tokenizer: try Tokenizer(gguf: file))
                 }
                 let m = loaded[p]!
-                let quality = try m.quality(tier: spec, itemsPerTask: count) { progress.step() }
+                let quality: [Double]
+                if let old = previous?.tiers.first(where: { $0.spec == spec }) {
+                    quality = old.quality
+                } else {
+                    if previous != nil { throw CLIError("--latency-only: \(output) has no tier \(spec.name)") }
+                    quality = try m.quality(tier: spec, itemsPerTask: count) { progress.step() }
+                }
                 var seconds: [Double] = []
                 for b in sizes {
                     seconds.append(try m.latency(tier: spec, batch: b, repetitions: reps))
@@ -68,7 +77,7 @@ extension Tern {
             progress.finish()
             profiles.sort { $0.seconds[0] < $1.seconds[0] }
             let table = TierTable(machine: trainMachineDescription(), model: URL(fileURLWithPath: path).lastPathComponent,
-                                  itemsPerTask: count, threads: threads, tasks: ChoiceTask.allCases.map(\.name), tiers: profiles)
+                                  itemsPerTask: previous?.itemsPerTask ?? count, threads: threads, tasks: ChoiceTask.allCases.map(\.name), tiers: profiles)
             try table.write(to: output)
             Stdout.write("wrote \(output)\n")
         }
@@ -84,7 +93,7 @@ extension Tern {
     struct BestEffortTrain: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the router in the simulator and write the policy JSON.")
         @OptionGroup var options: BestEffortOptions
-        @Option(help: "Training episodes.") var episodes = 80
+        @Option(help: "Training episodes.") var episodes = 150
         @Option(name: .shortAndLong, help: "Policy file to write.") var output = "policy.json"
 
         func run() throws {
@@ -131,7 +140,8 @@ struct BestEffortOptions: ParsableArguments {
         var dqn = DQNSettings()
         dqn.seed = seed
         dqn.rateRange = [0.2 * capBest, 1.2 * capSmall]
-        dqn.episodeSeconds = max(60, 30 * deadline)
+        // About 500 arrivals per training episode at the middle of the rate range.
+        dqn.episodeSeconds = 500 / (dqn.rateRange[0] * dqn.rateRange[1]).squareRoot()
         dqn.meanDwell = max(10, 5 * deadline)
         return Setup(table: table, model: model, settings: settings, dqn: dqn, best: best)
     }

@@ -84,6 +84,14 @@ func threeTierModel() -> ServingModel {
         #expect(c > a + 0.3)
     }
 
+    @Test func latencyProfileIsPositiveAndMonotoneEvenWithNoisyMeasurements() {
+        let p = TierProfile(spec: TierSpec(name: "t", layers: 1, shots: 0), quality: [1], batchSizes: [1, 2, 4], seconds: [1.0, 0.8, 1.2])
+        let l = (1...16).map { p.latency(batch: $0) }
+        #expect(zip(l, l.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(l[0] == 1.0 && l[1] == 1.0 && l[3] == 1.2)
+        #expect(abs(l[7] - 1.6) < 1e-12)  // slope of the last two (monotone) points: 0.1 per request
+    }
+
     @Test func tasksAreDeterministicAndWellFormed() {
         for task in ChoiceTask.allCases {
             let a = task.items(count: 20, seed: 7), b = task.items(count: 20, seed: 7)
