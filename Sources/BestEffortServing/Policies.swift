@@ -38,12 +38,18 @@ public struct GreedyDeadlinePolicy: RoutingPolicy {
         let B = settings.maxBatch
         let deadline = settings.deadlines[c.request.task]
         var finish: [Double] = []
+        // On a shared machine, the work queued on the other tiers runs first.
+        var others = [Double](repeating: 0, count: model.tierCount)
+        if settings.sharedServer {
+            let work = (0..<model.tierCount).map { k in Double((c.queueLengths[k] + B - 1) / B) * model.latency[k](min(max(c.queueLengths[k], 1), B)) }
+            for m in 0..<model.tierCount { others[m] = work.enumerated().filter { $0.offset != m }.map(\.element).reduce(0, +) }
+        }
         for m in 0..<model.tierCount {
             if exact { finish.append(c.exactFinish[m] - c.now); continue }
             let q = c.queueLengths[m]
             let running = q > 0 ? 0.5 * model.latency[m](B) : 0
             let batches = (q + B) / B
-            finish.append(running + Double(batches) * model.latency[m](min(q + 1, B)))
+            finish.append(others[m] + running + Double(batches) * model.latency[m](min(q + 1, B)))
         }
         var best = -1
         for m in 0..<model.tierCount where finish[m] <= slack * deadline {

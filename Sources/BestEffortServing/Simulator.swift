@@ -25,9 +25,14 @@ public struct SimulationSettings: Codable, Sendable, Equatable {
     public var rateScale: Double
     /// Whether the router may drop a request (action index = tier count); a drop earns 0.
     public var allowDrop: Bool
+    /// One machine runs every tier (our 2-core CPU): one batch at a time, taken from the tier whose
+    /// oldest waiting request arrived first. False: one server per tier (the paper's one model per GPU group).
+    public var sharedServer: Bool
 
     public init(deadlines: [Double], mode: DeadlineMode = .hard, penalty: Double = 1, maxBatch: Int = 8,
-                queueScale: Double = 16, rateWindow: Double = 2, rateScale: Double = 20, allowDrop: Bool = false) {
+                queueScale: Double = 16, rateWindow: Double = 2, rateScale: Double = 20, allowDrop: Bool = false,
+                sharedServer: Bool = false) {
+        self.sharedServer = sharedServer
         self.deadlines = deadlines
         self.mode = mode
         self.penalty = penalty
@@ -169,7 +174,16 @@ public struct Simulator {
         var start = [Double](repeating: 0, count: trace.requests.count)
         var routed: [(features: [Float], action: Int)] = Array(repeating: ([], 0), count: trace.requests.count)
 
-        func startBatch(_ m: Int, at now: Double) {
+        func startNext(at now: Double) {
+            // Shared machine: when idle, serve the tier whose oldest waiting request arrived first.
+            guard !busy.contains(true) else { return }
+            let candidates = (0..<M).filter { queues[$0].count > queueHead[$0] }
+            guard let m = candidates.min(by: { trace.requests[queues[$0][queueHead[$0]]].arrival < trace.requests[queues[$1][queueHead[$1]]].arrival })
+            else { return }
+            startBatch(m, at: now, force: true)
+        }
+        func startBatch(_ m: Int, at now: Double, force: Bool = false) {
+            if settings.sharedServer && !force { startNext(at: now); return }
             let waiting = queues[m].count - queueHead[m]
             guard !busy[m], waiting > 0 else { return }
             let b = min(waiting, settings.maxBatch)
@@ -194,10 +208,19 @@ public struct Simulator {
             running[m] = []
             busy[m] = false
             startBatch(m, at: now)
+            if settings.sharedServer { startNext(at: now) }
         }
-        /// Completion time of a new request on tier m if nothing else joined (FIFO batches).
+        /// Completion time of a new request on tier m if nothing else joined (FIFO batches). On a
+        /// shared machine every request already waiting (any tier) is served first.
         func exactFinish(_ m: Int, now: Double) -> Double {
             var t = busy[m] ? busyUntil[m] : now
+            if settings.sharedServer {
+                t = (0..<M).filter { busy[$0] }.map { busyUntil[$0] }.max() ?? now
+                for k in 0..<M where k != m {
+                    var left = queues[k].count - queueHead[k]
+                    while left > 0 { let b = min(left, settings.maxBatch); t += model.latency[k](b); left -= b }
+                }
+            }
             var remaining = queues[m].count - queueHead[m] + 1
             while true {
                 let b = min(remaining, settings.maxBatch)

@@ -8,7 +8,7 @@ import Tensors
 /// Double-DQN hyper-parameters (the paper does not publish its own; these are ours and documented).
 public struct DQNSettings: Codable, Sendable, Equatable {
     public var hidden = 64
-    public var gamma = 0.2
+    public var gamma = 0.9
     public var learningRate: Float = 1e-3
     public var batchSize = 64
     public var replayCapacity = 100_000
@@ -18,7 +18,7 @@ public struct DQNSettings: Codable, Sendable, Equatable {
     public var epsilonEnd = 0.05
     /// Fraction of the episodes over which ε decays linearly.
     public var epsilonDecayFraction = 0.6
-    public var episodes = 60
+    public var episodes = 300
     /// Simulated seconds per training episode.
     public var episodeSeconds = 120.0
     /// One gradient step per this many simulated arrivals.

@@ -26,7 +26,7 @@ extension Tern {
         @Option(name: .shortAndLong, help: "Threads for matrix products.") var threads = 2
         @Option(help: "Generated items per task for the quality table.") var items = 24
         @Option(name: .customLong("batch-sizes"), help: "Comma-separated batch sizes to time.") var batchSizes = "1,2,4,8"
-        @Option(help: "Timed repetitions per batch size (median kept).") var repetitions = 3
+        @Option(help: "Timed repetitions per batch size (fastest kept).") var repetitions = 3
         @Option(name: .customLong("extra-model"), help: "A second GGUF (registered name or path) added as a full-depth zero-shot tier.")
         var extraModel: String?
         @Option(name: .shortAndLong, help: "Where to write the tier table (JSON).") var output = bestEffortTierFile
@@ -93,7 +93,7 @@ extension Tern {
     struct BestEffortTrain: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the router in the simulator and write the policy JSON.")
         @OptionGroup var options: BestEffortOptions
-        @Option(help: "Training episodes.") var episodes = 150
+        @Option(help: "Training episodes.") var episodes = 300
         @Option(name: .shortAndLong, help: "Policy file to write.") var output = "policy.json"
 
         func run() throws {
@@ -112,9 +112,12 @@ struct BestEffortOptions: ParsableArguments {
     @Option(name: .customLong("tiers"), help: "Tier table from `tern profile`.") var tierFile = bestEffortTierFile
     @Option(help: "Deadline of every task as a multiple of the best tier's full-batch latency.") var deadlineScale = 3.0
     @Option(help: "hard or soft deadlines.") var mode = "hard"
-    @Option(help: "Largest batch per tier server.") var maxBatch = 8
+    @Option(help: "Largest batch per tier server (keep within the profiled batch sizes).") var maxBatch = 4
     @Flag(help: "Let the router drop requests (an extra action).") var allowDrop = false
+    @Flag(name: .customLong("separate-servers"), help: "One server per tier (the paper's one model per GPU group) instead of one shared machine.")
+    var separateServers = false
     @Option(help: "Training seed.") var seed: UInt64 = 1
+    @Option(help: "DQN discount per arrival (larger sees the delay a choice imposes on later requests).") var gamma = 0.9
 
     struct Setup {
         let table: TierTable
@@ -136,10 +139,13 @@ struct BestEffortOptions: ParsableArguments {
         let capSmall = model.capacity(0, maxBatch: maxBatch), capBest = model.capacity(best, maxBatch: maxBatch)
         let settings = SimulationSettings(deadlines: [Double](repeating: deadline, count: model.taskCount), mode: mode,
                                           penalty: 1, maxBatch: maxBatch, queueScale: Double(2 * maxBatch),
-                                          rateWindow: 2, rateScale: 1.2 * capSmall, allowDrop: allowDrop)
+                                          rateWindow: 2, rateScale: 1.2 * capSmall, allowDrop: allowDrop,
+                                          sharedServer: !separateServers)
         var dqn = DQNSettings()
         dqn.seed = seed
-        dqn.rateRange = [0.2 * capBest, 1.2 * capSmall]
+        dqn.gamma = gamma
+        dqn.rateRange = [0.2 * capBest, 1.0 * capSmall]
+        dqn.burstLevels = [0.25, 0.5, 2.0]
         // About 500 arrivals per training episode at the middle of the rate range.
         dqn.episodeSeconds = 500 / (dqn.rateRange[0] * dqn.rateRange[1]).squareRoot()
         dqn.meanDwell = max(10, 5 * deadline)

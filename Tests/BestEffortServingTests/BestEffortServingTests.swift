@@ -34,6 +34,26 @@ func threeTierModel() -> ServingModel {
         #expect(Set(r.outcomes.map(\.tier)) == [0, 1, 2])
     }
 
+    @Test func sharedMachineRunsOneBatchAtATimeAndKeepsEveryInvariant() {
+        let model = threeTierModel()
+        let settings = SimulationSettings(deadlines: [0.5, 1.0], maxBatch: 4, sharedServer: true)
+        let trace = Trace.markovModulated(levels: [2, 20, 60], meanDwell: 5, duration: 60, mix: [(0, [1, 1])], seed: 4)
+        var policy = RandomPolicy(seed: 6)
+        let r = Simulator(model: model, settings: settings).run(trace, policy: &policy)
+        #expect(r.outcomes.map(\.request.id) == trace.requests.map(\.id))
+        for order in r.startOrder { #expect(order == order.sorted()) }
+        #expect(zip(r.eventTimes, r.eventTimes.dropFirst()).allSatisfy { $0 <= $1 })
+        // Batches (distinct start times) never overlap on the one machine.
+        var batches: [Double: Double] = [:]
+        for o in r.outcomes { batches[o.start] = o.completion }
+        let sorted = batches.sorted { $0.key < $1.key }
+        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $0.value <= $1.key + 1e-12 })
+        // The oracle's exact finish prediction holds for a request alone in an idle system.
+        var oracle = OraclePolicy()
+        let single = Simulator(model: model, settings: settings).run(Trace(requests: [Request(id: 0, arrival: 1, task: 0)], duration: 2, label: "one"), policy: &oracle)
+        #expect(single.outcomes[0].onTime)
+    }
+
     @Test func batchesNeverExceedMaxBatchAndLatencyMatchesProfile() {
         let model = threeTierModel()
         let settings = SimulationSettings(deadlines: [1, 1], maxBatch: 3)
