@@ -87,7 +87,7 @@ extension Tern {
     struct BestEffort: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "best-effort", abstract: "Learned best-effort serving: train the Double-DQN router.",
-            subcommands: [BestEffortTrain.self])
+            subcommands: [BestEffortTrain.self, BestEffortReplay.self])
     }
 
     struct BestEffortTrain: ParsableCommand {
@@ -103,6 +103,52 @@ extension Tern {
             let policy = trainRouter(setup, dqn: dqn, progress: true)
             try policy.write(to: output)
             Stdout.write("wrote \(output)\n")
+        }
+    }
+}
+
+extension Tern {
+    /// `tern best-effort replay`: a bursty trace against the real model, next to the simulator's prediction.
+    struct BestEffortReplay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay", abstract: "Replay a bursty trace live on the real model and compare with the simulator.")
+        @OptionGroup var options: BestEffortOptions
+        @Option(help: "Policy file from `tern best-effort train`.") var policy = "bench/best-effort/policy.json"
+        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.") var model = ModelRegistry.defaultName
+        @Option(help: "Seconds of trace per policy.") var seconds = 60.0
+        @Option(help: "Comma-separated policies: learned, static-best, greedy-deadline, static-small.") var policies = "learned,static-best"
+        @Option(name: .shortAndLong, help: "Threads for matrix products.") var threads = 2
+
+        func run() throws {
+            let setup = try options.setup()
+            let file = try RouterPolicyFile(contentsOf: policy)
+            GEMM.setThreads(1)
+            let path = try ModelStore().resolve(model, progress: false)
+            let gguf = try GGUFFile(path: path)
+            let measurer = TierMeasurer(model: try LlamaModel(file: gguf, threads: threads, maxBatchTokens: 512), tokenizer: try Tokenizer(gguf: gguf))
+            guard setup.table.tiers.allSatisfy({ $0.spec.modelPath == nil }) else { throw CLIError("replay supports default-model tiers only") }
+            let capBest = setup.model.capacity(setup.best, maxBatch: setup.settings.maxBatch)
+            let trace = Trace.markovModulated(levels: [0.25 * capBest, 0.5 * capBest, 2.0 * capBest], meanDwell: setup.dqn.meanDwell,
+                                              duration: seconds, mix: [(0, [Double](repeating: 1, count: setup.model.taskCount))], seed: 4_001)
+            let live = LiveReplay(measurer: measurer, tiers: setup.table.tiers.map(\.spec), model: setup.model, settings: setup.settings)
+            Stdout.write("trace: \(trace.label), \(trace.requests.count) requests over \(seconds) s; deadline \(String(format: "%.2f", setup.settings.deadlines[0])) s\n")
+            Stdout.write("policy            live avail  sim avail  live quality  sim quality  tiers used (live)\n")
+            for name in policies.split(separator: ",").map(String.init) {
+                func make() throws -> any RoutingPolicy {
+                    switch name {
+                    case "learned": return LearnedPolicy(network: file.network)
+                    case "static-best": return StaticPolicy(tier: setup.best, name: name)
+                    case "static-small": return StaticPolicy(tier: 0, name: name)
+                    case "greedy-deadline": return GreedyDeadlinePolicy()
+                    default: throw CLIError("unknown policy \(name)")
+                    }
+                }
+                var p = AnyRoutingPolicy(try make())
+                let r = try live.run(trace, policy: &p, seed: 5)
+                let sim = BestEffortEvaluation(model: setup.model, settings: setup.settings).metrics(try make(), on: trace)
+                Stdout.write(String(format: "%@ %10.3f %10.3f %13.3f %12.3f  %@\n", name.padding(toLength: 16, withPad: " ", startingAt: 0),
+                                    r.availability, sim.availability, r.relativeQuality, sim.relativeQuality, "\(r.tierCounts)"))
+            }
         }
     }
 }

@@ -192,4 +192,20 @@ func threeTierModel() -> ServingModel {
         let a = try m.answer([(item, .capital)], tier: TierSpec(name: "full", layers: 30, shots: 0))
         #expect(a.count == 1 && item.options.indices.contains(a[0]))
     }
+
+    @Test func liveReplayRoutesAndServesEveryRequestOnTheRealModel() throws {
+        let file = try GGUFFile(path: Fixtures.requireDefaultModel())
+        let model = try LlamaModel(file: file, threads: 2)
+        let m = TierMeasurer(model: model, tokenizer: try Tokenizer(gguf: file))
+        let tiers = [TierSpec(name: "L10", layers: 10, shots: 0), TierSpec(name: "L30", layers: 30, shots: 0)]
+        let serving = ServingModel(quality: [[0.3, 0.3, 0.3, 0.3], [0.8, 0.6, 0.9, 1.0]], latency: [{ _ in 0.1 }, { _ in 0.3 }])
+        let settings = SimulationSettings(deadlines: [5, 5, 5, 5], maxBatch: 4, queueScale: 8, sharedServer: true)
+        let trace = Trace.poisson(rate: 6, duration: 1.5, mix: [(0, [1, 1, 1, 1])], seed: 3)
+        var policy = GreedyDeadlinePolicy()
+        let r = try LiveReplay(measurer: m, tiers: tiers, model: serving, settings: settings).run(trace, policy: &policy, seed: 1)
+        #expect(r.tierCounts.reduce(0, +) == trace.requests.count)
+        #expect(r.tierCounts[1] > 0)  // an idle system with loose deadlines gets the full model
+        #expect(r.availability == 1)  // 5 s deadlines on a handful of requests
+        #expect(r.relativeQuality > 0)
+    }
 }
