@@ -91,6 +91,7 @@ let package = Package(
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors", "AgentCompiler", "OpenAIAPI", "OpenAIClient",
                 "PIMSimulator", "EpitomePIM",  // EPIM
+                "BestEffortServing", "BestEffortTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,5 +181,19 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: swiftSettings),
         // MARK: end LLMCompiler
+        // MARK: best-effort serving
+        // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
+        .target(
+            name: "BestEffortServing", dependencies: ["TransformerModels", "Tokenization", "GGUF"],
+            swiftSettings: swiftSettings + cpuFlags),
+        // Systems layer: Double-DQN training of the router (imports the training stack).
+        .target(
+            name: "BestEffortTraining", dependencies: ["BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(
+            name: "BestEffortServingTests",
+            dependencies: ["BestEffortServing", "BestEffortTraining", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // MARK: end best-effort serving
     ]
 )

@@ -198,19 +198,24 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Runs the model on new tokens of one or more sequences and appends their keys and values.
     ///
+    /// - Parameter layerLimit: early exit: run only the first `layerLimit` decoder layers, then the
+    ///   final norm and output head (nil = all layers, the normal model). A cache written by a
+    ///   limited pass holds keys and values for those layers only, so continue it with the same
+    ///   or a smaller limit.
     /// - Returns: one logits row (`[vocab]`) per requested position, in chunk order.
     /// - Throws: ``ModelError/tokenOutOfRange(_:vocabularySize:)`` or
     ///   ``ModelError/contextOverflow(needed:capacity:)``; the caches are unchanged on error.
-    public func forward(_ chunks: [SequenceChunk]) throws(ModelError) -> [[Float]] {
+    public func forward(_ chunks: [SequenceChunk], layerLimit: Int? = nil) throws(ModelError) -> [[Float]] {
         var rows: [[Float]] = []
-        try forward(chunks) { _, _, logits in rows.append(Array(logits)) }
+        try forward(chunks, layerLimit: layerLimit) { _, _, logits in rows.append(Array(logits)) }
         return rows
     }
 
-    /// Like ``forward(_:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)` without copying.
+    /// Like ``forward(_:layerLimit:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)` without copying.
     public func forward(
-        _ chunks: [SequenceChunk], body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
+        _ chunks: [SequenceChunk], layerLimit: Int? = nil, body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
     ) throws(ModelError) {
+        let depth = min(max(layerLimit ?? layers.count, 1), layers.count)
         let vocab = hyperparameters.vocabularySize
         for c in chunks {
             for id in c.tokens where id < 0 || id >= vocab { throw .tokenOutOfRange(id, vocabularySize: vocab) }
@@ -226,7 +231,7 @@ public final class LlamaModel: @unchecked Sendable {
             var off = 0
             while off < c.tokens.count {
                 if budget == 0 {
-                    runPass(chunks, pending, body: body)
+                    runPass(chunks, pending, depth: depth, body: body)
                     pending.removeAll()
                     budget = maxBatchTokens
                 }
@@ -236,7 +241,7 @@ public final class LlamaModel: @unchecked Sendable {
                 budget -= n
             }
         }
-        if !pending.isEmpty { runPass(chunks, pending, body: body) }
+        if !pending.isEmpty { runPass(chunks, pending, depth: depth, body: body) }
     }
 
     /// Throws unless every pair of `adapter` fits this model's layers and projection shapes.
@@ -256,9 +261,9 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// One pass over ≤ maxBatchTokens tokens. Pieces of the same chunk arrive in order.
+    /// One pass over ≤ maxBatchTokens tokens through the first `depth` layers. Pieces of the same chunk arrive in order.
     private func runPass(
-        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)],
+        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)], depth: Int,
         body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
     ) {
         let hp = hyperparameters
@@ -335,7 +340,7 @@ public final class LlamaModel: @unchecked Sendable {
             tap?("\(name)-\(li)", UnsafeBufferPointer(start: p, count: total * width))
         }
         tap?("embd", UnsafeBufferPointer(start: x, count: total * hidden))
-        for (li, layer) in layers.enumerated() {
+        for (li, layer) in layers.prefix(depth).enumerated() {
             for t in 0..<total {
                 Elementwise.rmsNorm(x + t * hidden, weight: layer.attnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
             }

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import BestEffortServing
+import BestEffortTraining
+import Foundation
+import GGUF
+import Kernels
+import Tokenization
+import TransformerModels
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Default location of the committed tier profile (relative to the repository root).
+let bestEffortTierFile = "bench/best-effort/tiers.json"
+
+extension Tern {
+    /// `tern profile`: measure each quality tier's accuracy per task and batch-latency profile.
+    struct Profile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure best-effort quality tiers: accuracy per local task and batch latency on this machine.")
+
+        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.") var model = ModelRegistry.defaultName
+        @Option(name: .shortAndLong, help: "Threads for matrix products.") var threads = 2
+        @Option(help: "Generated items per task for the quality table.") var items = 24
+        @Option(name: .customLong("batch-sizes"), help: "Comma-separated batch sizes to time.") var batchSizes = "1,2,4,8"
+        @Option(help: "Timed repetitions per batch size (fastest kept).") var repetitions = 3
+        @Option(name: .customLong("extra-model"), help: "A second GGUF (registered name or path) added as a full-depth zero-shot tier.")
+        var extraModel: String?
+        @Option(name: .shortAndLong, help: "Where to write the tier table (JSON).") var output = bestEffortTierFile
+        @Flag(help: "Tiny run for tests: 4 items per task, batch sizes 1,2, one repetition.") var quick = false
+        @Flag(name: .customLong("latency-only"), help: "Re-time the tiers only; keep the quality measured in the existing --output file.")
+        var latencyOnly = false
+
+        func run() throws {
+            GEMM.setThreads(1)
+            let store = ModelStore()
+            let path = try store.resolve(model, progress: false)
+            var sources: [(TierSpec, String)] = TierSpec.smolLM2Default.map { ($0, path) }
+            if let extraModel {
+                let p = try store.resolve(extraModel, progress: false)
+                let layers = try LlamaHyperparameters(file: GGUFFile(path: p), arch: "llama").layers
+                sources.append((TierSpec(name: URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent + "-0shot",
+                                         layers: layers, shots: 0, modelPath: p), p))
+            }
+            let sizes = quick ? [1, 2] : batchSizes.split(separator: ",").compactMap { Int($0) }
+            let count = quick ? 4 : items
+            let reps = quick ? 1 : repetitions
+            let previous = latencyOnly ? try TierTable(contentsOf: output) : nil
+            var loaded: [String: TierMeasurer] = [:]
+            var profiles: [TierProfile] = []
+            let progress = ProgressCounter(label: "profile", total: sources.count * (ChoiceTask.allCases.count * ((count + 3) / 4) + sizes.count))
+            for (spec, p) in sources {
+                if loaded[p] == nil {
+                    let file = try GGUFFile(path: p)
+                    loaded[p] = TierMeasurer(model: try LlamaModel(file: file, threads: threads, maxBatchTokens: 512),
+                                             tokenizer: try Tokenizer(gguf: file))
+                }
+                let m = loaded[p]!
+                let quality: [Double]
+                if let old = previous?.tiers.first(where: { $0.spec == spec }) {
+                    quality = old.quality
+                } else {
+                    if previous != nil { throw CLIError("--latency-only: \(output) has no tier \(spec.name)") }
+                    quality = try m.quality(tier: spec, itemsPerTask: count) { progress.step() }
+                }
+                var seconds: [Double] = []
+                for b in sizes {
+                    seconds.append(try m.latency(tier: spec, batch: b, repetitions: reps))
+                    progress.step()
+                }
+                FileHandleStderr.write("\r\(spec.name): quality \(quality.map { String(format: "%.2f", $0) }) latency \(seconds.map { String(format: "%.3f", $0) }) s\u{1B}[K\n")
+                profiles.append(TierProfile(spec: spec, quality: quality, batchSizes: sizes, seconds: seconds))
+            }
+            progress.finish()
+            profiles.sort { $0.seconds[0] < $1.seconds[0] }
+            let table = TierTable(machine: trainMachineDescription(), model: URL(fileURLWithPath: path).lastPathComponent,
+                                  itemsPerTask: previous?.itemsPerTask ?? count, threads: threads, tasks: ChoiceTask.allCases.map(\.name), tiers: profiles)
+            try table.write(to: output)
+            Stdout.write("wrote \(output)\n")
+        }
+    }
+
+    /// `tern best-effort`: the learned best-effort router.
+    struct BestEffort: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "best-effort", abstract: "Learned best-effort serving: train the Double-DQN router.",
+            subcommands: [BestEffortTrain.self, BestEffortReplay.self])
+    }
+
+    struct BestEffortTrain: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "train", abstract: "Train the router in the simulator and write the policy JSON.")
+        @OptionGroup var options: BestEffortOptions
+        @Option(help: "Training episodes.") var episodes = 300
+        @Option(name: .shortAndLong, help: "Policy file to write.") var output = "policy.json"
+
+        func run() throws {
+            let setup = try options.setup()
+            var dqn = setup.dqn
+            dqn.episodes = episodes
+            let policy = trainRouter(setup, dqn: dqn, progress: true)
+            try policy.write(to: output)
+            Stdout.write("wrote \(output)\n")
+        }
+    }
+}
+
+extension Tern {
+    /// `tern best-effort replay`: a bursty trace against the real model, next to the simulator's prediction.
+    struct BestEffortReplay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay", abstract: "Replay a bursty trace live on the real model and compare with the simulator.")
+        @OptionGroup var options: BestEffortOptions
+        @Option(help: "Policy file from `tern best-effort train`.") var policy = "bench/best-effort/policy.json"
+        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.") var model = ModelRegistry.defaultName
+        @Option(help: "Seconds of trace per policy.") var seconds = 60.0
+        @Option(help: "Comma-separated policies: learned, static-best, greedy-deadline, static-small.") var policies = "learned,static-best"
+        @Option(name: .shortAndLong, help: "Threads for matrix products.") var threads = 2
+
+        func run() throws {
+            let setup = try options.setup()
+            let file = try RouterPolicyFile(contentsOf: policy)
+            GEMM.setThreads(1)
+            let path = try ModelStore().resolve(model, progress: false)
+            let gguf = try GGUFFile(path: path)
+            let measurer = TierMeasurer(model: try LlamaModel(file: gguf, threads: threads, maxBatchTokens: 512), tokenizer: try Tokenizer(gguf: gguf))
+            guard setup.table.tiers.allSatisfy({ $0.spec.modelPath == nil }) else { throw CLIError("replay supports default-model tiers only") }
+            let capBest = setup.model.capacity(setup.best, maxBatch: setup.settings.maxBatch)
+            let trace = Trace.markovModulated(levels: [0.25 * capBest, 0.5 * capBest, 2.0 * capBest], meanDwell: setup.dqn.meanDwell,
+                                              duration: seconds, mix: [(0, [Double](repeating: 1, count: setup.model.taskCount))], seed: 4_001)
+            let live = LiveReplay(measurer: measurer, tiers: setup.table.tiers.map(\.spec), model: setup.model, settings: setup.settings)
+            Stdout.write("trace: \(trace.label), \(trace.requests.count) requests over \(seconds) s; deadline \(String(format: "%.2f", setup.settings.deadlines[0])) s\n")
+            Stdout.write("policy            live avail  sim avail  live quality  sim quality  tiers used (live)\n")
+            for name in policies.split(separator: ",").map(String.init) {
+                func make() throws -> any RoutingPolicy {
+                    switch name {
+                    case "learned": return LearnedPolicy(network: file.network)
+                    case "static-best": return StaticPolicy(tier: setup.best, name: name)
+                    case "static-small": return StaticPolicy(tier: 0, name: name)
+                    case "greedy-deadline": return GreedyDeadlinePolicy()
+                    default: throw CLIError("unknown policy \(name)")
+                    }
+                }
+                var p = AnyRoutingPolicy(try make())
+                let r = try live.run(trace, policy: &p, seed: 5)
+                let sim = BestEffortEvaluation(model: setup.model, settings: setup.settings).metrics(try make(), on: trace)
+                Stdout.write(String(format: "%@ %10.3f %10.3f %13.3f %12.3f  %@\n", name.padding(toLength: 16, withPad: " ", startingAt: 0),
+                                    r.availability, sim.availability, r.relativeQuality, sim.relativeQuality, "\(r.tierCounts)"))
+            }
+        }
+    }
+}
+
+/// Settings shared by `best-effort train` and `bench best-effort`.
+struct BestEffortOptions: ParsableArguments {
+    @Option(name: .customLong("tiers"), help: "Tier table from `tern profile`.") var tierFile = bestEffortTierFile
+    @Option(help: "Deadline of every task as a multiple of the best tier's full-batch latency.") var deadlineScale = 3.0
+    @Option(help: "hard or soft deadlines.") var mode = "hard"
+    @Option(help: "Largest batch per tier server (keep within the profiled batch sizes).") var maxBatch = 4
+    @Flag(help: "Let the router drop requests (an extra action).") var allowDrop = false
+    @Flag(name: .customLong("separate-servers"), help: "One server per tier (the paper's one model per GPU group) instead of one shared machine.")
+    var separateServers = false
+    @Option(help: "Training seed.") var seed: UInt64 = 1
+    @Option(help: "DQN discount per arrival (larger sees the delay a choice imposes on later requests).") var gamma = 0.9
+
+    struct Setup {
+        let table: TierTable
+        let model: ServingModel
+        let settings: SimulationSettings
+        let dqn: DQNSettings
+        let best: Int
+    }
+
+    func setup() throws -> Setup {
+        let table: TierTable
+        do { table = try TierTable(contentsOf: tierFile) } catch {
+            throw CLIError("\(tierFile): \(error) (run `tern profile` from the repository root, or pass --tiers)")
+        }
+        guard let mode = DeadlineMode(rawValue: mode) else { throw CLIError("--mode must be hard or soft") }
+        let model = ServingModel(table: table)
+        let best = model.bestTier
+        let deadline = deadlineScale * model.latency[best](maxBatch)
+        let capSmall = model.capacity(0, maxBatch: maxBatch), capBest = model.capacity(best, maxBatch: maxBatch)
+        let settings = SimulationSettings(deadlines: [Double](repeating: deadline, count: model.taskCount), mode: mode,
+                                          penalty: 1, maxBatch: maxBatch, queueScale: Double(2 * maxBatch),
+                                          rateWindow: 2, rateScale: 1.2 * capSmall, allowDrop: allowDrop,
+                                          sharedServer: !separateServers)
+        var dqn = DQNSettings()
+        dqn.seed = seed
+        dqn.gamma = gamma
+        dqn.rateRange = [0.2 * capBest, 1.0 * capSmall]
+        dqn.burstLevels = [0.25, 0.5, 2.0]
+        // About 500 arrivals per training episode at the middle of the rate range.
+        dqn.episodeSeconds = 500 / (dqn.rateRange[0] * dqn.rateRange[1]).squareRoot()
+        dqn.meanDwell = max(10, 5 * deadline)
+        return Setup(table: table, model: model, settings: settings, dqn: dqn, best: best)
+    }
+}
+
+/// Trains the router with a progress line and returns the policy file.
+func trainRouter(_ setup: BestEffortOptions.Setup, dqn: DQNSettings, progress: Bool) -> RouterPolicyFile {
+    let trainer = DQNTrainer(model: setup.model, settings: setup.settings, dqn: dqn)
+    let line = ProgressCounter(label: "train", total: dqn.episodes, enabled: progress)
+    let weights = trainer.train { r in
+        line.step(detail: String(format: "ε %.2f reward %.3f availability %.3f loss %.4f", r.epsilon, r.meanReward, r.availability, r.loss))
+    }
+    line.finish()
+    let training: [String: String] = [
+        "episodes": "\(dqn.episodes)", "hidden": "\(dqn.hidden)", "gamma": "\(dqn.gamma)", "learning_rate": "\(dqn.learningRate)",
+        "batch": "\(dqn.batchSize)", "replay": "\(dqn.replayCapacity)", "target_sync": "\(dqn.targetSync)",
+        "epsilon": "\(dqn.epsilonStart)->\(dqn.epsilonEnd) over \(dqn.epsilonDecayFraction) of episodes",
+        "episode_seconds": "\(dqn.episodeSeconds)", "rate_range": "\(dqn.rateRange)", "burst_levels": "\(dqn.burstLevels)",
+        "seed": "\(dqn.seed)", "gradient_steps": "\(trainer.gradientSteps)",
+    ]
+    return RouterPolicyFile(tiers: setup.table.tiers.map(\.spec.name), tasks: setup.table.tasks, settings: setup.settings,
+                            network: weights, training: training)
+}
+
+/// A step counter shown as one progress line on a TTY (stderr).
+final class ProgressCounter {
+    let label: String, total: Int
+    var done = 0
+    let enabled: Bool
+
+    init(label: String, total: Int, enabled: Bool = true) {
+        self.label = label
+        self.total = total
+        self.enabled = enabled && isatty(STDERR_FILENO) != 0
+    }
+
+    func step(detail: String = "") {
+        done += 1
+        guard enabled else { return }
+        FileHandleStderr.write("\r\(label): \(done)/\(total) \(detail)\u{1B}[K")
+    }
+
+    func finish() { if enabled { FileHandleStderr.write("\n") } }
+}
