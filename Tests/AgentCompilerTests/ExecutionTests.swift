@@ -16,9 +16,18 @@ func timedTool(_ name: String, seconds: Double, result: Observation? = nil) -> C
 
 @Suite("Task Fetching Unit", .serialized)
 struct TaskFetchingUnitTests {
-    @Test("independent tasks overlap; the makespan is the critical path, not the sum")
+    @Test("independent tasks run at once; dependants wait for their inputs")
     func criticalPath() async {
-        let tools = ToolRegistry([timedTool("slow", seconds: 0.6), timedTool("echo", seconds: 0.1)])
+        let inFlight = Mutex((now: 0, peak: 0))
+        func counted(_ name: String, _ seconds: Double) -> ClosureTool {
+            ClosureTool(name: name, parameters: [ToolParameter("input", .string)]) { args in
+                inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                defer { inFlight.withLock { $0.now -= 1 } }
+                try await Task.sleep(for: .seconds(seconds))
+                return .text(args.first?.text ?? "")
+            }
+        }
+        let tools = ToolRegistry([counted("slow", 0.6), counted("echo", 0.1)])
         // 1 and 2 are independent (0.6 s each); 3 needs both (0.1 s); 4 needs 3 (0.1 s).
         let (tasks, _) = StreamingPlanParser.parse("""
             1. slow("a")
@@ -37,16 +46,13 @@ struct TaskFetchingUnitTests {
         #expect(r[4]!.start >= r[3]!.end)
         // Substitution through the chain.
         #expect(r[4]!.observation == .text("[a b]"))
-        // Critical path 0.6 + 0.1 + 0.1 = 0.8 s; sequential would be 1.4 s.
-        // Wall-clock bounds stay loose (a loaded 2-core machine delays wake-ups); the ratio to the
-        // summed tool time is what shows the parallelism (ideal 0.8 / 1.4 = 0.57).
-        // Measured from the first launch (other tests may keep the cooperative pool busy before it).
+        // Timing is not asserted: in the full parallel suite on 2 cores other tests can starve the
+        // cooperative pool for many seconds (speed belongs in `tern bench compiler`). Parallelism is
+        // shown by counting tools in flight: both slow lookups ran at once, nothing else overlapped.
+        #expect(inFlight.withLock { $0.peak } == 2)
         let span = e.makespan - r.values.map(\.start).min()!
-        // No absolute upper bound: in the full parallel suite other tests can starve the 2-core
-        // cooperative pool for seconds; the ratio below still shows the overlap.
         #expect(span >= 0.8, "span \(span)")
         #expect(e.toolSeconds >= 1.4)
-        #expect(span < 0.8 * e.toolSeconds, "span \(span), tools \(e.toolSeconds)")
     }
 
     @Test("a completion launches its dependants while the planner is still silent")
@@ -64,7 +70,6 @@ struct TaskFetchingUnitTests {
         let e = await TaskFetchingUnit(tools: tools).execute(stream)
         await feeder.value
         // Task 2 started right after task 1 finished, not when the next planner line (join) arrived.
-        #expect(e.records[2]!.start - e.records[1]!.end < 0.3)
         #expect(e.records[2]!.start < e.records[3]!.arrival)
         #expect(e.records[2]!.observation == .text("a!"))
     }
