@@ -154,7 +154,7 @@ struct LoRATests {
         var notAdapter = good.ggufWriter(architecture: "llama")
         notAdapter.set("general.type", .string("model"))
         #expect(load(notAdapter)?.contains("expected 'adapter'") == true)
-        var otherArch = good.ggufWriter(architecture: "gemma")
+        let otherArch = good.ggufWriter(architecture: "gemma")
         #expect(load(otherArch)?.contains("architecture 'gemma'") == true)
 
         func withTensors(_ add: (inout GGUFWriter) -> Void) -> GGUFWriter {
