@@ -57,13 +57,26 @@ struct TaskFetchingUnitTests {
 
     @Test("a completion launches its dependants while the planner is still silent")
     func wakesOnCompletion() async {
-        let tools = ToolRegistry([timedTool("slow", seconds: 0.1)])
+        let started = Mutex<Set<String>>([])
+        let slow = ClosureTool(name: "slow", parameters: [ToolParameter("input", .string)]) { args in
+            let input = args.first?.text ?? ""
+            started.withLock { _ = $0.insert(input) }
+            try await Task.sleep(for: .seconds(0.1))
+            return .text(input)
+        }
+        let tools = ToolRegistry([slow])
         let (stream, sink) = AsyncThrowingStream<PlanTask, any Error>.makeStream()
         let plan = StreamingPlanParser.parse("1. slow(\"a\")\n2. slow(\"$1!\")\n3. join()", toolNames: tools.names).tasks
         let feeder = Task {
             sink.yield(plan[0])
             sink.yield(plan[1])
-            try? await Task.sleep(for: .seconds(0.8))  // the planner thinks for a long time before join
+            // The planner stays silent until task 2 has started (or 30 s pass): only a TFU that
+            // wakes on task 1's completion can start it in that silence. No wall-clock race: a
+            // starved test run only makes the wait longer.
+            let deadline = Date().addingTimeInterval(30)
+            while !started.withLock({ $0.contains("a!") }) && Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             sink.yield(plan[2])
             sink.finish()
         }
@@ -76,18 +89,27 @@ struct TaskFetchingUnitTests {
 
     @Test("tasks run as their lines stream in, before the plan is complete")
     func streamingStart() async {
-        let tools = ToolRegistry([timedTool("slow", seconds: 0.05)])
+        let started = Mutex(false)
+        let slow = ClosureTool(name: "slow", parameters: [ToolParameter("input", .string)]) { args in
+            started.withLock { $0 = true }
+            try await Task.sleep(for: .seconds(0.05))
+            return .text(args.first?.text ?? "")
+        }
+        let tools = ToolRegistry([slow])
         let (stream, sink) = AsyncThrowingStream<PlanTask, any Error>.makeStream()
         let plan = StreamingPlanParser.parse("1. slow(\"a\")\n2. join()", toolNames: tools.names).tasks
         let feeder = Task {
             sink.yield(plan[0])
-            try? await Task.sleep(for: .seconds(0.4))
+            // The rest of the plan arrives only once task 1 runs (or after 30 s): a TFU that waited
+            // for the whole plan would start it only after join arrived.
+            let deadline = Date().addingTimeInterval(30)
+            while !started.withLock({ $0 }) && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
             sink.yield(plan[1])
             sink.finish()
         }
         let e = await TaskFetchingUnit(tools: tools).execute(stream)
         await feeder.value
-        #expect(e.records[1]!.end < e.records[2]!.arrival)
+        #expect(e.records[1]!.start < e.records[2]!.arrival)
     }
 
     @Test("tool errors become failure observations; unknown tools and missing inputs do not hang")

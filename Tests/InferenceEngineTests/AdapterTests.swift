@@ -240,7 +240,7 @@ struct UnifiedPagingTests {
         }
         // Let the engine publish its idle state.
         var stats = engine.drainStats()
-        for _ in 0..<50 where stats.residentAdapters > 0 || stats.running > 0 {
+        for _ in 0..<500 where stats.residentAdapters > 0 || stats.running > 0 {
             try await Task.sleep(for: .milliseconds(20))
             stats = engine.drainStats()
         }
@@ -274,7 +274,7 @@ struct AdapterPrefetchTests {
             #expect(tokens[i] == (try referenceWithAdapter(model, engine.adapters?.adapter(named: name), prompt: prompts(3)[i], maxTokens: 6)))
         }
         var stats = engine.drainStats()
-        for _ in 0..<50 where stats.residentAdapters > 0 || stats.running > 0 {
+        for _ in 0..<500 where stats.residentAdapters > 0 || stats.running > 0 {
             try await Task.sleep(for: .milliseconds(20))
             stats = engine.drainStats()
         }
