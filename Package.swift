@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "OpenAIServer",
             dependencies: [
-                "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels",
+                "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels", "BestEffortServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
-                "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport",
+                "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport", "BestEffortServing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings),

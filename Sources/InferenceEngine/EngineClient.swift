@@ -22,6 +22,8 @@ public final class EngineClient: Sendable {
     public let tokenizer: Tokenizer
     /// Longest sequence, prompt plus output, in tokens.
     public var contextSize: Int { core.contextSize }
+    /// Decoder layers of the served model (the largest ``GenerationRequest/layerLimit``).
+    public var layerCount: Int { core.model.hyperparameters.layers }
     /// The configuration in force.
     public var configuration: EngineConfiguration { core.configuration }
     /// The LoRA adapters this engine serves, if any.

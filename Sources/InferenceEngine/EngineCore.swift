@@ -99,6 +99,13 @@ final class EngineCore: @unchecked Sendable {
         let poolPositions = pool.pageCount * pool.pageSize
         guard request.prompt.count + 1 <= poolPositions else { throw .exceedsMemory(tokens: request.prompt.count + 1, limit: poolPositions) }
         guard request.maxTokens >= 0 else { throw .invalidRequest("max_tokens must be >= 0") }
+        var request = request
+        if let depth = request.layerLimit {
+            let layers = model.hyperparameters.layers
+            guard (1...layers).contains(depth) else { throw .invalidRequest("layer limit \(depth) is outside 1...\(layers)") }
+            // The full depth is the base model: it shares its prefix cache.
+            if depth == layers { request.layerLimit = nil }
+        }
         let seq = Sequence(id: id, request: request, cache: pool.makeCache(), tokenizer: tokenizer, continuation: continuation)
         seq.adapter = adapter
         if let adapter {
@@ -241,8 +248,19 @@ final class EngineCore: @unchecked Sendable {
         }
         let started = Date()
         do {
-            try model.forward(chunks) { chunkIndex, _, logits in
-                self.sampleNext(chunkSeqs[chunkIndex], logits)
+            // One forward pass per early-exit depth (all full-depth sequences together).
+            let depths = Set(chunkSeqs.map { $0.layerLimit ?? Int.max }).sorted(by: >)
+            if depths.count == 1 {
+                try model.forward(chunks, layerLimit: chunkSeqs[0].layerLimit) { chunkIndex, _, logits in
+                    self.sampleNext(chunkSeqs[chunkIndex], logits)
+                }
+            } else {
+                for depth in depths {
+                    let members = chunkSeqs.indices.filter { (chunkSeqs[$0].layerLimit ?? Int.max) == depth }
+                    try model.forward(members.map { chunks[$0] }, layerLimit: depth == Int.max ? nil : depth) { i, _, logits in
+                        self.sampleNext(chunkSeqs[members[i]], logits)
+                    }
+                }
             }
         } catch {
             for s in chunkSeqs {

@@ -21,13 +21,18 @@ public struct GenerationRequest: Sendable {
     public var logprobs: Int?
     /// Restricts what may be generated (JSON, a choice list, a regex); nil = free text.
     public var constraint: (any OutputConstraint)?
-    /// A LoRA adapter to apply; Tern rejects any adapter until multi-adapter serving lands.
+    /// The name of a registered LoRA adapter to apply; nil = the base model.
     public var adapter: String?
+    /// Early exit: run only the first `layerLimit` decoder layers, then the final norm and head
+    /// (a best-effort quality tier); nil runs the full model. Sequences of different depths are
+    /// batched per depth, one forward pass per depth in a step.
+    public var layerLimit: Int?
 
     /// Creates a request.
     public init(prompt: [Int], sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stop: [String] = [],
                 ignoreEndOfGeneration: Bool = false, logprobs: Int? = nil, constraint: (any OutputConstraint)? = nil,
-                adapter: String? = nil) {
+                adapter: String? = nil, layerLimit: Int? = nil) {
+        self.layerLimit = layerLimit
         self.prompt = prompt
         self.sampling = sampling
         self.maxTokens = maxTokens

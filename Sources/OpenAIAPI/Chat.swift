@@ -27,6 +27,9 @@ public struct ChatCompletionRequest: Sendable, Codable, Equatable {
     public var guided_regex: String?
     /// vLLM-style constrained decoding: the output must be one of these strings.
     public var guided_choice: [String]?
+    /// Key-value labels (OpenAI's `metadata`). Tern reads `task` when it routes requests to quality
+    /// tiers (`tern serve --router`).
+    public var metadata: [String: String]?
 
     public init(model: String, messages: [ChatCompletionMessage]) {
         self.model = model
@@ -247,6 +250,8 @@ public struct ChatCompletion: Sendable, Codable, Equatable {
     public var model: String
     public var choices: [Choice]
     public var usage: Usage
+    /// The backend configuration that served the request (Tern: the quality tier under `--router`).
+    public var system_fingerprint: String?
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage) {
         self.id = id
         self.created = created

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+public import BestEffortServing
 public import InferenceEngine
 public import OpenAIAPI
 public import Tokenization
@@ -17,15 +18,19 @@ public final class ChatService: ChatModelClient, Sendable {
     public let modelName: String
     /// Other ids accepted for the same model (e.g. the file name).
     public let aliases: Set<String>
+    /// Routes each request to a quality tier (learned best-effort serving); nil serves every
+    /// request with the full model.
+    public let router: LiveRouter?
     let template: ChatTemplate
     let created = Int(Date().timeIntervalSince1970)
 
     /// Creates the service.
-    public init(engine: EngineClient, modelName: String, aliases: Set<String> = [], template: ChatTemplate) {
+    public init(engine: EngineClient, modelName: String, aliases: Set<String> = [], template: ChatTemplate, router: LiveRouter? = nil) {
         self.engine = engine
         self.modelName = modelName
         self.aliases = aliases
         self.template = template
+        self.router = router
     }
 
     var tokenizer: Tokenizer { engine.tokenizer }
@@ -42,6 +47,36 @@ public final class ChatService: ChatModelClient, Sendable {
         var adapter: String? = nil
         /// The id responses report in `model`.
         var servedModel = ""
+        /// The router's decision (under `--router`).
+        var route: LiveRouter.Decision? = nil
+        /// Early-exit depth of the routed tier; nil = the full model.
+        var layerLimit: Int? = nil
+        /// `system_fingerprint` of the response: the routed tier.
+        var fingerprint: String? = nil
+    }
+
+    /// Routes a request under `--router`: the decision, and the few-shot text its tier prepends to
+    /// the prompt. The task comes from `metadata.task`; an unknown task name is a 400, a drop a 503.
+    func route(_ metadata: [String: String]?, into c: inout Common) throws(APIError) -> String {
+        guard let router else { return "" }
+        var task: Int? = nil
+        if let name = metadata?["task"] {
+            guard let t = router.taskIndex(named: name) else {
+                throw .badRequest("metadata.task '\(name)' is not one of the router's tasks: \(router.tasks.map(\.name).joined(separator: ", "))", param: "metadata.task")
+            }
+            task = t
+        }
+        let d = router.route(task: task)
+        guard let m = d.tier else {
+            throw APIError(status: .serviceUnavailable, message: "the router dropped this request under load; retry later",
+                           type: "server_error", code: "dropped_by_router", retryAfter: 1)
+        }
+        let tier = router.tiers[m]
+        c.route = d
+        c.layerLimit = tier.layers < engine.layerCount ? tier.layers : nil
+        c.fingerprint = "tern-tier-" + tier.name
+        guard tier.shots > 0, let task else { return "" }
+        return router.tasks[task].fewShotPrefix(shots: tier.shots)
     }
 
     /// Resolves the request's `model`: nil for the base model, the adapter's name for a LoRA adapter.
@@ -96,6 +131,7 @@ public final class ChatService: ChatModelClient, Sendable {
         var request = GenerationRequest(prompt: prompt, sampling: sampling, maxTokens: min(c.maxTokens ?? room, room), stop: c.stop,
                                         logprobs: c.logprobs, constraint: constraint)
         request.adapter = c.adapter
+        request.layerLimit = c.layerLimit
         return request
     }
 
@@ -202,6 +238,11 @@ public final class ChatService: ChatModelClient, Sendable {
             default: throw .badRequest("response_format.type must be text, json_object or json_schema", param: "response_format")
             }
         }
+        let shots = try route(r.metadata, into: &c)
+        if !shots.isEmpty {
+            // A prompt-variant tier: its solved examples go before the first user message's text.
+            if let u = messages.firstIndex(where: { $0.role == "user" }) { messages[u].content = shots + messages[u].content }
+        }
         let text = template.render(messages, addGenerationPrompt: true)
         let prompt = tokenizer.encode(text, parseSpecial: true)
         guard prompt.count < engine.contextSize else {
@@ -238,12 +279,37 @@ public final class ChatService: ChatModelClient, Sendable {
         return c
     }
 
-    func submit(_ r: GenerationRequest) throws(APIError) -> AsyncThrowingStream<GenerationEvent, any Error> {
+    func submit(_ r: GenerationRequest, _ c: Common) throws(APIError) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let stream: AsyncThrowingStream<GenerationEvent, any Error>
         do {
-            return try engine.submit(r)
+            stream = try engine.submit(r)
         } catch {
             throw APIError(error)
         }
+        guard let router, let d = c.route else { return stream }
+        // Routed: the router counts the sequence in flight on its tier until the stream ends.
+        router.started(d)
+        let (out, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
+        let task = Task {
+            // The router hears of the end before the caller does, so its counters are current when a response returns.
+            var ended = false
+            do {
+                for try await e in stream {
+                    if case .finished(let reason, _, _) = e {
+                        router.finished(d, completed: reason != .cancelled)
+                        ended = true
+                    }
+                    continuation.yield(e)
+                }
+                if !ended { router.finished(d, completed: false) }
+                continuation.finish()
+            } catch {
+                if !ended { router.finished(d, completed: false) }
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return out
     }
 
     /// Splits a constrained tool-mode output into content or tool calls.
@@ -281,7 +347,7 @@ public final class ChatService: ChatModelClient, Sendable {
     public func complete(_ r: ChatCompletionRequest) async throws -> ChatCompletion {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint), p.common)) }
         let results = try await withThrowingTaskGroup(of: (Int, Collected).self) { group in
             for (i, s) in streams.enumerated() { group.addTask { (i, try await self.collect(s)) } }
             var out = [Collected](repeating: Collected(), count: streams.count)
@@ -297,8 +363,10 @@ public final class ChatService: ChatModelClient, Sendable {
                                  finish_reason: finish, logprobs: p.common.logprobs != nil ? chatLogprobs(c.logprobs) : nil))
             completion += c.completionTokens
         }
-        return ChatCompletion(id: Self.newID("chatcmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel,
-                              choices: choices, usage: Usage(prompt: p.prompt.count, completion: completion))
+        var response = ChatCompletion(id: Self.newID("chatcmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel,
+                                      choices: choices, usage: Usage(prompt: p.prompt.count, completion: completion))
+        response.system_fingerprint = p.common.fingerprint
+        return response
     }
 
     /// Streaming chat: chunks in order; the first delta of each choice carries the role, the last
@@ -310,7 +378,7 @@ public final class ChatService: ChatModelClient, Sendable {
     func streamChat(_ r: ChatCompletionRequest, includeUsage: Bool) throws(APIError) -> AsyncThrowingStream<ChatCompletionChunk, any Error> {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint), p.common)) }
         let id = Self.newID("chatcmpl-")
         let created = Int(Date().timeIntervalSince1970)
         let model = p.common.servedModel
@@ -401,7 +469,7 @@ public final class ChatService: ChatModelClient, Sendable {
         c.adapter = adapter
         c.servedModel = adapter ?? modelName
         if let lp = r.logprobs, !(0...5).contains(lp) { throw .badRequest("logprobs must be between 0 and 5", param: "logprobs") }
-        let prompt: [Int]
+        var prompt: [Int]
         let text: String
         switch r.prompt {
         case .text(let s):
@@ -420,6 +488,14 @@ public final class ChatService: ChatModelClient, Sendable {
             text = tokenizer.decode(l[0], special: true)
         }
         guard !prompt.isEmpty else { throw .badRequest("prompt must not be empty", param: "prompt") }
+        let shots = try route(r.metadata, into: &c)
+        if !shots.isEmpty {
+            // Tokenized as one text, exactly as `tern profile` measured the tier.
+            switch r.prompt {
+            case .text, .texts: prompt = tokenizer.encode(shots + text, parseSpecial: false)
+            case .tokens, .tokenLists: prompt = tokenizer.encode(shots, parseSpecial: false) + prompt
+            }
+        }
         if let bad = prompt.first(where: { $0 < 0 || $0 >= tokenizer.vocabularySize }) {
             throw .badRequest("prompt token \(bad) is outside the vocabulary", param: "prompt")
         }
@@ -450,7 +526,7 @@ public final class ChatService: ChatModelClient, Sendable {
     public func complete(_ r: CompletionRequest) async throws -> Completion {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint), p.common)) }
         var choices: [Completion.Choice] = []
         var completion = 0
         for (i, s) in streams.enumerated() {
@@ -461,15 +537,17 @@ public final class ChatService: ChatModelClient, Sendable {
                                  logprobs: p.common.logprobs != nil ? completionLogprobs(c.logprobs, offset: p.echo ? p.promptText.utf8.count : 0) : nil,
                                  finish_reason: c.finish == .length ? "length" : "stop"))
         }
-        return Completion(id: Self.newID("cmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel, choices: choices,
-                          usage: Usage(prompt: p.prompt.count, completion: completion))
+        var response = Completion(id: Self.newID("cmpl-"), created: Int(Date().timeIntervalSince1970), model: p.common.servedModel, choices: choices,
+                                  usage: Usage(prompt: p.prompt.count, completion: completion))
+        response.system_fingerprint = p.common.fingerprint
+        return response
     }
 
     /// Streaming text completion chunks (one choice at a time, in order).
     func streamCompletion(_ r: CompletionRequest, includeUsage: Bool) throws(APIError) -> AsyncThrowingStream<Completion, any Error> {
         let p = try prepare(r)
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
-        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint))) }
+        for i in 0..<p.common.n { streams.append(try submit(engineRequest(p.prompt, p.common, index: i, constraint: p.constraint), p.common)) }
         let id = Self.newID("cmpl-")
         let created = Int(Date().timeIntervalSince1970)
         let model = p.common.servedModel

@@ -30,7 +30,9 @@ dl{display:grid;grid-template-columns:auto auto;gap:4px 12px}dt{color:#5b6473}dd
 <dt>running</dt><dd id="s-running">-</dd><dt>waiting</dt><dd id="s-waiting">-</dd>
 <dt>KV usage</dt><dd id="s-kv">-</dd><dt>tokens/s</dt><dd id="s-tps">-</dd>
 <dt>generated</dt><dd id="s-gen">-</dd><dt>preemptions</dt><dd id="s-pre">-</dd></dl>
-<div class="bar"><div id="kvbar"></div></div></aside>
+<div class="bar"><div id="kvbar"></div></div>
+<div id="router" hidden><h1 style="margin-top:16px">Router</h1><div id="r-rate" style="color:#5b6473"></div>
+<table id="r-tiers" style="width:100%;font-variant-numeric:tabular-nums;border-collapse:collapse"></table></div></aside>
 <script>
 const log=document.getElementById('log'),form=document.getElementById('form'),input=document.getElementById('input'),send=document.getElementById('send');
 let history=[],model='';
@@ -55,7 +57,13 @@ async function status(){try{const j=await (await fetch('/status')).json();
  document.getElementById('s-running').textContent=j.running;document.getElementById('s-waiting').textContent=j.waiting;
  document.getElementById('s-kv').textContent=(100*j.kv_usage).toFixed(1)+'%';document.getElementById('kvbar').style.width=(100*j.kv_usage)+'%';
  document.getElementById('s-tps').textContent=j.tokens_per_second.toFixed(1);document.getElementById('s-gen').textContent=j.generation_tokens_total;
- document.getElementById('s-pre').textContent=j.preemptions_total}catch(e){}}
+ document.getElementById('s-pre').textContent=j.preemptions_total;
+ if(j.router){const r=j.router;document.getElementById('router').hidden=false;
+  document.getElementById('r-rate').textContent=r.arrivalRate.toFixed(2)+' req/s, dropped '+r.dropped+', unlabelled '+r.unlabeled;
+  const t=document.getElementById('r-tiers');t.innerHTML='<tr><th align=left>tier</th><th>routed</th><th>now</th><th>on time</th></tr>';
+  for(const x of r.tiers){const tr=document.createElement('tr');tr.className='tier';
+   for(const v of [x.name,x.routed,x.inFlight,x.onTime]){const td=document.createElement('td');td.textContent=v;if(typeof v==='number')td.align='right';tr.appendChild(td)}
+   t.appendChild(tr)}}}catch(e){}}
 const params=new URLSearchParams(location.search);
 loadModel().then(()=>{if(params.get('prompt')){input.value=params.get('prompt');if(params.get('send')==='1')form.requestSubmit()}});
 status();setInterval(status,1000);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import BestEffortServing
 import Foundation
 import GGUF
 import Hummingbird
@@ -75,6 +76,12 @@ extension Tern {
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
 
+        @Option(name: .customLong("router"), help: "Route each request to a quality tier with a policy from `tern best-effort train` (learned best-effort serving).")
+        var routerPolicy: String?
+
+        @Option(name: .customLong("router-tiers"), help: "Tier table from `tern profile` defining the policy's tiers (with --router).")
+        var routerTiers = bestEffortTierFile
+
         func validate() throws {
             guard parseSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -136,6 +143,16 @@ extension Tern {
             case "abort": SLoRAScheduler(order: .abort, slo: slo, clusterAdapters: clusterAdapters)
             default: FCFSScheduler()
             }
+            // The router's files are read before the model loads, so a bad one stops the server at once.
+            var routing: (policy: RouterPolicyFile, tiers: [TierSpec])? = nil
+            if let routerPolicy {
+                do {
+                    routing = (try RouterPolicyFile(contentsOf: routerPolicy), try TierTable(contentsOf: routerTiers).tiers.map(\.spec))
+                } catch {
+                    throw CLIError("--router \(routerPolicy) / --router-tiers \(routerTiers): \(error)")
+                }
+            }
+            let routingFiles = routing
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
                 let file: GGUFFile
@@ -160,10 +177,19 @@ extension Tern {
                     }
                     store = s
                 }
+                var liveRouter: LiveRouter? = nil
+                if let routingFiles {
+                    do {
+                        liveRouter = try LiveRouter(policy: routingFiles.policy, table: routingFiles.tiers, modelLayers: llama.hyperparameters.layers)
+                    } catch {
+                        throw CLIError("--router: \(error)")
+                    }
+                    logger.info("routing requests to tiers", metadata: ["tiers": "\(liveRouter!.tiers.map(\.name).joined(separator: ","))"])
+                }
                 let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig, policy: policy, adapters: store)
                 engine.start()
                 state.service = ChatService(engine: engine, modelName: name, aliases: aliases,
-                                            template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")))
+                                            template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")), router: liveRouter)
                 state.ready.store(true, ordering: .relaxed)
                 let pages = engine.kvPages
                 logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",

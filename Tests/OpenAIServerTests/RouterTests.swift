@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import BestEffortServing
 import Foundation
 import GGUF
 import Hummingbird
@@ -14,7 +15,7 @@ import TransformerModels
 
 /// A server over a tiny random-weight model.
 func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
-                adapters: ((LlamaModel) throws -> AdapterStore)? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
+                adapters: ((LlamaModel) throws -> AdapterStore)? = nil, router: LiveRouter? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
     let file = try GGUFFile(bytes: TinyModels.llama())
     let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 256, maxContext: context)
     let tokenizer = try Tokenizer(gguf: file)
@@ -28,7 +29,8 @@ func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 <<
     engine.start()
     let state = ServerState()
     if ready {
-        state.service = ChatService(engine: engine, modelName: "tiny", template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")))
+        state.service = ChatService(engine: engine, modelName: "tiny", template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")),
+                                    router: router)
         state.ready.store(true, ordering: .relaxed)
     }
     var sc = ServerConfiguration()

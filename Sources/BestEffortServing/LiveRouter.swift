@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import Synchronization
+
+/// Routes live server requests to quality tiers with a trained policy (`tern serve --router`).
+///
+/// It builds the same state vector the policy was trained on in the simulator: the request's task
+/// one-hot, the requests waiting or running per tier ÷ `queueScale`, and the arrivals of the last
+/// `rateWindow` seconds ÷ (`rateWindow` · `rateScale`). A request without a task label gets an all-zero
+/// task part (the policy was not trained on such states; it still sees the load). Thread-safe: the
+/// server calls it from many request tasks at once.
+public final class LiveRouter: Sendable {
+    /// Tiers in the policy's action order.
+    public let tiers: [TierSpec]
+    /// Tasks in the policy's one-hot order.
+    public let tasks: [ChoiceTask]
+    public let settings: SimulationSettings
+    let network: QNetworkWeights
+    let clock: @Sendable () -> Double
+    let state: Mutex<State>
+
+    struct State {
+        /// Arrival times within the rate window, oldest first.
+        var arrivals: [Double] = []
+        var routed: [Int]
+        var inFlight: [Int]
+        var finished: [Int]
+        var onTime: [Int]
+        var dropped = 0
+        var unlabeled = 0
+    }
+
+    /// Why a router cannot be built from a policy and a tier table.
+    public struct MismatchError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// - Parameters:
+    ///   - policy: a policy written by `tern best-effort train`.
+    ///   - table: tiers from `tern profile`; every tier the policy names must be in it.
+    ///   - modelLayers: the served model's depth; tiers must run on the served model (no `modelPath`).
+    ///   - clock: seconds on a monotone clock (injectable for tests).
+    public init(policy: RouterPolicyFile, table: [TierSpec], modelLayers: Int,
+                clock: (@Sendable () -> Double)? = nil) throws(MismatchError) {
+        var tiers: [TierSpec] = []
+        for name in policy.tiers {
+            guard let t = table.first(where: { $0.name == name }) else {
+                throw MismatchError(description: "the policy routes to tier '\(name)', which the tier table does not define (it has \(table.map(\.name).joined(separator: ", ")))")
+            }
+            guard t.modelPath == nil else {
+                throw MismatchError(description: "tier '\(name)' runs another model (\(t.modelPath!)); live routing serves tiers of the loaded model only")
+            }
+            guard (1...modelLayers).contains(t.layers) else {
+                throw MismatchError(description: "tier '\(name)' runs \(t.layers) layers; the served model has \(modelLayers)")
+            }
+            tiers.append(t)
+        }
+        var tasks: [ChoiceTask] = []
+        for name in policy.tasks {
+            guard let t = ChoiceTask.allCases.first(where: { $0.name == name }) else {
+                throw MismatchError(description: "the policy was trained on task '\(name)', which this build does not know")
+            }
+            tasks.append(t)
+        }
+        let actions = tiers.count + (policy.settings.allowDrop ? 1 : 0)
+        guard policy.network.inputs == tasks.count + tiers.count + 1, policy.network.outputs == actions else {
+            throw MismatchError(description: "the policy network has \(policy.network.inputs) inputs and \(policy.network.outputs) outputs; \(tasks.count) tasks and \(tiers.count) tiers need \(tasks.count + tiers.count + 1) and \(actions)")
+        }
+        guard policy.settings.deadlines.count == tasks.count else {
+            throw MismatchError(description: "the policy has \(policy.settings.deadlines.count) deadlines for \(tasks.count) tasks")
+        }
+        self.tiers = tiers
+        self.tasks = tasks
+        self.settings = policy.settings
+        self.network = policy.network
+        self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let zeros = [Int](repeating: 0, count: tiers.count)
+        state = Mutex(State(routed: zeros, inFlight: zeros, finished: zeros, onTime: zeros))
+    }
+
+    /// The index of a task by its name (`compare`, `sentiment`, ...), or nil.
+    public func taskIndex(named name: String) -> Int? { tasks.firstIndex { $0.name == name } }
+
+    /// One routing decision.
+    public struct Decision: Sendable {
+        /// The tier's index, or nil when the policy dropped the request.
+        public let tier: Int?
+        /// The request's task, if labelled.
+        public let task: Int?
+        /// When it arrived (router clock).
+        public let arrival: Double
+    }
+
+    /// Routes one arriving request and records its arrival. Call ``started(_:count:)`` once it is
+    /// submitted and ``finished(_:)`` when each of its sequences ends.
+    public func route(task: Int?) -> Decision {
+        state.withLock { s in
+            let now = clock()
+            s.arrivals.append(now)
+            let cut = s.arrivals.firstIndex { $0 >= now - settings.rateWindow } ?? s.arrivals.count
+            if cut > 0 { s.arrivals.removeFirst(cut) }
+            var features = [Float](repeating: 0, count: network.inputs)
+            if let task { features[task] = 1 } else { s.unlabeled += 1 }
+            let T = tasks.count
+            for m in 0..<tiers.count { features[T + m] = Float(Double(s.inFlight[m]) / settings.queueScale) }
+            features[T + tiers.count] = Float(Double(s.arrivals.count) / settings.rateWindow / settings.rateScale)
+            let a = network.argmax(features)
+            guard a < tiers.count else {
+                s.dropped += 1
+                return Decision(tier: nil, task: task, arrival: now)
+            }
+            return Decision(tier: a, task: task, arrival: now)
+        }
+    }
+
+    /// `count` sequences of a routed request were accepted by the engine.
+    public func started(_ d: Decision, count: Int = 1) {
+        guard let m = d.tier else { return }
+        state.withLock { $0.inFlight[m] += count; $0.routed[m] += count }
+    }
+
+    /// One sequence of a routed request ended (finished, failed or cancelled). It counts as on
+    /// time when `completed` and within its task's deadline (unlabelled: the shortest deadline).
+    public func finished(_ d: Decision, completed: Bool) {
+        guard let m = d.tier else { return }
+        let latency = clock() - d.arrival
+        let deadline = d.task.map { settings.deadlines[$0] } ?? settings.deadlines.min()!
+        state.withLock { s in
+            s.inFlight[m] -= 1
+            s.finished[m] += 1
+            if completed && latency <= deadline { s.onTime[m] += 1 }
+        }
+    }
+
+    /// Counters for `/metrics` and the status panel.
+    public struct Snapshot: Sendable, Codable, Equatable {
+        public struct Tier: Sendable, Codable, Equatable {
+            public var name: String
+            public var layers: Int
+            public var shots: Int
+            public var routed: Int
+            public var inFlight: Int
+            public var finished: Int
+            public var onTime: Int
+        }
+        public var tiers: [Tier]
+        public var dropped: Int
+        public var unlabeled: Int
+        /// Arrivals per second over the rate window.
+        public var arrivalRate: Double
+    }
+
+    public func snapshot() -> Snapshot {
+        state.withLock { s in
+            let now = clock()
+            let recent = s.arrivals.filter { $0 >= now - settings.rateWindow }.count
+            return Snapshot(tiers: tiers.indices.map { m in
+                Snapshot.Tier(name: tiers[m].name, layers: tiers[m].layers, shots: tiers[m].shots, routed: s.routed[m],
+                              inFlight: s.inFlight[m], finished: s.finished[m], onTime: s.onTime[m])
+            }, dropped: s.dropped, unlabeled: s.unlabeled, arrivalRate: Double(recent) / settings.rateWindow)
+        }
+    }
+}

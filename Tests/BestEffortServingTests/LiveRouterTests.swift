@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import BestEffortServing
+import Synchronization
+import Testing
+
+@Suite struct LiveRouterTests {
+    /// Q(L1) = 1 − 10·queue(L1), Q(L2) = 0.5: the cheap tier until it holds a request, then the other.
+    func policy(allowDrop: Bool = false) -> RouterPolicyFile {
+        let inputs = 4 + 2 + 1
+        var w1 = [Float](repeating: 0, count: inputs * inputs)
+        for i in 0..<inputs { w1[i * inputs + i] = 1 }
+        var w2 = [Float](repeating: 0, count: 2 * inputs)
+        w2[0 * inputs + 4] = -10
+        let net = QNetworkWeights(inputs: inputs, hidden: inputs, outputs: 2, w1: w1, b1: .init(repeating: 0, count: inputs), w2: w2, b2: [1, 0.5])
+        return RouterPolicyFile(tiers: ["L1", "L2"], tasks: ChoiceTask.allCases.map(\.name),
+                                settings: SimulationSettings(deadlines: [1, 2, 3, 4], queueScale: 16, rateWindow: 2), network: net, training: [:])
+    }
+    let tiers = [TierSpec(name: "L2", layers: 2, shots: 0), TierSpec(name: "L1", layers: 1, shots: 0)]
+
+    @Test("the state is the simulator's: queue per tier moves the decision; rate window; deadlines per task")
+    func state() throws {
+        let now = Mutex<Double>(100)
+        let r = try LiveRouter(policy: policy(), table: tiers, modelLayers: 2, clock: { now.withLock { $0 } })
+        #expect(r.tiers.map(\.name) == ["L1", "L2"])  // the policy's action order, not the table's
+        let a = r.route(task: 0)
+        #expect(a.tier == 0)
+        r.started(a)
+        let b = r.route(task: 0)
+        #expect(b.tier == 1)  // 1 − 10/16 < 0.5
+        r.started(b)
+        now.withLock { $0 = 100.5 }
+        r.finished(a, completed: true)  // 0.5 s ≤ deadline 1
+        now.withLock { $0 = 103 }
+        r.finished(b, completed: true)  // 3 s > 1
+        #expect(r.route(task: 0).tier == 0)
+        let s = r.snapshot()
+        #expect(s.tiers.map(\.routed) == [1, 1] && s.tiers.map(\.inFlight) == [0, 0] && s.tiers.map(\.onTime) == [1, 0])
+        #expect(s.arrivalRate == 0.5)  // only the arrival at t = 103 is inside the 2 s window
+    }
+
+    @Test("mismatched policy and tier table are refused with the reason")
+    func mismatch() {
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: policy(), table: [tiers[0]], modelLayers: 2) }
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: policy(), table: tiers, modelLayers: 1) }
+        var p = policy()
+        p.settings.allowDrop = true  // the network has no drop output
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: p, table: tiers, modelLayers: 2) }
+        let other = [TierSpec(name: "L1", layers: 1, shots: 0, modelPath: "/x.gguf"), tiers[0]]
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: policy(), table: other, modelLayers: 2) }
+    }
+}
