@@ -31,12 +31,16 @@ public struct LiveReplay {
         public var wallSeconds: Double
     }
 
+    /// The choice item request `r` asks, deterministic in `seed` (shared with the HTTP replay).
+    public static func item(for r: Request, seed: UInt64) -> ChoiceItem {
+        ChoiceTask.allCases[r.task].items(count: 1, seed: seed &+ UInt64(r.id) &* 7_777).last!
+    }
+
     /// Runs `trace` live through `policy`. Items are drawn per request from `seed`.
     public func run<P: RoutingPolicy>(_ trace: Trace, policy: inout P, seed: UInt64) throws -> Result {
         let M = model.tierCount, T = model.taskCount
         let tasks = ChoiceTask.allCases
-        // One item per request, deterministic.
-        let items = trace.requests.map { r in tasks[r.task].items(count: 1, seed: seed &+ UInt64(r.id) &* 7_777).last! }
+        let items = trace.requests.map { Self.item(for: $0, seed: seed) }
         var queues = [[Int]](repeating: [], count: M)
         var next = 0
         var onTime = 0, delivered = 0.0, peak = 0.0

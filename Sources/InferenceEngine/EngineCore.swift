@@ -230,11 +230,13 @@ final class EngineCore: @unchecked Sendable {
             let end = s.cache.count + count
             let tokens = Array(s.tokens[s.cache.count..<end])
             let logits: LogitsRequest = end == s.tokens.count ? .last : .none
-            if let a = s.adapter, let r = resident[a.instanceID] {
-                chunks.append(SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, pagedAdapter: r.paged))
+            var chunk = if let a = s.adapter, let r = resident[a.instanceID] {
+                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, pagedAdapter: r.paged)
             } else {
-                chunks.append(SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, adapter: s.adapter))
+                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, adapter: s.adapter)
             }
+            chunk.layerLimit = s.layerLimit
+            chunks.append(chunk)
             chunkSeqs.append(s)
         }
         guard !chunks.isEmpty else {
@@ -248,19 +250,9 @@ final class EngineCore: @unchecked Sendable {
         }
         let started = Date()
         do {
-            // One forward pass per early-exit depth (all full-depth sequences together).
-            let depths = Set(chunkSeqs.map { $0.layerLimit ?? Int.max }).sorted(by: >)
-            if depths.count == 1 {
-                try model.forward(chunks, layerLimit: chunkSeqs[0].layerLimit) { chunkIndex, _, logits in
-                    self.sampleNext(chunkSeqs[chunkIndex], logits)
-                }
-            } else {
-                for depth in depths {
-                    let members = chunkSeqs.indices.filter { (chunkSeqs[$0].layerLimit ?? Int.max) == depth }
-                    try model.forward(members.map { chunks[$0] }, layerLimit: depth == Int.max ? nil : depth) { i, _, logits in
-                        self.sampleNext(chunkSeqs[members[i]], logits)
-                    }
-                }
+            // Early-exit sequences share the pass; each layer runs over the sequences still that deep.
+            try model.forward(chunks) { chunkIndex, _, logits in
+                self.sampleNext(chunkSeqs[chunkIndex], logits)
             }
         } catch {
             for s in chunkSeqs {

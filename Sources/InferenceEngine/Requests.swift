@@ -24,8 +24,8 @@ public struct GenerationRequest: Sendable {
     /// The name of a registered LoRA adapter to apply; nil = the base model.
     public var adapter: String?
     /// Early exit: run only the first `layerLimit` decoder layers, then the final norm and head
-    /// (a best-effort quality tier); nil runs the full model. Sequences of different depths are
-    /// batched per depth, one forward pass per depth in a step.
+    /// (a best-effort quality tier); nil runs the full model. Sequences of different depths share
+    /// each step's forward pass: layer `l` runs over the sequences deeper than `l`.
     public var layerLimit: Int?
 
     /// Creates a request.

@@ -37,8 +37,8 @@ public struct OpenAIHTTPClient: ChatModelClient {
         public var description: String { "HTTP \(status): \(message)" }
     }
 
-    func request(_ r: ChatCompletionRequest) throws -> HTTPClientRequest {
-        var req = HTTPClientRequest(url: baseURL + "/chat/completions")
+    func request(_ r: some Encodable, path: String = "/chat/completions") throws -> HTTPClientRequest {
+        var req = HTTPClientRequest(url: baseURL + path)
         req.method = .POST
         req.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { req.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
@@ -64,6 +64,17 @@ public struct OpenAIHTTPClient: ChatModelClient {
         guard response.status == .ok else { throw await failure(response) }
         let body = try await response.body.collect(upTo: 64 << 20)
         return try JSONDecoder().decode(ChatCompletion.self, from: Data(body.readableBytesView))
+    }
+
+    /// A non-streaming text completion: `POST {baseURL}/completions`.
+    public func complete(_ request: CompletionRequest) async throws -> Completion {
+        var r = request
+        r.stream = nil
+        r.stream_options = nil
+        let response = try await HTTPClient.shared.execute(try self.request(r, path: "/completions"), timeout: .milliseconds(Int64(timeout * 1000)))
+        guard response.status == .ok else { throw await failure(response) }
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return try JSONDecoder().decode(Completion.self, from: Data(body.readableBytesView))
     }
 
     public func stream(_ request: ChatCompletionRequest) async throws -> AsyncThrowingStream<ChatCompletionChunk, any Error> {

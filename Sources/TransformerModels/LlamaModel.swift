@@ -16,6 +16,9 @@ public struct SequenceChunk {
     /// The same adapter resident in pool pages (f16 rows); when set, the forward reads it
     /// instead of the host copy.
     public let pagedAdapter: PagedLoRA?
+    /// Early exit for this sequence: run only its first `layerLimit` decoder layers, then the final
+    /// norm and head (nil = all). Its cache then holds keys and values of those layers only.
+    public var layerLimit: Int? = nil
 
     /// Creates a chunk.
     public init(cache: KVCache, tokens: [Int], logits: LogitsRequest = .last, adapter: LoRAAdapter? = nil) {
@@ -201,21 +204,27 @@ public final class LlamaModel: @unchecked Sendable {
     /// - Parameter layerLimit: early exit: run only the first `layerLimit` decoder layers, then the
     ///   final norm and output head (nil = all layers, the normal model). A cache written by a
     ///   limited pass holds keys and values for those layers only, so continue it with the same
-    ///   or a smaller limit.
+    ///   or a smaller limit. A chunk's own ``SequenceChunk/layerLimit`` applies too (the smaller
+    ///   wins): chunks of different depths share one pass, and layer `l` runs only over the tokens
+    ///   whose depth exceeds `l` (each layer's weights are read once for all of them).
     /// - Returns: one logits row (`[vocab]`) per requested position, in chunk order.
     /// - Throws: ``ModelError/tokenOutOfRange(_:vocabularySize:)`` or
     ///   ``ModelError/contextOverflow(needed:capacity:)``; the caches are unchanged on error.
     public func forward(_ chunks: [SequenceChunk], layerLimit: Int? = nil) throws(ModelError) -> [[Float]] {
-        var rows: [[Float]] = []
-        try forward(chunks, layerLimit: layerLimit) { _, _, logits in rows.append(Array(logits)) }
-        return rows
+        var rows: [(chunk: Int, token: Int, logits: [Float])] = []
+        try forward(chunks, layerLimit: layerLimit) { c, t, logits in rows.append((c, t, Array(logits))) }
+        // Mixed depths run deepest first; restore chunk order (stable within a chunk).
+        return rows.enumerated().sorted { ($0.element.chunk, $0.offset) < ($1.element.chunk, $1.offset) }.map(\.element.logits)
     }
 
-    /// Like ``forward(_:layerLimit:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)` without copying.
+    /// Like ``forward(_:layerLimit:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)`
+    /// without copying. Rows come in chunk order when all chunks run the same depth, deepest chunks
+    /// first otherwise.
     public func forward(
         _ chunks: [SequenceChunk], layerLimit: Int? = nil, body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
     ) throws(ModelError) {
-        let depth = min(max(layerLimit ?? layers.count, 1), layers.count)
+        let limit = min(max(layerLimit ?? layers.count, 1), layers.count)
+        let depths = chunks.map { min(max($0.layerLimit ?? layers.count, 1), limit) }
         let vocab = hyperparameters.vocabularySize
         for c in chunks {
             for id in c.tokens where id < 0 || id >= vocab { throw .tokenOutOfRange(id, vocabularySize: vocab) }
@@ -224,14 +233,17 @@ public final class LlamaModel: @unchecked Sendable {
             guard needed <= capacity else { throw .contextOverflow(needed: needed, capacity: capacity) }
             if let a = c.adapter { try check(a) }
         }
-        // Split into passes of at most maxBatchTokens tokens.
+        // Deepest chunks first (stable), so in every pass the tokens still running layer l are a
+        // prefix of the rows. Then split into passes of at most maxBatchTokens tokens.
+        let order = Set(depths).count == 1 ? Array(chunks.indices) : chunks.indices.sorted { (depths[$1], $0) < (depths[$0], $1) }
         var pending: [(chunkIndex: Int, offset: Int, count: Int)] = []
         var budget = maxBatchTokens
-        for (ci, c) in chunks.enumerated() {
+        for ci in order {
+            let c = chunks[ci]
             var off = 0
             while off < c.tokens.count {
                 if budget == 0 {
-                    runPass(chunks, pending, depth: depth, body: body)
+                    runPass(chunks, pending, depths: depths, body: body)
                     pending.removeAll()
                     budget = maxBatchTokens
                 }
@@ -241,7 +253,7 @@ public final class LlamaModel: @unchecked Sendable {
                 budget -= n
             }
         }
-        if !pending.isEmpty { runPass(chunks, pending, depth: depth, body: body) }
+        if !pending.isEmpty { runPass(chunks, pending, depths: depths, body: body) }
     }
 
     /// Throws unless every pair of `adapter` fits this model's layers and projection shapes.
@@ -261,14 +273,21 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// One pass over ≤ maxBatchTokens tokens through the first `depth` layers. Pieces of the same chunk arrive in order.
+    /// One pass over ≤ maxBatchTokens tokens; chunk `i` runs its first `depths[i]` layers. Pieces of
+    /// the same chunk arrive in order, and pieces come in non-increasing depth.
     private func runPass(
-        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)], depth: Int,
+        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)], depths: [Int],
         body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
     ) {
         let hp = hyperparameters
         let hidden = hp.hidden, kvDim = hp.kvDim, headDim = hp.headDim
         let total = pieces.reduce(0) { $0 + $1.count }
+        // active[l]: tokens that run layer l, always rows 0..<active[l] (depths are non-increasing).
+        let depth = depths[pieces[0].chunkIndex]
+        var active = [Int](repeating: 0, count: depth)
+        for piece in pieces {
+            for l in 0..<depths[piece.chunkIndex] { active[l] += piece.count }
+        }
         // Per token: which cache and which absolute position.
         var tokenCache: [KVCache] = []
         var tokenPos: [Int] = []
@@ -319,7 +338,9 @@ public final class LlamaModel: @unchecked Sendable {
         /// y[t, :] += s·(x[t, :]·Aᵀ)·Bᵀ for every adapted token (x: [total, inputs], y: [total, outputs]).
         func lora(_ li: Int, _ target: LoRAAdapter.Target, _ xIn: UnsafePointer<Float>, _ inputs: Int,
                   _ y: UnsafeMutablePointer<Float>, _ outputs: Int) {
-            for run in loraRuns {
+            let rows = active[li]
+            for var run in loraRuns where run.start < rows {
+                run.count = min(run.count, rows - run.start)
                 if let paged = run.paged {
                     guard let p = paged.pair(layer: li, target) else { continue }
                     LoRAKernels.shrinkPaged(xIn + run.start * inputs, ldx: inputs, tokens: run.count, aRows: p.aRows, rank: p.rank,
@@ -337,10 +358,12 @@ public final class LlamaModel: @unchecked Sendable {
 
         let scale = 1 / Float(headDim).squareRoot()
         func tapped(_ name: String, _ li: Int, _ p: UnsafeMutablePointer<Float>, _ width: Int) {
-            tap?("\(name)-\(li)", UnsafeBufferPointer(start: p, count: total * width))
+            tap?("\(name)-\(li)", UnsafeBufferPointer(start: p, count: active[li] * width))
         }
         tap?("embd", UnsafeBufferPointer(start: x, count: total * hidden))
         for (li, layer) in layers.prefix(depth).enumerated() {
+            // Tokens past their exit layer keep their hidden row in x untouched from here on.
+            let total = active[li]
             for t in 0..<total {
                 Elementwise.rmsNorm(x + t * hidden, weight: layer.attnNorm, eps: hp.rmsEpsilon, out: xn + t * hidden, count: hidden)
             }

@@ -144,6 +144,24 @@ struct ServeLiveTests {
         #expect(metrics.contains("tern_lora_adapter_loads_total") && metrics.contains("tern_lora_adapter_pages"), "\(metrics)")
     }
 
+    @Test("tern serve --router: a bursty replay over HTTP is routed to tiers; metrics and the web panel count them")
+    func router() throws {
+        let root = Fixtures.repositoryRoot
+        let files = "--tiers \(root)/bench/best-effort/tiers-engine.json --policy \(root)/bench/best-effort/policy-engine.json"
+        let server = try LiveServer(arguments: ["--max-running", "4", "--router", "\(root)/bench/best-effort/policy-engine.json",
+                                                "--router-tiers", "\(root)/bench/best-effort/tiers-engine.json"])
+        let replay = try shell("\(Tern.binary) best-effort replay --base-url \(server.base)/v1 --seconds 8 \(files)")
+        #expect(replay.contains("live server:  availability") && replay.contains("simulator:    learned"), "\(replay)")
+        #expect(!replay.contains("errors:") && !replay.contains("full (no router)"), "\(replay)")
+        let metrics = try shell("curl -s \(server.base)/metrics")
+        let routed = metrics.split(separator: "\n").filter { $0.hasPrefix("tern_router_requests_total{") }
+        #expect(routed.count == 4 && routed.compactMap { Int($0.split(separator: " ").last!) }.reduce(0, +) > 0, "\(metrics)")
+        #expect(metrics.contains("tern_router_unlabeled_total 0"))
+        try FileManager.default.createDirectory(atPath: root + "/.build/artifacts", withIntermediateDirectories: true)
+        let page = try shell("python3 \(root)/Tests/live/web_page_test.py \(server.base) \(root)/.build/artifacts/web-page-router.png router")
+        #expect(page.contains("web page: 2 passed"), "\(page)")
+    }
+
     @Test("the built-in web page streams a reply in headless Chromium")
     func webPage() throws {
         let server = try LiveServer()

@@ -95,6 +95,40 @@ struct TinyModelTests {
         #expect(together == a + b)
     }
 
+    @Test("chunks of different early-exit depths in one pass equal each run alone at its depth; caches continue", arguments: [64, 7])
+    func mixedDepths(maxBatch: Int) throws {
+        var c = TinyModels.Configuration()
+        c.layers = 4
+        let (model, _) = try tinyModel(c, maxBatch: maxBatch)
+        let prompts = [[5, 9, 2, 7, 3, 11], [9, 8, 7, 6, 5], [4, 4, 12, 1], [3, 1, 4, 1, 5, 9, 2]]
+        let depths: [Int?] = [1, nil, 3, 1]
+        // Prefill all four together (logits for every position), then one decode step together.
+        let caches = prompts.map { model.makeCache(capacity: $0.count + 2) }
+        func chunks(_ tokens: [[Int]], _ caches: [KVCache]) -> [SequenceChunk] {
+            tokens.indices.map { i in
+                var ch = SequenceChunk(cache: caches[i], tokens: tokens[i], logits: .all)
+                ch.layerLimit = depths[i]
+                return ch
+            }
+        }
+        let prefill = try model.forward(chunks(prompts, caches))
+        let decode = try model.forward(chunks(prompts.map { [$0[0]] }, caches))
+        var row = 0
+        for i in prompts.indices {
+            let alone = model.makeCache(capacity: prompts[i].count + 2)
+            let want = try model.forward([SequenceChunk(cache: alone, tokens: prompts[i], logits: .all)], layerLimit: depths[i])
+            for w in want {
+                #expect(maxAbsDiff(prefill[row], w) < 1e-4, "sequence \(i) depth \(String(describing: depths[i]))")
+                row += 1
+            }
+            let next = try model.forward([SequenceChunk(cache: alone, tokens: [prompts[i][0]], logits: .all)], layerLimit: depths[i])
+            #expect(maxAbsDiff(decode[i], next[0]) < 1e-4, "decode \(i)")
+        }
+        #expect(row == prefill.count)
+        // Depth matters: depth 1 and the full model disagree.
+        #expect(maxAbsDiff(prefill[0], try model.forward([SequenceChunk(cache: model.makeCache(capacity: 8), tokens: prompts[0], logits: .all)])[0]) > 1e-3)
+    }
+
     @Test("bad tokens and overflowing contexts are errors and leave the cache unchanged")
     func errors() throws {
         let (model, _) = try tinyModel()

@@ -2,7 +2,8 @@
 """Loads Tern's built-in web page in headless Chromium, sends a chat message through the page,
 waits for the streamed reply to finish, checks the status panel, and saves a screenshot.
 
-Usage: web_page_test.py BASE_URL SCREENSHOT.png   (e.g. http://127.0.0.1:8080)
+Usage: web_page_test.py BASE_URL SCREENSHOT.png [router]   (e.g. http://127.0.0.1:8080)
+With `router`, also checks the router's per-tier panel (server started with --router).
 Talks to Chromium over the DevTools protocol (websocket-client); exits non-zero on failure.
 """
 import base64
@@ -72,11 +73,20 @@ try:
     generated = js("document.getElementById('s-gen').textContent")
     if not generated or not generated.isdigit() or int(generated) < 1:
         sys.exit(f"FAIL status panel shows no generated tokens: {generated!r}")
+    checks = 1
+    if len(sys.argv) > 3 and sys.argv[3] == "router":
+        # Under --router the status panel shows the router's per-tier table.
+        hidden = js("document.getElementById('router').hidden")
+        rows = js("[...document.querySelectorAll('#r-tiers tr.tier')].map(r => [...r.children].map(c => c.textContent))") or []
+        if hidden or len(rows) < 2 or sum(int(r[1]) for r in rows) < 1:
+            sys.exit(f"FAIL router panel hidden={hidden!r} rows={rows!r}")
+        print(f"ok   router panel lists {len(rows)} tiers: " + ", ".join(f"{r[0]} routed {r[1]}" for r in rows))
+        checks = 2
     png = call("Page.captureScreenshot", format="png")["data"]
     with open(shot, "wb") as f:
         f.write(base64.b64decode(png))
     print(f"ok   web page streamed a reply ({len(reply)} chars, finish={finished}); status panel generated={generated}; screenshot {shot}")
-    print("web page: 1 passed, 0 failed")
+    print(f"web page: {checks} passed, 0 failed")
 finally:
     chrome.terminate()
     chrome.wait(timeout=10)
