@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Builds the GGUF reader with libFuzzer + AddressSanitizer and fuzzes it for a bounded time.
-#   fuzz/run.sh [seconds]   (default 60)
-# Crashing inputs land in fuzz/artifacts/; turn each into a test in Tests/GGUFTests before fixing.
+# Builds Tern's file parsers with libFuzzer + AddressSanitizer and fuzzes each for a bounded time:
+# the GGUF reader (models, llama.cpp LoRA adapters) and the safetensors reader (PEFT LoRA adapters).
+#   fuzz/run.sh [seconds per target] [gguf|safetensors|all]   (default 60, all)
+# Crashing inputs land in fuzz/artifacts/<target>/; turn each into a test before fixing.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
-mkdir -p .out artifacts corpus-run
-swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name GGUFFuzz \
-    ../Sources/GGUF/*.swift GGUFFuzzTarget.swift -o .out/gguf-fuzzer
-cp -n seeds/* corpus-run/ 2>/dev/null || true
-./.out/gguf-fuzzer corpus-run -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix=artifacts/ -print_final_stats=1
-echo "fuzz: no crash in ${seconds}s"
+which=${2:-all}
+mkdir -p .out
+
+fuzz() {  # name, module, sources..., then seed glob via $seeds
+    local name=$1 module=$2; shift 2
+    mkdir -p "artifacts/$name" "corpus-run/$name"
+    swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name "$module" "$@" -o ".out/$name-fuzzer"
+    cp -n $seeds "corpus-run/$name/" 2>/dev/null || true
+    "./.out/$name-fuzzer" "corpus-run/$name" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="artifacts/$name/" -print_final_stats=1
+    echo "fuzz: $name: no crash in ${seconds}s"
+}
+
+if [[ $which == all || $which == gguf ]]; then
+    seeds="seeds/*.gguf" fuzz gguf GGUFFuzz ../Sources/GGUF/*.swift GGUFFuzzTarget.swift
+fi
+if [[ $which == all || $which == safetensors ]]; then
+    seeds="seeds/*.safetensors" fuzz safetensors SafeTensorsFuzz ../Sources/InferenceEngine/SafeTensors.swift SafeTensorsFuzzTarget.swift
+fi

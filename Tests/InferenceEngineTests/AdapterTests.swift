@@ -207,6 +207,19 @@ struct PEFTAdapterTests {
         } catch {
             #expect("\(error)".contains("outside the file"), "\(error)")
         }
+        // Hostile headers are errors, never traps: shapes whose product overflows, offsets past the
+        // end or reversed, negative dimensions (found worth checking by fuzz/run.sh safetensors).
+        for header in [#"{"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#,
+                       #"{"x":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}"#,
+                       #"{"x":{"dtype":"F16","shape":[2],"data_offsets":[9223372036854775807,-9223372036854775805]}}"#,
+                       #"{"x":{"dtype":"F16","shape":[2],"data_offsets":[4,0]}}"#,
+                       #"{"x":{"dtype":"F32","shape":[1]}}"#, #"[1,2]"#, #"{"#] {
+            var file = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
+            file.append(contentsOf: Array(header.utf8) + [UInt8](repeating: 0, count: 8))
+            try file.write(to: URL(fileURLWithPath: dir.file("adapter_model.safetensors")))
+            #expect(throws: AdapterStoreError.self, "\(header)") { _ = try store.load(name: "hostile", path: dir.path) }
+        }
     }
 }
 
