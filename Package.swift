@@ -92,6 +92,7 @@ let package = Package(
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors", "AgentCompiler", "OpenAIAPI", "OpenAIClient",
                 "PIMSimulator", "EpitomePIM",  // EPIM
                 "BestEffortServing", "BestEffortTraining",
+                "LoRATraining",  // S-LoRA: tern lora train
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -195,5 +196,13 @@ let package = Package(
             dependencies: ["BestEffortServing", "BestEffortTraining", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
             swiftSettings: swiftSettings),
         // MARK: end best-effort serving
+        // MARK: LoRA training (systems layer: trains adapters the inference engine serves)
+        .target(
+            name: "LoRATraining", dependencies: ["TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(
+            name: "LoRATrainingTests",
+            dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"],
+            swiftSettings: swiftSettings),
     ]
 )

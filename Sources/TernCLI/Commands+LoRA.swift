@@ -10,7 +10,7 @@ extension Tern {
     struct LoRA: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "lora", abstract: "LoRA adapter tools (S-LoRA serving: tern serve --lora NAME=PATH / --adapter-dir DIR).",
-            subcommands: [MakeDummy.self])
+            subcommands: [MakeDummy.self, LoRATrain.self])
     }
 }
 
