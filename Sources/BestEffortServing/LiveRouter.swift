@@ -16,7 +16,9 @@ public final class LiveRouter: Sendable {
     /// Tasks in the policy's one-hot order.
     public let tasks: [ChoiceTask]
     public let settings: SimulationSettings
-    let network: QNetworkWeights
+    /// The learned Q-network, or nil for a fixed tier (the static baselines served live).
+    let network: QNetworkWeights?
+    let fixedTier: Int
     let clock: @Sendable () -> Double
     let state: Mutex<State>
 
@@ -74,8 +76,32 @@ public final class LiveRouter: Sendable {
         self.tasks = tasks
         self.settings = policy.settings
         self.network = policy.network
+        fixedTier = 0
         self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         let zeros = [Int](repeating: 0, count: tiers.count)
+        state = Mutex(State(routed: zeros, inFlight: zeros, finished: zeros, onTime: zeros))
+    }
+
+    /// A static policy served live: every request goes to `tier` (the paper's static baseline is the
+    /// best tier). The other tiers are listed so the counters and metrics have the same shape.
+    public init(staticTier tier: String, table: [TierSpec], settings: SimulationSettings, modelLayers: Int,
+                clock: (@Sendable () -> Double)? = nil) throws(MismatchError) {
+        guard let k = table.firstIndex(where: { $0.name == tier }) else {
+            throw MismatchError(description: "static tier '\(tier)' is not in the tier table (it has \(table.map(\.name).joined(separator: ", ")))")
+        }
+        guard table[k].modelPath == nil, (1...modelLayers).contains(table[k].layers) else {
+            throw MismatchError(description: "tier '\(tier)' does not run on the served model")
+        }
+        guard settings.deadlines.count == ChoiceTask.allCases.count else {
+            throw MismatchError(description: "\(settings.deadlines.count) deadlines for \(ChoiceTask.allCases.count) tasks")
+        }
+        tiers = table
+        tasks = ChoiceTask.allCases
+        self.settings = settings
+        network = nil
+        fixedTier = k
+        self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        let zeros = [Int](repeating: 0, count: table.count)
         state = Mutex(State(routed: zeros, inFlight: zeros, finished: zeros, onTime: zeros))
     }
 
@@ -100,8 +126,10 @@ public final class LiveRouter: Sendable {
             s.arrivals.append(now)
             let cut = s.arrivals.firstIndex { $0 >= now - settings.rateWindow } ?? s.arrivals.count
             if cut > 0 { s.arrivals.removeFirst(cut) }
+            if task == nil { s.unlabeled += 1 }
+            guard let network else { return Decision(tier: fixedTier, task: task, arrival: now) }
             var features = [Float](repeating: 0, count: network.inputs)
-            if let task { features[task] = 1 } else { s.unlabeled += 1 }
+            if let task { features[task] = 1 }
             let T = tasks.count
             for m in 0..<tiers.count { features[T + m] = Float(Double(s.inFlight[m]) / settings.queueScale) }
             features[T + tiers.count] = Float(Double(s.arrivals.count) / settings.rateWindow / settings.rateScale)

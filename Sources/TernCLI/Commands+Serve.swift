@@ -76,7 +76,7 @@ extension Tern {
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
 
-        @Option(name: .customLong("router"), help: "Route each request to a quality tier with a policy from `tern best-effort train` (learned best-effort serving).")
+        @Option(name: .customLong("router"), help: "Route each request to a quality tier: a policy file from `tern best-effort train` (learned best-effort serving), or static:TIER to serve every request with one tier (the paper's static baseline, live).")
         var routerPolicy: String?
 
         @Option(name: .customLong("router-tiers"), help: "Tier table from `tern profile` defining the policy's tiers (with --router).")
@@ -144,10 +144,18 @@ extension Tern {
             default: FCFSScheduler()
             }
             // The router's files are read before the model loads, so a bad one stops the server at once.
-            var routing: (policy: RouterPolicyFile, tiers: [TierSpec])? = nil
+            var routing: (policy: RouterPolicyFile?, staticTier: String?, settings: SimulationSettings?, tiers: [TierSpec])? = nil
             if let routerPolicy {
                 do {
-                    routing = (try RouterPolicyFile(contentsOf: routerPolicy), try TierTable(contentsOf: routerTiers).tiers.map(\.spec))
+                    if routerPolicy.hasPrefix("static:") {
+                        // Deadlines and the rest as `tern best-effort` derives them from the same table.
+                        var options = try BestEffortOptions.parse([])
+                        options.tierFile = routerTiers
+                        let setup = try options.setup()
+                        routing = (nil, String(routerPolicy.dropFirst("static:".count)), setup.settings, setup.table.tiers.map(\.spec))
+                    } else {
+                        routing = (try RouterPolicyFile(contentsOf: routerPolicy), nil, nil, try TierTable(contentsOf: routerTiers).tiers.map(\.spec))
+                    }
                 } catch {
                     throw CLIError("--router \(routerPolicy) / --router-tiers \(routerTiers): \(error)")
                 }
@@ -180,7 +188,12 @@ extension Tern {
                 var liveRouter: LiveRouter? = nil
                 if let routingFiles {
                     do {
-                        liveRouter = try LiveRouter(policy: routingFiles.policy, table: routingFiles.tiers, modelLayers: llama.hyperparameters.layers)
+                        if let policy = routingFiles.policy {
+                            liveRouter = try LiveRouter(policy: policy, table: routingFiles.tiers, modelLayers: llama.hyperparameters.layers)
+                        } else {
+                            liveRouter = try LiveRouter(staticTier: routingFiles.staticTier!, table: routingFiles.tiers, settings: routingFiles.settings!,
+                                                        modelLayers: llama.hyperparameters.layers)
+                        }
                     } catch {
                         throw CLIError("--router: \(error)")
                     }

@@ -39,6 +39,19 @@ import Testing
         #expect(s.arrivalRate == 0.5)  // only the arrival at t = 103 is inside the 2 s window
     }
 
+    @Test("a static tier served live: every request, any load, goes to that tier")
+    func staticTier() throws {
+        let settings = SimulationSettings(deadlines: [1, 1, 1, 1])
+        let r = try LiveRouter(staticTier: "L1", table: tiers, settings: settings, modelLayers: 2)
+        for task in [0, 1, nil, 3] {
+            let d = r.route(task: task)
+            #expect(d.tier == 1)
+            r.started(d)
+        }
+        #expect(r.snapshot().tiers.map(\.routed) == [0, 4] && r.snapshot().unlabeled == 1)
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(staticTier: "L9", table: tiers, settings: settings, modelLayers: 2) }
+    }
+
     @Test("mismatched policy and tier table are refused with the reason")
     func mismatch() {
         #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: policy(), table: [tiers[0]], modelLayers: 2) }
