@@ -46,22 +46,119 @@ public final class AdapterStore: Sendable {
     public let reservedNames: Set<String>
     /// Resolved directories adapters may be loaded from.
     public let allowedDirectories: [String]
+    /// Host-memory budget (bytes of f32 weights) for adapters registered on disk; the least
+    /// recently used ones beyond it are dropped from memory and read again on their next request.
+    public let hostBudgetBytes: Int
     private let adapters = Mutex<[String: LoRAAdapter]>([:])
+    /// Disk tier (S-LoRA's adapters on disk): name → validated path, read on demand.
+    private let onDisk = Mutex<DiskTier>(DiskTier())
+    private struct DiskTier {
+        var paths: [String: String] = [:]
+        /// Disk-backed adapters now in memory, least recently used first.
+        var cached: [(name: String, bytes: Int)] = []
+        var cachedBytes = 0
+        var loads = 0
+    }
 
     /// Creates an empty store for a base model.
     public init(hyperparameters: LlamaHyperparameters, architecture: String = "llama",
-                allowedDirectories: [String] = [], reservedNames: Set<String> = []) {
+                allowedDirectories: [String] = [], reservedNames: Set<String> = [], hostBudgetBytes: Int = .max) {
         self.hyperparameters = hyperparameters
         self.architecture = architecture
         self.reservedNames = reservedNames
         self.allowedDirectories = allowedDirectories.map { Self.resolve($0) }
+        self.hostBudgetBytes = hostBudgetBytes
     }
 
-    /// Registered adapter names, sorted.
-    public var names: [String] { adapters.withLock { $0.keys.sorted() } }
+    /// Registered adapter names (in memory or on disk), sorted.
+    public var names: [String] {
+        let resident = adapters.withLock { Set($0.keys) }
+        return resident.union(onDisk.withLock { $0.paths.keys }).sorted()
+    }
 
-    /// The adapter registered as `name`.
-    public func adapter(named name: String) -> LoRAAdapter? { adapters.withLock { $0[name] } }
+    /// Whether `name` is registered (without reading it from disk).
+    public func contains(_ name: String) -> Bool {
+        adapters.withLock { $0[name] != nil } || onDisk.withLock { $0.paths[name] != nil }
+    }
+
+    /// Disk-tier counters: adapters read from disk so far, and disk-backed adapters now in memory.
+    public var diskStats: (loads: Int, cached: Int, cachedBytes: Int) { onDisk.withLock { ($0.loads, $0.cached.count, $0.cachedBytes) } }
+
+    /// The adapter registered as `name`, read from disk first if it is registered there and not in
+    /// memory (then the least recently used disk-backed adapters beyond ``hostBudgetBytes`` leave memory).
+    public func adapter(named name: String) -> LoRAAdapter? {
+        if let a = adapters.withLock({ $0[name] }) {
+            onDisk.withLock { d in
+                if let i = d.cached.firstIndex(where: { $0.name == name }) { d.cached.append(d.cached.remove(at: i)) }
+            }
+            return a
+        }
+        guard let path = onDisk.withLock({ $0.paths[name] }) else { return nil }
+        // Validated at registration; a file changed since then fails here and reads as unknown.
+        guard let a = try? read(name: name, path: path) else { return nil }
+        let evicted: [String] = onDisk.withLock { d in
+            d.loads += 1
+            d.cached.append((name, a.byteCount))
+            d.cachedBytes += a.byteCount
+            var out: [String] = []
+            while d.cachedBytes > hostBudgetBytes, d.cached.count > 1 {
+                let old = d.cached.removeFirst()
+                d.cachedBytes -= old.bytes
+                out.append(old.name)
+            }
+            return out
+        }
+        return adapters.withLock { d in
+            if d[name] == nil { d[name] = a }
+            for n in evicted { d[n] = nil }
+            return d[name] ?? a
+        }
+    }
+
+    /// Registers the adapter at `path` (GGUF file or PEFT directory, inside an allowed directory)
+    /// as `name` without keeping it in memory: it is validated now and read again when a request
+    /// names it. This is how a server registers thousands of adapters.
+    public func registerOnDisk(name: String, path: String) throws(AdapterStoreError) {
+        try validate(name)
+        if contains(name) { throw .alreadyLoaded(name) }
+        let resolved = Self.resolve(path)
+        guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+            throw .pathNotAllowed(path)
+        }
+        _ = try read(name: name, path: resolved)
+        let added = onDisk.withLock { d -> Bool in
+            guard d.paths[name] == nil else { return false }
+            d.paths[name] = resolved
+            return true
+        }
+        guard added else { throw .alreadyLoaded(name) }
+    }
+
+    /// Registers every adapter in `directory` on disk: each `*.gguf` file (named by its file name
+    /// without the extension) and each PEFT subdirectory (named by the directory). Returns the count.
+    @discardableResult
+    public func registerDirectory(_ directory: String) throws(AdapterStoreError) -> Int {
+        let entries: [String]
+        do { entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted() } catch {
+            throw .badFile(path: directory, reason: "cannot list the directory")
+        }
+        var count = 0
+        for e in entries {
+            let path = (directory as NSString).appendingPathComponent(e)
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            if isDirectory.boolValue {
+                guard FileManager.default.fileExists(atPath: path + "/adapter_config.json") else { continue }
+                try registerOnDisk(name: e, path: path)
+            } else if e.hasSuffix(".gguf") {
+                try registerOnDisk(name: String(e.dropLast(5)), path: path)
+            } else {
+                continue
+            }
+            count += 1
+        }
+        return count
+    }
 
     /// Registers an adapter already in memory under its own name.
     public func register(_ adapter: LoRAAdapter) throws(AdapterStoreError) {
@@ -78,7 +175,7 @@ public final class AdapterStore: Sendable {
     /// registers it as `name`.
     public func load(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         try validate(name)
-        if adapter(named: name) != nil { throw .alreadyLoaded(name) }
+        if contains(name) { throw .alreadyLoaded(name) }
         let resolved = Self.resolve(path)
         guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw .pathNotAllowed(path)
@@ -92,6 +189,14 @@ public final class AdapterStore: Sendable {
     @discardableResult
     public func loadTrusted(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         try validate(name)
+        if contains(name) { throw .alreadyLoaded(name) }
+        let adapter = try read(name: name, path: path)
+        try register(adapter)
+        return adapter
+    }
+
+    /// Reads and checks an adapter file or PEFT directory (no registration).
+    private func read(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         let adapter: LoRAAdapter
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -99,12 +204,10 @@ public final class AdapterStore: Sendable {
         }
         if isDirectory.boolValue {
             do {
-                adapter = try PEFTAdapter.load(directory: path, name: name, hyperparameters: hyperparameters)
+                return try PEFTAdapter.load(directory: path, name: name, hyperparameters: hyperparameters)
             } catch {
                 throw .badFile(path: path, reason: error.description)
             }
-            try register(adapter)
-            return adapter
         }
         do {
             let file = try GGUFFile(path: path)
@@ -116,14 +219,17 @@ public final class AdapterStore: Sendable {
         } catch {
             throw .badFile(path: path, reason: "\(error)")
         }
-        try register(adapter)
         return adapter
     }
 
     /// Removes `name`; running requests that use it finish normally.
     public func unload(_ name: String) throws(AdapterStoreError) {
         let removed = adapters.withLock { $0.removeValue(forKey: name) }
-        guard removed != nil else { throw .unknown(name) }
+        let removedDisk = onDisk.withLock { d -> String? in
+            if let i = d.cached.firstIndex(where: { $0.name == name }) { d.cachedBytes -= d.cached.remove(at: i).bytes }
+            return d.paths.removeValue(forKey: name)
+        }
+        guard removed != nil || removedDisk != nil else { throw .unknown(name) }
     }
 
     private func validate(_ name: String) throws(AdapterStoreError) {

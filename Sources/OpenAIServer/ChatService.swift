@@ -82,7 +82,7 @@ public final class ChatService: ChatModelClient, Sendable {
     /// Resolves the request's `model`: nil for the base model, the adapter's name for a LoRA adapter.
     func checkModel(_ model: String) throws(APIError) -> String? {
         if model == modelName || aliases.contains(model) { return nil }
-        if engine.adapters?.adapter(named: model) != nil { return model }
+        if engine.adapters?.contains(model) == true { return model }
         let adapters = engine.adapters?.names ?? []
         let served = ([modelName] + adapters).prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (adapters.count > 9 ? ", …" : "")
         throw APIError(status: .notFound, message: "model '\(model)' does not exist; this server serves \(served) (see /v1/models)",

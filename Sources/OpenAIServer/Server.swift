@@ -244,6 +244,13 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
         var bytes: [UInt8] = []
         state.registry.emit(into: &bytes)
         if let router = state.service?.router { bytes += Array(routerMetrics(router.snapshot()).utf8) }
+        if let store = state.service?.engine.adapters {
+            let d = store.diskStats
+            bytes += Array(("# HELP tern_lora_adapter_disk_loads_total Adapters read from disk into host memory (S-LoRA's disk tier)\n"
+                + "# TYPE tern_lora_adapter_disk_loads_total counter\ntern_lora_adapter_disk_loads_total \(d.loads)\n"
+                + "# HELP tern_lora_adapters_host_cached Disk-registered adapters now in host memory\n"
+                + "# TYPE tern_lora_adapters_host_cached gauge\ntern_lora_adapters_host_cached \(d.cached)\n").utf8)
+        }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
     router.get("/status") { _, _ in

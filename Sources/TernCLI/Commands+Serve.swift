@@ -72,6 +72,13 @@ extension Tern {
         @Flag(name: .customLong("no-adapter-prefetch"), help: "Do not load queued requests' adapters ahead of admission.")
         var noAdapterPrefetch = false
 
+        @Option(name: .customLong("lora-dir"),
+                help: "Register every adapter in this directory (*.gguf files and PEFT subdirectories, named by file) on disk: read into host memory when first requested. Repeatable; implies --adapter-dir.")
+        var loraDirs: [String] = []
+
+        @Option(name: .customLong("adapter-cache"), help: "Host memory for adapters registered with --lora-dir, e.g. 512M (least recently used ones leave memory).")
+        var adapterCache = "1G"
+
         @Option(name: .customLong("adapter-dir"),
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
@@ -96,7 +103,8 @@ extension Tern {
                 let parts = l.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--lora expects NAME=PATH, got '\(l)'") }
             }
-            for d in adapterDirs {
+            guard parseSize(adapterCache) != nil else { throw ValidationError("--adapter-cache: cannot read '\(adapterCache)' (try 512M or 2G)") }
+            for d in adapterDirs + loraDirs {
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
                     throw ValidationError("--adapter-dir: '\(d)' is not a directory")
@@ -136,7 +144,9 @@ extension Tern {
                 let parts = l.split(separator: "=", maxSplits: 1)
                 return (String(parts[0]), String(parts[1]))
             }
-            let adapterDirs = self.adapterDirs
+            let adapterDirs = self.adapterDirs + self.loraDirs
+            let loraDirs = self.loraDirs
+            let adapterCacheBytes = parseSize(adapterCache)!
             let policy: any SchedulingPolicy = switch scheduler {
             case "slora": SLoRAScheduler(order: .fcfs, slo: slo, clusterAdapters: clusterAdapters)
             case "lcfs": SLoRAScheduler(order: .lcfs, slo: slo, clusterAdapters: clusterAdapters)
@@ -175,7 +185,15 @@ extension Tern {
                 var store: AdapterStore? = nil
                 if !loras.isEmpty || !adapterDirs.isEmpty {
                     let s = AdapterStore(hyperparameters: llama.hyperparameters, architecture: file.string("general.architecture") ?? "llama",
-                                         allowedDirectories: adapterDirs, reservedNames: aliases.union([name]))
+                                         allowedDirectories: adapterDirs, reservedNames: aliases.union([name]), hostBudgetBytes: adapterCacheBytes)
+                    for d in loraDirs {
+                        do {
+                            let n = try s.registerDirectory(d)
+                            logger.info("registered adapters on disk", metadata: ["directory": "\(d)", "adapters": "\(n)"])
+                        } catch {
+                            throw CLIError("--lora-dir \(d): \(error)")
+                        }
+                    }
                     for (adapterName, adapterPath) in loras {
                         do {
                             try s.loadTrusted(name: adapterName, path: adapterPath)

@@ -97,6 +97,49 @@ struct AdapterEngineTests {
         #expect(again.cached == 16 && again.tokens == first.tokens, "the same adapter does reuse its own pages")
     }
 
+    @Test("a disk tier: a directory of adapters registers without loading; requests read them; an LRU host budget evicts")
+    func diskTier() async throws {
+        let dir = try TempDir()
+        let (engine, model, _) = try tinyEngine(start: false, adapters: { m in
+            let hp = m.hyperparameters
+            for i in 0..<5 {
+                let a = LoRAAdapter.synthetic(name: "d\(i)", hyperparameters: hp, rank: 4, targets: [.q, .v], magnitude: 1, seed: UInt64(10 + i))
+                try a.ggufWriter(architecture: "llama").write(to: dir.file("d\(i).gguf"))
+            }
+            try Data("not an adapter".utf8).write(to: URL(fileURLWithPath: dir.file("notes.txt")))  // ignored: not *.gguf
+            let one = LoRAAdapter.synthetic(name: "x", hyperparameters: hp, rank: 4, targets: [.q, .v], magnitude: 1, seed: 10).byteCount
+            let s = AdapterStore(hyperparameters: hp, allowedDirectories: [dir.path], hostBudgetBytes: 2 * one)
+            #expect(try s.registerDirectory(dir.path) == 5)
+            return s
+        })
+        engine.start()
+        defer { engine.shutdown() }
+        let store = try #require(engine.adapters)
+        #expect(store.names == ["d0", "d1", "d2", "d3", "d4"] && store.diskStats.loads == 0 && store.contains("d3"))
+        // Requests read adapters from disk; outputs equal the adapter's reference.
+        let ps = prompts(3)
+        let out = try await runConcurrently(engine, prompts: ps, adapters: ["d0", "d1", "d2"], maxTokens: 6)
+        for i in 0..<3 {
+            let a = LoRAAdapter.synthetic(name: "d\(i)", hyperparameters: model.hyperparameters, rank: 4, targets: [.q, .v], magnitude: 1, seed: UInt64(10 + i))
+            // The GGUF round trip stores f32, so the weights are identical.
+            #expect(out[i].tokens == (try referenceWithAdapter(model, a, prompt: ps[i], maxTokens: 6)), "adapter d\(i)")
+        }
+        #expect(store.diskStats.loads == 3 && store.diskStats.cached == 2)  // budget: two in memory
+        _ = store.adapter(named: "d2")  // in memory: no read
+        #expect(store.diskStats.loads == 3)
+        _ = store.adapter(named: "d0")  // evicted earlier: read again, evicting d1 (least recent)
+        #expect(store.diskStats.loads == 4 && store.diskStats.cached == 2)
+        try store.unload("d4")
+        #expect(!store.contains("d4") && store.names.count == 4)
+        // A broken file in a registered directory stops registration with the reason.
+        try Data("GGUF broken".utf8).write(to: URL(fileURLWithPath: dir.file("zz.gguf")))
+        let fresh = AdapterStore(hyperparameters: model.hyperparameters, allowedDirectories: [dir.path])
+        #expect(throws: AdapterStoreError.self) { try fresh.registerDirectory(dir.path) }
+        // Outside the allowed directories, nothing registers.
+        let other = AdapterStore(hyperparameters: model.hyperparameters, allowedDirectories: ["/tmp/definitely-not-here"])
+        #expect(throws: AdapterStoreError.pathNotAllowed(dir.file("d0.gguf"))) { try other.registerOnDisk(name: "d0", path: dir.file("d0.gguf")) }
+    }
+
     @Test("the store confines loading to allowed directories and checks names and files")
     func storeConfinement() throws {
         let (engine, model, _) = try tinyEngine(start: false)
