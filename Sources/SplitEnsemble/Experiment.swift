@@ -117,6 +117,9 @@ public enum SplitEnsembleAblation: String, Sendable, CaseIterable {
     case mct06 = "mct-0.6"
     case subtasks4 = "subtasks-4"
     case randomGrouping = "random-grouping"
+    case softmaxLoss = "softmax-ce-loss"
+    case oneRound = "one-round"
+    case noClassBalance = "no-class-balance"
 
     /// The configuration this ablation changes.
     public func apply(_ c: SplitEnsembleConfiguration) -> SplitEnsembleConfiguration {
@@ -127,6 +130,12 @@ public enum SplitEnsembleAblation: String, Sendable, CaseIterable {
         case .mct06: c.mct = 0.6
         case .subtasks4: c.subtasks = 4
         case .randomGrouping: c.grouping = .random
+        case .softmaxLoss: c.loss = .weightedSoftmaxCE
+        case .oneRound:
+            // The same training epochs with a single split/prune round.
+            c.warmupEpochs += (c.rounds - 1) * c.finetuneEpochs
+            c.rounds = 1
+        case .noClassBalance: c.classBalance = false
         }
         return c
     }

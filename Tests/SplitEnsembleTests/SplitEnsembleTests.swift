@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Autograd
+import Datasets
 import Foundation
 import NeuralNetworks
 import Tensors
@@ -222,5 +223,33 @@ struct PruneAndMetricTests {
         // + − + −: AP = 0.5·1 + 0.5·2/3.
         #expect(abs(OODMetrics.aupr(id: [0.9, 0.4], ood: [0.8, 0.1]) - (0.5 + 1.0 / 3)) < 1e-12)
         #expect(OODMetrics.aupr(id: [0.9, 0.8], ood: [0.1]) == 1)
+    }
+}
+
+@Suite("Split-Ensemble: OOD data construction")
+struct OODDataTests {
+    @Test("held-out classes leave the ID set, labels are remapped, OOD sets have the ID image shape")
+    func data() {
+        var g = SeededGenerator(seed: 4)
+        let labels = (0..<60).map { Int32($0 % 10) }
+        let fashion = ImageDataset(images: Tensor.uniform([60, 1, 28, 28], generator: &g), labels: labels, classes: 10)
+        let digits = ImageDataset(images: Tensor.uniform([5, 1, 8, 8], generator: &g), labels: [0, 1, 2, 3, 4], classes: 10)
+        let d = OODBenchmarkData.make(fashionTrain: fashion, fashionTest: fashion, digits: digits, heldOut: [2, 9],
+                                      trainCount: 0, testCount: 10, oodCount: 5, seed: 1)
+        #expect(d.idClasses == [0, 1, 3, 4, 5, 6, 7, 8] && d.train.classes == 8)
+        #expect(d.train.count == 48 && d.train.labels.allSatisfy { $0 >= 0 && $0 < 8 })
+        #expect(d.train.labels.prefix(4) == [0, 1, 2, 3])   // original classes 0, 1, 3, 4
+        #expect(d.ood.map(\.name) == ["digits", "gaussian", "uniform", "inverted", "rotated", "held-out"])
+        for o in d.ood { #expect(o.images.shape == [5, 1, 28, 28]) }
+        // The held-out set holds only classes 2 and 9; inverted is 1 − x of the spare ID test images.
+        let held = d.ood[5].images.scalars, inv = d.ood[3].images.scalars
+        let heldIdx = labels.indices.filter { [2, 9].contains(labels[$0]) }.prefix(5)
+        #expect(held == heldIdx.flatMap { fashion.images.sliced(alongAxis: 0, $0..<($0 + 1)).scalars })
+        let idIdx = labels.indices.filter { ![2, 9].contains(labels[$0]) }
+        let spare = idIdx[10..<15].flatMap { fashion.images.sliced(alongAxis: 0, $0..<($0 + 1)).scalars }
+        #expect(zip(inv, spare).allSatisfy { abs($0 + $1 - 1) < 1e-6 })
+        // Digits sit in a 20 × 20 box: the 4-pixel border is zero.
+        let dg = d.ood[0].images.scalars
+        #expect((0..<28).allSatisfy { dg[$0] == 0 && dg[3 * 28 + $0] == 0 } && dg[14 * 28 + 14] != 0)
     }
 }
