@@ -80,7 +80,8 @@ extension Tern.Bench {
             abstract: "Split-Ensemble: accuracy and OOD detection vs single model, deep ensemble and MC dropout at equal FLOPs.")
 
         @OptionGroup var options: SplitEnsembleOptions
-        @Option(help: "Seeds (each trains every method).") var seeds = 2
+        @Option(help: "Seeds (each trains every method).") var seeds = 3
+        @Option(help: "First seed (seeds run first-seed, first-seed+1, ...).") var firstSeed = 1
         @Option(help: "Ablations on the first seed: comma-separated of \(SplitEnsembleAblation.allCases.map(\.rawValue).joined(separator: ", ")), 'all' or 'none'.")
         var ablations = "all"
         @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
@@ -97,7 +98,7 @@ extension Tern.Bench {
                     guard let a = SplitEnsembleAblation(rawValue: String(s)) else { throw CLIError("unknown ablation \(s)") }
                     return a
                 }
-            let seedList = (0..<(quick ? 1 : max(1, seeds))).map { UInt64($0 + 1) }
+            let seedList = (0..<(quick ? 1 : max(1, seeds))).map { UInt64($0 + firstSeed) }
             let experiment = SplitEnsembleExperiment(configuration: c, seeds: seedList, ablations: abl, progress: splitEnsembleProgress(enabled: !json))
             let runs = experiment.run(data: data)
             if !json && isatty(STDERR_FILENO) != 0 { FileHandleStderr.write("\r\u{1B}[K") }
