@@ -197,6 +197,40 @@ struct PruneAndMetricTests {
         #expect(same.subtaskLogits(Variable(x))[0].value.scalars == net.subtaskLogits(Variable(x))[0].value.scalars)
     }
 
+    @Test("Hutchinson channel traces converge to the exact Hessian diagonal sums (double backward)")
+    func hutchinson() {
+        var g = SeededGenerator(seed: 9)
+        let split = try! SubtaskSplit(groups: [[0], [1, 2]])
+        let net = SplitNetwork(widths: [2, 3], pools: [true, false], split: split, inputShape: [1, 6, 6], generator: &g)
+        let x = Tensor.normal([6, 1, 6, 6], generator: &g)
+        let y: [Int32] = [0, 1, 2, 0, 1, 2]
+        let w = (0..<2).map { SubtaskTargets.classBalanceWeights(classCounts: [2, 2, 2], split: split, subtask: $0) }
+        let loss = { (m: SplitNetwork, xb: Tensor, yb: [Int32]) in
+            SubtaskTargets.loss(logits: m.subtaskLogits(Variable(xb)), labels: yb, split: split, weights: w)
+        }
+        let estimate = HessianPruning.channelImportance(net, batches: [(x, y)], samples: 300, seed: 3, loss: loss)
+        // Exact: Σ_j e_jᵀ H e_j over each channel's filter, one Hessian-vector product per weight.
+        let params = net.blocks.map(\.conv.weight)
+        var exact: [[Double]] = []
+        for (b, p) in params.enumerated() {
+            let c = p.shape[0], inner = p.value.count / c
+            var traces = [Double](repeating: 0, count: c)
+            for j in 0..<p.value.count {
+                var e = [Float](repeating: 0, count: p.value.count); e[j] = 1
+                let v = params.indices.map { $0 == b ? Tensor(shape: p.shape, scalars: e) : Tensor(shape: params[$0].shape, repeating: 0) }
+                let hv = hessianVectorProduct(of: { loss(net, x, y) }, parameters: params, vector: v)
+                traces[j / inner] += Double(hv[b].scalars[j])
+            }
+            let ws = p.value.scalars
+            exact.append((0..<c).map { ch in
+                traces[ch] / Double(inner) * ws[(ch * inner)..<((ch + 1) * inner)].map { Double($0 * $0) }.reduce(0, +)
+            })
+        }
+        let est = estimate.flatMap { $0.map(Double.init) }, ex = exact.flatMap { $0 }
+        let err = zip(est, ex).map { abs($0 - $1) }.reduce(0, +), scale = ex.map(abs).reduce(0, +)
+        #expect(scale > 0 && err / scale < 0.1, "estimate \(est) exact \(ex)")
+    }
+
     @Test("combined N-way prediction and the paper's score reduction on hand logits")
     func inference() {
         let split = try! SubtaskSplit(groups: [[0, 2], [1]])
