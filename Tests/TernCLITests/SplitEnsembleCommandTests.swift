@@ -35,4 +35,16 @@ struct SplitEnsembleCommandTests {
             }
         }
     }
+
+    @Test("train split-ensemble --json: a pruned tree at the single model's FLOP budget, evaluated on the OOD sets")
+    func train() throws {
+        let r = try Tern.run(["train", "split-ensemble", "--limit", "300", "--epochs", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try Tern.json(r.stdout)
+        let flops = try #require(obj["flops"] as? Int), budget = try #require(obj["budget_flops"] as? Int)
+        #expect(flops <= budget && flops > budget * 9 / 10)
+        let methods = try #require(obj["methods"] as? [[String: Any]])
+        #expect(methods.compactMap { $0["method"] as? String } == ["single-msp", "single-energy", "split-ensemble-combined",
+                                                                    "split-ensemble-msp", "split-ensemble-energy"])
+    }
 }
