@@ -91,6 +91,7 @@ let package = Package(
                 "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors", "AgentCompiler", "OpenAIAPI", "OpenAIClient",
                 "PIMSimulator", "EpitomePIM",  // EPIM
+                "SplitEnsemble",  // Split-Ensemble
                 "BestEffortServing", "BestEffortTraining",
                 "LoRATraining",  // S-LoRA: tern lora train
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -164,6 +165,15 @@ let package = Package(
             name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
             swiftSettings: swiftSettings),
         // MARK: end EPIM
+        // MARK: Split-Ensemble
+        // Systems layer: subtask splitting with OOD-aware targets, tree branching, Hessian pruning, OOD metrics.
+        .target(
+            name: "SplitEnsemble", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            swiftSettings: swiftSettings + cpuFlags),
+        .testTarget(
+            name: "SplitEnsembleTests", dependencies: ["SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            swiftSettings: swiftSettings),
+        // MARK: end Split-Ensemble
         // MARK: LLMCompiler
         // Systems layer: planner, streaming plan parser, Task Fetching Unit, joiner, tools, baselines.
         // Speaks only to `ChatModelClient`; ZIPFoundation inflates the FOLDOC dictzip file.

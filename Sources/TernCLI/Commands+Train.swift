@@ -12,11 +12,11 @@ extension Tern {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a model on Fashion-MNIST (data from scripts/fetch-data.sh).",
-            discussion: "Models: mlp (784-512-256-10) and mnist-cnn (two conv stages + 128-unit head).")
+            discussion: "Models: mlp (784-512-256-10), mnist-cnn (two conv stages + 128-unit head), split-ensemble (see docs/split-ensemble.md).")
 
-        enum Model: String, ExpressibleByArgument, CaseIterable { case mlp, mnistCNN = "mnist-cnn" }
+        enum Model: String, ExpressibleByArgument, CaseIterable { case mlp, mnistCNN = "mnist-cnn", splitEnsemble = "split-ensemble" }
 
-        @Argument(help: "mlp or mnist-cnn.")
+        @Argument(help: "mlp, mnist-cnn or split-ensemble.")
         var model: Model
 
         @Option(help: "Training epochs.") var epochs = 3
@@ -30,6 +30,7 @@ extension Tern {
         @Flag(help: "Print a JSON summary on stdout.") var json = false
 
         func run() throws {
+            if model == .splitEnsemble { return try trainSplitEnsemble() }
             Parallel.setThreads(threads)
             let dir = data ?? FashionMNIST.directory
             var train: ImageDataset, test: ImageDataset

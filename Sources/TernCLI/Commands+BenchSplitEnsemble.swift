@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Datasets
+import Foundation
+import NeuralNetworks
+import SplitEnsemble
+import Tensors
+
+/// Options shared by `tern bench split-ensemble` and `tern train split-ensemble`.
+struct SplitEnsembleOptions: ParsableArguments {
+    @Option(help: "Training images of the 8 ID classes (0 = all 48000).") var trainLimit = 8000
+    @Option(help: "ID test images (0 = half of the ID test set).") var testLimit = 2000
+    @Option(help: "Images per OOD set (0 = as many as ID test images).") var oodLimit = 1000
+    @Option(help: "Fashion-MNIST classes held out as the near-OOD set (comma-separated).") var heldOut = "8,9"
+    @Option(help: "Shared-backbone epochs before the first split.") var warmupEpochs = 2
+    @Option(help: "Finetune epochs after each split/prune round.") var finetuneEpochs = 1
+    @Option(help: "Split -> prune -> finetune rounds.") var rounds = 2
+    @Option(help: "Number of subtasks n.") var subtasks = 2
+    @Option(help: "Minimal Cutting Threshold.") var mct = 0.4
+    @Option(help: "Sensitivity-mask fraction p of channels.") var maskFraction = 0.5
+    @Option(help: "Grouping: semantic or random.") var grouping = "semantic"
+    @Option(help: "Subtask loss: bce (weighted sigmoid BCE) or ce (weighted soft-target softmax CE).") var loss = "bce"
+    @Option(help: "Convolution widths (comma-separated).") var widths = "16,32,64"
+    @Option(help: "Batch size.") var batchSize = 64
+    @Option(help: "Peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine).") var lr: Float = 0.05
+    @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
+    @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
+    @Flag(help: "Switch the OOD-aware soft targets off (one-hot on the OOD output).") var oneHotTargets = false
+
+    func configuration() throws -> SplitEnsembleConfiguration {
+        var c = SplitEnsembleConfiguration()
+        c.warmupEpochs = warmupEpochs; c.finetuneEpochs = finetuneEpochs; c.rounds = rounds
+        c.subtasks = subtasks; c.mct = mct; c.maskKeepFraction = maskFraction
+        guard let g = SplitEnsembleConfiguration.Grouping(rawValue: grouping) else { throw CLIError("--grouping: semantic or random") }
+        guard let l = SubtaskLossKind(rawValue: loss) else { throw CLIError("--loss: bce or ce") }
+        c.grouping = g; c.loss = l
+        c.widths = widths.split(separator: ",").compactMap { Int($0) }
+        guard c.widths.count == 3 else { throw CLIError("--widths: three comma-separated integers") }
+        c.batchSize = batchSize; c.learningRate = lr; c.oodAwareTargets = !oneHotTargets
+        return c
+    }
+
+    /// Fashion-MNIST (ID minus the held-out classes) and the offline OOD sets, normalized.
+    func loadData(quick: Bool, seed: UInt64) throws -> OODBenchmarkData {
+        let dir = data ?? FashionMNIST.directory
+        let train: ImageDataset, test: ImageDataset
+        do {
+            train = try FashionMNIST.load(train: true, directory: dir)
+            test = try FashionMNIST.load(train: false, directory: dir)
+        } catch {
+            throw CLIError("cannot read Fashion-MNIST in \(dir) (\(error)); run scripts/fetch-data.sh")
+        }
+        let digits = try? Digits.load()
+        if digits == nil { FileHandleStderr.write("warning: sklearn digits not found in \(Digits.path); the digits OOD set is skipped\n") }
+        let held = heldOut.split(separator: ",").compactMap { Int($0) }
+        return OODBenchmarkData.make(fashionTrain: train, fashionTest: test, digits: digits, heldOut: held,
+                                     trainCount: quick ? 600 : trainLimit, testCount: quick ? 300 : testLimit,
+                                     oodCount: quick ? 200 : oodLimit, seed: seed).normalized()
+    }
+}
+
+/// A progress line on standard error, on a TTY only.
+func splitEnsembleProgress(enabled: Bool) -> ProgressHandler? {
+    guard enabled && isatty(STDERR_FILENO) != 0 else { return nil }
+    var last = Date.distantPast
+    return { line in
+        guard Date().timeIntervalSince(last) > 0.1 else { return }
+        last = Date()
+        FileHandleStderr.write("\r" + line + "\u{1B}[K")
+    }
+}
+
+extension Tern.Bench {
+    /// `tern bench split-ensemble`: Split-Ensemble against a single model (MSP, energy), a deep
+    /// ensemble and MC dropout on Fashion-MNIST with offline OOD sets, at the single model's FLOPs.
+    struct SplitEnsembleBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "split-ensemble",
+            abstract: "Split-Ensemble: accuracy and OOD detection vs single model, deep ensemble and MC dropout at equal FLOPs.")
+
+        @OptionGroup var options: SplitEnsembleOptions
+        @Option(help: "Seeds (each trains every method).") var seeds = 3
+        @Option(help: "First seed (seeds run first-seed, first-seed+1, ...).") var firstSeed = 1
+        @Option(help: "Ablations on the first seed: comma-separated of \(SplitEnsembleAblation.allCases.map(\.rawValue).joined(separator: ", ")), 'all' or 'none'.")
+        var ablations = "all"
+        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
+        @Flag(help: "Print the reproduction-report JSON.") var json = false
+
+        func run() throws {
+            Parallel.setThreads(options.threads)
+            let started = Date()
+            var c = try options.configuration()
+            if quick { c.warmupEpochs = 1; c.finetuneEpochs = 1; c.rounds = 1; c.ensembleSize = 2; c.monteCarloPasses = 2; c.sensitivityBatches = 1 }
+            let data = try options.loadData(quick: quick, seed: 1)
+            let abl: [SplitEnsembleAblation] = quick || ablations == "none" ? [] : ablations == "all" ? SplitEnsembleAblation.allCases
+                : try ablations.split(separator: ",").map { s in
+                    guard let a = SplitEnsembleAblation(rawValue: String(s)) else { throw CLIError("unknown ablation \(s)") }
+                    return a
+                }
+            let seedList = (0..<(quick ? 1 : max(1, seeds))).map { UInt64($0 + firstSeed) }
+            let experiment = SplitEnsembleExperiment(configuration: c, seeds: seedList, ablations: abl, progress: splitEnsembleProgress(enabled: !json))
+            let runs = experiment.run(data: data)
+            if !json && isatty(STDERR_FILENO) != 0 { FileHandleStderr.write("\r\u{1B}[K") }
+            let report = SplitEnsembleReport(runs: runs, data: data, configuration: c)
+            let seconds = Date().timeIntervalSince(started)
+            if json {
+                let obj: [String: Any] = [
+                    "system": "split-ensemble", "machine": trainMachineDescription(),
+                    "settings": [
+                        "quick": quick, "seeds": seedList.map { Int($0) }, "train_images": data.train.count, "test_images": data.test.count,
+                        "ood_sets": data.ood.map { ["name": $0.name, "images": $0.images.shape[0]] as [String: Any] },
+                        "id_classes": data.idClasses, "held_out_classes": options.heldOut,
+                        "widths": c.widths, "pools": c.pools, "subtasks": c.subtasks, "grouping": c.grouping.rawValue, "mct": c.mct,
+                        "mask_fraction": c.maskKeepFraction, "loss": c.loss.rawValue, "ood_aware_targets": c.oodAwareTargets,
+                        "class_balance": c.classBalance, "rounds": c.rounds, "warmup_epochs": c.warmupEpochs,
+                        "finetune_epochs": c.finetuneEpochs, "total_epochs": c.totalEpochs, "batch_size": c.batchSize,
+                        "lr": Double(c.learningRate), "weight_decay": Double(c.weightDecay), "hutchinson_samples": c.hutchinsonSamples,
+                        "hessian_batches": c.hessianBatches, "sensitivity_batches": c.sensitivityBatches,
+                        "minimum_channels": c.minimumChannels, "ensemble_size": c.ensembleSize, "mc_dropout": Double(c.dropout),
+                        "mc_passes": c.monteCarloPasses, "score": c.score.rawValue, "threads": options.threads,
+                        "ablations": abl.map(\.rawValue),
+                    ] as [String: Any],
+                    "claims": report.claims(),
+                    "results": ["methods": report.rows().map { $0.json }, "runs": report.runJSON(), "seconds": seconds],
+                ]
+                let out = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                Stdout.write(String(decoding: out, as: UTF8.self) + "\n")
+            } else {
+                Stdout.write(report.table() + String(format: "\n%.0f s\n", seconds))
+            }
+        }
+    }
+}
+
+/// Aggregation of seed runs into the shared report shape.
+struct SplitEnsembleReport {
+    let runs: [SplitEnsembleExperiment.SeedRun]
+    let data: OODBenchmarkData
+    let configuration: SplitEnsembleConfiguration
+
+    struct PerSet {
+        let set: String
+        let auroc: (mean: Double, std: Double), fpr: (mean: Double, std: Double), aupr: (mean: Double, std: Double)
+    }
+
+    struct Row {
+        let method: String, description: String
+        let accuracy: (mean: Double, std: Double)
+        let meanAUROC: (mean: Double, std: Double), meanFPR: (mean: Double, std: Double), meanAUPR: (mean: Double, std: Double)
+        let perSet: [PerSet]
+        let flops: Int, parameters: Int, seeds: Int
+
+        var json: [String: Any] {
+            func ms(_ x: (mean: Double, std: Double)) -> [String: Double] { ["mean": x.mean, "std": x.std] }
+            return ["method": method, "description": description, "accuracy": ms(accuracy), "mean_auroc": ms(meanAUROC),
+                    "mean_fpr95": ms(meanFPR), "mean_aupr": ms(meanAUPR), "flops": flops, "parameters": parameters, "seeds": seeds,
+                    "ood": perSet.map { ["set": $0.set, "auroc": ms($0.auroc), "fpr95": ms($0.fpr), "aupr": ms($0.aupr)] as [String: Any] }]
+        }
+    }
+
+    func rows() -> [Row] {
+        var order: [String] = []
+        var byMethod: [String: [MethodEvaluation]] = [:]
+        for r in runs { for e in r.evaluations {
+            if byMethod[e.method] == nil { order.append(e.method) }
+            byMethod[e.method, default: []].append(e)
+        } }
+        return order.map { m in
+            let es = byMethod[m]!
+            let sets = es[0].ood.map(\.set)
+            return Row(method: m, description: es[0].description,
+                       accuracy: meanAndStd(es.map(\.accuracy)), meanAUROC: meanAndStd(es.map(\.meanAUROC)),
+                       meanFPR: meanAndStd(es.map(\.meanFPR95)), meanAUPR: meanAndStd(es.map(\.meanAUPR)),
+                       perSet: sets.enumerated().map { k, s in
+                           PerSet(set: s, auroc: meanAndStd(es.map { $0.ood[k].result.auroc }), fpr: meanAndStd(es.map { $0.ood[k].result.fpr95 }),
+                                  aupr: meanAndStd(es.map { $0.ood[k].result.aupr }))
+                       },
+                       flops: es.map(\.flops).max()!, parameters: es.map(\.parameters).max()!, seeds: es.count)
+        }
+    }
+
+    /// Paired per-seed differences of Split-Ensemble (headline score) against a baseline row.
+    func delta(_ baseline: String, _ metric: (MethodEvaluation) -> Double) -> Double? {
+        let se = "split-ensemble-\(configuration.score.rawValue)"
+        let diffs = runs.compactMap { r -> Double? in
+            guard let a = r.evaluations.first(where: { $0.method == se }), let b = r.evaluations.first(where: { $0.method == baseline }) else { return nil }
+            return metric(a) - metric(b)
+        }
+        return diffs.isEmpty ? nil : meanAndStd(diffs).mean
+    }
+
+    func claims() -> [[String: Any]] {
+        let se = "split-ensemble-\(configuration.score.rawValue)"
+        let all = rows()
+        guard let s = all.first(where: { $0.method == se }), let single = all.first(where: { $0.method == "single-msp" }) else { return [] }
+        var out: [[String: Any]] = [
+            ["id": "accuracy_gain_vs_single_pp", "unit": "pp", "paper": 0.8,
+             "ours": (delta("single-msp") { $0.accuracy } ?? .nan) * 100,
+             "description": "ID test accuracy of Split-Ensemble minus the single model at no more FLOPs (paper: +0.8 CIFAR-10, +1.8 CIFAR-100 with ResNet-18), mean over seeds",
+             "baseline": "single CNN of the same widths, same data and epochs, same engine"],
+            ["id": "mean_auroc_gain_vs_single_msp_pp", "unit": "pp", "paper": 2.2,
+             "ours": (delta("single-msp") { $0.meanAUROC } ?? .nan) * 100,
+             "description": "mean OOD AUROC over \(data.ood.map(\.name).joined(separator: ", ")) of Split-Ensemble (\(configuration.score.rawValue) score) minus the single model with MSP (paper: +2.2 CIFAR-10, +8.1 CIFAR-100)",
+             "baseline": "single CNN, maximum softmax probability"],
+            ["id": "mean_auroc_gain_vs_single_energy_pp", "unit": "pp", "paper": NSNull(),
+             "ours": (delta("single-energy") { $0.meanAUROC } ?? .nan) * 100,
+             "description": "as mean_auroc_gain_vs_single_msp_pp against the single model's energy score",
+             "baseline": "single CNN, energy score"],
+            ["id": "flops_ratio_vs_single", "unit": "x", "paper": 1.0, "ours": Double(s.flops) / Double(single.flops),
+             "description": "inference FLOPs of the pruned Split-Ensemble tree over the single model's (engine FLOP counter)",
+             "baseline": "single CNN"],
+        ]
+        if let e = all.first(where: { $0.method.hasPrefix("deep-ensemble") }) {
+            out.append(["id": "mean_auroc_vs_deep_ensemble_pp", "unit": "pp", "paper": NSNull(),
+                        "ours": (delta(e.method) { $0.meanAUROC } ?? .nan) * 100,
+                        "description": "mean AUROC of Split-Ensemble minus the \(configuration.ensembleSize)x deep ensemble (which costs \(String(format: "%.1f", Double(e.flops) / Double(s.flops)))x the FLOPs); the paper says it is competitive at about 1/4 of the cost",
+                        "baseline": "deep ensemble of independently initialised single models"])
+        }
+        return out
+    }
+
+    func runJSON() -> [[String: Any]] {
+        runs.map { r in
+            func logJSON(_ l: SplitEnsembleTraining.Log) -> [[String: Any]] {
+                l.rounds.enumerated().map { k, round in
+                    ["splits": round.splits.map { ["layer": $0.layer, "groups": $0.groups] as [String: Any] },
+                     "flops_before_pruning": round.flopsBeforePruning, "flops_after_pruning": round.flopsAfterPruning,
+                     "tree": round.tree, "min_iou_per_block_before_split": l.minimumIoU[k]]
+                }
+            }
+            return ["seed": Int(r.seed), "subtasks": r.split.groups, "rounds": logJSON(r.log), "seconds": r.seconds,
+                    "ablations": r.ablationLogs.map { ["ablation": $0.0, "subtasks": $0.1.groups, "rounds": logJSON($0.2)] as [String: Any] },
+                    "methods": r.evaluations.map { e in
+                        ["method": e.method, "accuracy": e.accuracy, "mean_auroc": e.meanAUROC, "flops": e.flops,
+                         "ood": e.ood.map { ["set": $0.set, "auroc": $0.result.auroc, "fpr95": $0.result.fpr95, "aupr": $0.result.aupr] }] as [String: Any]
+                    }]
+        }
+    }
+
+    func table() -> String {
+        let all = rows()
+        func pm(_ x: (mean: Double, std: Double)) -> String { String(format: "%5.1f±%-4.1f", x.mean * 100, x.std * 100) }
+        var s = "Fashion-MNIST (\(data.idClasses.count) ID classes, \(data.train.count) train / \(data.test.count) test), \(runs.count) seed(s); percentages, mean±std\n\n"
+        s += padded("method", -34) + " " + padded("acc", 10) + " " + padded("AUROC", 10) + " " + padded("FPR95", 10) + " "
+            + padded("AUPR", 10) + " " + padded("MFLOPs", 7) + " " + padded("params", 7) + "\n"
+        for r in all {
+            s += padded(r.method, -34) + " " + pm(r.accuracy) + " " + pm(r.meanAUROC) + " " + pm(r.meanFPR) + " " + pm(r.meanAUPR)
+                + " " + String(format: "%7.2f %7d", Double(r.flops) / 1e6, r.parameters) + "\n"
+        }
+        s += "\nAUROC per OOD set\n" + padded("method", -34)
+        for o in data.ood { s += " " + padded(o.name, 10) }
+        s += "\n"
+        for r in all {
+            s += padded(r.method, -34)
+            for p in r.perSet { s += " " + pm(p.auroc) }
+            s += "\n"
+        }
+        s += "\n"
+        for c in claims() {
+            s += String(format: "%@: ours %+.2f %@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, c["unit"] as! String,
+                        (c["paper"] as? Double).map { String($0) } ?? "n/a")
+        }
+        for r in runs { s += "seed \(r.seed): subtasks \(r.split), tree " + (r.log.rounds.last?.tree ?? "-") + "\n" }
+        return s
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Tern.Train {
+    /// `tern train split-ensemble`: trains the single model (for the class-mean grouping and the FLOP
+    /// budget) and Split-Ensemble with the default settings, then evaluates both on the OOD sets.
+    /// `--epochs` is the shared-backbone epochs before the split rounds.
+    func trainSplitEnsemble() throws {
+        Parallel.setThreads(threads)
+        var options = try SplitEnsembleOptions.parse([])
+        options.trainLimit = limit > 0 ? limit : 8000
+        options.data = data
+        var c = try options.configuration()
+        c.warmupEpochs = epochs; c.batchSize = batchSize; c.learningRate = lr
+        let d = try options.loadData(quick: false, seed: seed)
+        let progress = splitEnsembleProgress(enabled: !json)
+        let single = SplitEnsembleTraining.trainSingle(d.train, configuration: c, seed: seed, progress: progress)
+        let split = SubtaskSplit.semantic(classMeans: SplitEnsembleTraining.classMeans(single, data: d.train), subtasks: c.subtasks)
+        let (net, log) = SplitEnsembleTraining.trainSplitEnsemble(d.train, split: split, configuration: c, budgetFLOPs: single.flops,
+                                                                  seed: seed &+ 200, progress: progress)
+        if progress != nil { FileHandleStderr.write("\r\u{1B}[K") }
+        let evals = Evaluation.single(single, data: d, description: "single") + Evaluation.splitEnsemble(net, data: d, description: "split-ensemble")
+        if let save {
+            try net.save(to: save, metadata: ["model": "split-ensemble", "subtasks": split.description, "tree": net.treeDescription])
+        }
+        if json {
+            let obj: [String: Any] = [
+                "model": "split-ensemble", "subtasks": split.groups, "tree": net.treeDescription, "flops": net.flops, "budget_flops": single.flops,
+                "rounds": log.rounds.map { ["splits": $0.splits.map(\.groups), "flops_after_pruning": $0.flopsAfterPruning, "tree": $0.tree] as [String: Any] },
+                "methods": evals.map { ["method": $0.method, "accuracy": $0.accuracy, "mean_auroc": $0.meanAUROC, "flops": $0.flops] as [String: Any] },
+            ]
+            let out = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            Stdout.write(String(decoding: out, as: UTF8.self) + "\n")
+        } else {
+            var s = "subtasks \(split), tree \(net.treeDescription), \(net.flops) FLOPs (budget \(single.flops))\n"
+            for e in evals { s += String(format: "%@ acc %.2f%%  mean AUROC %.2f%%\n", padded(e.method, -24), e.accuracy * 100, e.meanAUROC * 100) }
+            Stdout.write(s)
+        }
+    }
+}
