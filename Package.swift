@@ -93,6 +93,7 @@ let package = Package(
                 "PIMSimulator", "EpitomePIM",  // EPIM
                 "BestEffortServing", "BestEffortTraining",
                 "LoRATraining",  // S-LoRA: tern lora train
+                "MultiAgentGames",  // MAgIC
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -204,5 +205,13 @@ let package = Package(
             name: "LoRATrainingTests",
             dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"],
             swiftSettings: swiftSettings),
+        // MARK: MAgIC
+        // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.
+        .target(name: "MultiAgentGames", dependencies: ["OpenAIAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MultiAgentGamesTests",
+            dependencies: ["MultiAgentGames", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // MARK: end MAgIC
     ]
 )
