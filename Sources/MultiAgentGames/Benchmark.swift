@@ -59,13 +59,20 @@ public struct MagicBenchmark: Sendable {
         for agent in agents {
             let start = ContinuousClock.now
             let records = try await arena(agent).run(settings.scenarios, settings: settings.settingIndices) { try onGame(agent, $0, $1, $2) }
-            let n = max(settings.settingIndices.count, 1)
-            out.append(AgentResult(agent: agent, records: records,
-                                   released: Metrics.compute(records, options: MetricOptions(released: true, numOfGame: n >= 20 ? 21 : n)),
-                                   corrected: Metrics.compute(records, options: MetricOptions(released: false)),
-                                   seconds: (ContinuousClock.now - start) / .seconds(1)))
+            var r = Self.result(agent: agent, records: records, settings: settings)
+            r.seconds = (ContinuousClock.now - start) / .seconds(1)
+            out.append(r)
         }
         return out
+    }
+
+    /// An agent's metrics from its records (released: `num_of_game` 21 for 20 settings, else the count).
+    public static func result(agent: String, records: [GameRecord], settings: Settings) -> AgentResult {
+        let n = max(settings.settingIndices.count, 1)
+        return AgentResult(agent: agent, records: records,
+                           released: Metrics.compute(records, options: MetricOptions(released: true, numOfGame: n >= 20 ? 21 : n)),
+                           corrected: Metrics.compute(records, options: MetricOptions(released: false)),
+                           seconds: records.map(\.seconds).reduce(0, +))
     }
 
     /// Mean of the available scores (the eight headline numbers) of a metric set.
@@ -124,11 +131,18 @@ public struct MagicBenchmark: Sendable {
 
     /// A leaderboard table: agents x metrics.
     public static func table(_ rows: [(name: String, scores: MetricScores)]) -> String {
+        func pad(_ s: String, _ n: Int, left: Bool = true) -> String {
+            s.count >= n ? s : (left ? s + String(repeating: " ", count: n - s.count) : String(repeating: " ", count: n - s.count) + s)
+        }
+        let width = max(5, rows.map(\.name.count).max() ?? 0)
         let heads = ["win", "judge", "reason", "decept", "self", "coop", "coord", "ration"]
-        var s = String(format: "%-26@", "model") + heads.map { String(format: " %7@", $0) }.joined() + "\n"
+        var s = pad("model", width) + heads.map { " " + pad($0, 7, left: false) }.joined() + "\n"
         for r in rows {
-            s += String(format: "%-26@", String(r.name.prefix(26))) + r.scores.all.map { v in v.1.map { String(format: " %7.3f", $0) } ?? "       -" }.joined() + "\n"
+            s += pad(r.name, width) + r.scores.all.map { v in " " + pad(v.1.map { String(format: "%.3f", $0) } ?? "-", 7, left: false) }.joined() + "\n"
         }
         return s
     }
+
+    /// The scenarios of `--quick`: one per game (the tested model as the chameleon / undercover).
+    public static let quickScenarios: [Scenario] = [.chameleonAsChameleon, .undercoverAsUndercover, .costSharing, .prisoner, .publicGood]
 }
