@@ -85,6 +85,15 @@ public struct ChatPlayer: GamePlayer {
         }
     }
 
+    /// Free text as the game reads it: trimmed, without speaker tags the model copies from the
+    /// transcript format (`[Player 3]: `, `[Moderator->all]: `), a clue cut at its first line.
+    public static func clean(_ text: String, kind: ActionKind) -> String {
+        var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        while let m = t.prefixMatch(of: /\[[^\]\n]{1,40}\]:\s*/) { t = String(t[m.range.upperBound...]) }
+        if kind == .clue, let nl = t.firstIndex(of: "\n") { t = String(t[..<nl]) }
+        return t.trimmingCharacters(in: .whitespaces)
+    }
+
     /// An output constraint sent as vLLM's `guided_choice` / `guided_regex`.
     public enum Constraint: Sendable, Equatable {
         case choice([String])
@@ -110,8 +119,7 @@ public struct ChatPlayer: GamePlayer {
         let c = try await client.complete(req)
         var t = c.choices.first?.message.content ?? ""
         if let e = t.range(of: "<EOS>") { t = String(t[..<e.lowerBound]) }
-        t = t.trimmingCharacters(in: .whitespacesAndNewlines)
-        if r.kind == .clue, let nl = t.firstIndex(of: "\n") { t = String(t[..<nl]) }
+        t = Self.clean(t, kind: r.kind)
         return PlayerAction(text: t, llmCalls: 1, promptTokens: c.usage.prompt_tokens, completionTokens: c.usage.completion_tokens)
     }
 }

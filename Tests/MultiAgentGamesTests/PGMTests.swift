@@ -121,6 +121,14 @@ struct PGMTests {
         #expect(reqs[1].guided_choice == ["Cooperate", "Defect"])
     }
 
+    @Test("free text: speaker tags the model copies from the transcript are dropped, clues keep one line")
+    func cleaning() {
+        #expect(ChatPlayer.clean(" [Player 3]: It's red.\nMore text", kind: .clue) == "It's red.")
+        #expect(ChatPlayer.clean("[Moderator->all]: [Player 1]: Wine", kind: .clue) == "Wine")
+        #expect(ChatPlayer.clean("Airline A: 50%\nAirline B: 25%", kind: .proposal) == "Airline A: 50%\nAirline B: 25%")
+        #expect(ChatPlayer.clean("[x] not a tag", kind: .clue) == "[x] not a tag")
+    }
+
     @Test("LLM prompt assembly: rules + name as system, others as user turns with <EOS>, own as assistant")
     func prompt() {
         let obs = [
