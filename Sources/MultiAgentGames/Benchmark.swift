@@ -114,7 +114,15 @@ public struct MagicBenchmark: Sendable {
                 d["components"] = m.components
                 return d
             }
+            // How many of the PGM agent's deduction analyses say anything but "no change" (an
+            // all-"no change" analysis leaves the belief's ties, and the vote falls to tie-breaking).
+            let analyses = r.records.filter { $0.scenario.game == .chameleon || $0.scenario.game == .undercover }
+                .flatMap { $0.messages.filter { $0.kind == "pgm" } }
+            let informative = analyses.filter { m in
+                GameParsers.pgmFactors(m.content, speaker: Players.index(of: m.agent) ?? 0).factor.joined().contains { $0 != 0 }
+            }
             agents[r.agent] = ["released": dict(r.released), "corrected": dict(r.corrected), "games": r.records.count,
+                               "deduction_analyses": analyses.count, "deduction_analyses_informative": informative.count,
                                "seconds": r.seconds, "llm_calls": r.llmCalls, "tokens": r.tokens,
                                "mean_score_corrected": meanScore(r.corrected).map { $0 as Any } ?? NSNull()]
         }

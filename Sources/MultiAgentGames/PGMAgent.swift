@@ -113,7 +113,7 @@ public actor PGMAgent: GamePlayer {
             if (r.kind == .clue || r.kind == .vote), total > analysedClues {
                 let chameleon = c.game == .chameleon && c.word == nil
                 let a = try await base.complete(
-                    r, extra: analysis.map { [$0] } ?? [],
+                    Self.analysisRequest(r), extra: analysis.map { [$0] } ?? [],
                     text: "Privately analyse the clues before you act. " + ProbeTemplates.pgm(c.game, speaker: r.player, chameleon: chameleon)
                         .replacingOccurrences(of: "Analyse the clues so far. ", with: ""),
                     constraint: base.options.constrained ? .regex(ProbeTemplates.regex(speaker: r.player, chameleon: chameleon)) : nil)
@@ -138,12 +138,20 @@ public actor PGMAgent: GamePlayer {
                 return done(try await base.complete(r, extra: extra, text: r.text, constraint: base.options.constrained ? ChatPlayer.constraint(for: r) : nil))
             }
         case .prisoner, .publicGood, .costSharing:
-            let a = try await base.complete(r, extra: [], text: Self.gameTheoryPrompt(r), constraint: base.options.constrained ? .regex(Self.gameTheoryRegex(r)) : nil)
+            let a = try await base.complete(Self.analysisRequest(r), extra: [], text: Self.gameTheoryPrompt(r), constraint: base.options.constrained ? .regex(Self.gameTheoryRegex(r)) : nil)
             add(a)
             notes.append(a.text)
             return done(try await base.complete(r, extra: [a.text], text: r.text + " Base your answer on your analysis.",
                                                 constraint: base.options.constrained ? ChatPlayer.constraint(for: r) : nil))
         }
+    }
+
+    /// The request an analysis is generated for: multi-line like a probe (a clue request would cut
+    /// the answer at its first line).
+    static func analysisRequest(_ r: ActionRequest) -> ActionRequest {
+        var a = r
+        a.kind = .pgmProbe
+        return a
     }
 
     static func predictions(_ g: GameKind) -> (verb: String, options: [String]) {

@@ -93,6 +93,13 @@ struct PGMTests {
         c.word = "Grape"
         c.topic = "Fruits"
         await agent.reset(player: 0, context: c)
+        // Before its first clue, with two clues on the table: the whole multi-line analysis is kept.
+        c.clues = [[], ["It makes wine."], ["It is red."]]
+        let first = try await agent.act(ActionRequest(player: 0, kind: .clue, text: "Now you speak.", rules: "rules", observation: [], context: c))
+        #expect(first.notes.first?.split(separator: "\n").count == 9, "\(first.notes)")
+        #expect(first.llmCalls == 2)
+        await agent.reset(player: 0, context: c)
+        client.requests.withLock { $0.removeAll() }
         c.clues = [["It is purple."], ["It makes wine."], ["It is red."]]
         let vote = try await agent.act(ActionRequest(player: 0, kind: .vote, text: "Vote now.", rules: "rules", observation: [], context: c))
         #expect(vote.text == "I vote for Player 3.")

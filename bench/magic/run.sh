@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The measured MAgIC run: vanilla and PGM-aware SmolLM2 and the random floor on the same settings
 # (0..N-1 of every scenario, probes on), played in pieces of under five minutes each (a shared 2-core
-# machine), then merged into one report: bench/magic/results/{random,vanilla,pgm}.jsonl,
+# machine), then merged into one report (AGENTS="pgm" replays only that agent's part): bench/magic/results/{random,vanilla,pgm}.jsonl,
 # report.json (the shared reproduction-report shape) and report.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$TERN" bench magic --agents random --settings "$N" --records-dir "$tmp/random" >/dev/null
 cp "$tmp/random/random.jsonl" "$OUT/random.jsonl"
-for agent in vanilla pgm; do
+for agent in ${AGENTS:-vanilla pgm}; do
     : > "$OUT/$agent.jsonl"
     for games in chameleon undercover_as_undercover undercover_as_non_undercover cost_sharing,prisoner,public_good; do
         d="$tmp/$agent-${games//,/_}"
