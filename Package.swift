@@ -94,6 +94,7 @@ let package = Package(
                 "SplitEnsemble",  // Split-Ensemble
                 "BestEffortServing", "BestEffortTraining",
                 "LoRATraining",  // S-LoRA: tern lora train
+                "MultiAgentGames",  // MAgIC
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -214,5 +215,13 @@ let package = Package(
             name: "LoRATrainingTests",
             dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"],
             swiftSettings: swiftSettings),
+        // MARK: MAgIC
+        // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.
+        .target(name: "MultiAgentGames", dependencies: ["OpenAIAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MultiAgentGamesTests",
+            dependencies: ["MultiAgentGames", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // MARK: end MAgIC
     ]
 )

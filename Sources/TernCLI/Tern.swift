@@ -17,7 +17,7 @@ struct Tern: AsyncParsableCommand {
         abstract: "Tern: efficient-AI systems on one Swift engine (GGUF/Llama inference, serving, training).",
         version: "0.1.0",
         subcommands: [Serve.self, Generate.self, Chat.self, Pull.self, Inspect.self, Train.self, Bench.self, LoRA.self, PIM.self, Agent.self,
-                      Profile.self, BestEffort.self],
+                      Profile.self, BestEffort.self, ArenaCommand.self],
         defaultSubcommand: nil)
 
     static func main() async {

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import MultiAgentGames
+import OpenAIAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the game settings come from: a file, or the seeded generator (identical to the committed
+/// `bench/magic/settings.json`).
+struct ArenaSettingsOptions: ParsableArguments {
+    @Option(name: .customLong("settings-file"), help: "Settings JSON (default: generated with --seed; the same as bench/magic/settings.json).")
+    var settingsFile: String?
+    @Option(help: "Seed of the generated settings.") var seed: UInt64 = SettingsGenerator.defaultSeed
+
+    func bundle(count: Int) throws -> SettingsBundle {
+        if let settingsFile { return try SettingsBundle.load(path: settingsFile) }
+        return SettingsGenerator.generate(count: max(count, 20), seed: seed)
+    }
+}
+
+extension Tern {
+    /// `tern arena`: the MAgIC multi-agent benchmark.
+    struct ArenaCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "arena",
+            abstract: "MAgIC: Chameleon, Undercover, Cost Sharing, Prisoner's Dilemma and Public Good against scripted defenders.",
+            subcommands: [Run.self, Report.self, WriteSettings.self])
+
+        struct Run: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Play the scenarios and append one JSONL record per game.")
+            @OptionGroup var modelOptions: AgentModelOptions
+            @OptionGroup var settingsOptions: ArenaSettingsOptions
+            @Option(help: "vanilla, pgm or random.") var agent = "vanilla"
+            @Option(help: "all, or a comma list of games (chameleon, undercover, cost_sharing, prisoner, public_good) or scenarios.") var games = "all"
+            @Option(help: "Settings per scenario (0..<n).") var settings = 20
+            @Option(help: "Output directory for <model>-<agent>.jsonl.") var out = "arena-results"
+            @Flag(name: .customLong("no-probes"), help: "Skip the identity and PGM probes (no self-awareness / reasoning).") var noProbes = false
+            @Flag(name: .customLong("no-constrained"), help: "Free decoding for votes, decisions and probes.") var noConstrained = false
+            @Option(name: .customLong("clue-tokens"), help: "Max tokens of a free-text clue.") var clueTokens = 24
+
+            func validate() throws {
+                guard ["vanilla", "pgm", "random"].contains(agent) else { throw ValidationError("--agent must be vanilla, pgm or random") }
+                guard settings >= 1 else { throw ValidationError("--settings must be at least 1") }
+            }
+
+            func run() async throws {
+                let scenarios = try Scenario.parse(games)
+                let bundle = try settingsOptions.bundle(count: settings)
+                guard settings <= bundle.chameleon.count else { throw CLIError("the settings file has only \(bundle.chameleon.count) settings per scenario") }
+                var s = MagicBenchmark.Settings(model: modelOptions.model)
+                s.scenarios = scenarios
+                s.settingIndices = Array(0..<settings)
+                s.player.constrained = !noConstrained
+                s.player.clueTokens = clueTokens
+                s.game.metricProbes = !noProbes
+                let (chat, model, shutdown) = agent == "random"
+                    ? (UnusedChatClient() as any ChatModelClient, "random", {}) : try await modelOptions.makeClient(progress: true)
+                defer { shutdown() }
+                s.model = model
+                let bench = MagicBenchmark(client: chat, bundle: bundle, settings: s)
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                let path = out + "/" + model.replacingOccurrences(of: "/", with: "_") + "-" + agent + ".jsonl"
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
+                guard let sink = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot write \(path)") }
+                let tty = isatty(STDERR_FILENO) != 0
+                let records = try await bench.arena(agent).run(scenarios, settings: s.settingIndices) { done, total, r in
+                    sink.write(Data((try r.jsonLine() + "\n").utf8))
+                    let line = "[\(done)/\(total)] \(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s"
+                    FileHandleStderr.write(tty ? "\r" + line + "\u{1B}[K" : line + "\n")
+                }
+                if tty { FileHandleStderr.write("\n") }
+                try sink.close()
+                let m = Metrics.compute(records, options: MetricOptions(released: false))
+                Stdout.write(MagicBenchmark.table([("\(model) (\(agent))", m)]))
+                FileHandleStderr.write("wrote \(records.count) games to \(path)\n")
+            }
+        }
+
+        struct Report: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Leaderboard (models x metrics) from the JSONL records of `tern arena run`.")
+            @Option(help: "Directory of *.jsonl records.") var dir = "arena-results"
+            @Option(help: "Where to write the leaderboard JSON (default <dir>/leaderboard.json).") var json: String?
+            @Flag(help: "Use the metrics exactly as released (quirks) instead of the corrected variants.") var released = false
+
+            func run() throws {
+                let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jsonl") }.sorted()
+                guard !files.isEmpty else { throw CLIError("no .jsonl records in \(dir)") }
+                var groups: [String: [GameRecord]] = [:]
+                for f in files {
+                    for r in try GameRecord.loadJSONL(path: dir + "/" + f) { groups["\(r.model) (\(r.agent))", default: []].append(r) }
+                }
+                var rows: [(name: String, scores: MetricScores)] = []
+                var out: [[String: Any]] = []
+                for (name, records) in groups {
+                    let perScenario = Dictionary(grouping: records, by: \.scenario).mapValues(\.count)
+                    let n = perScenario.values.max() ?? 1
+                    let m = Metrics.compute(records, options: MetricOptions(released: released, numOfGame: n >= 20 ? 21 : n))
+                    rows.append((name, m))
+                    var d: [String: Any] = ["model": name, "games": records.count, "metrics": released ? "released" : "corrected",
+                                            "mean_score": MagicBenchmark.meanScore(m).map { $0 as Any } ?? NSNull(), "components": m.components]
+                    for (k, v) in m.all { d[k] = v.map { $0 as Any } ?? NSNull() }
+                    out.append(d)
+                }
+                rows.sort { (MagicBenchmark.meanScore($0.scores) ?? 0) > (MagicBenchmark.meanScore($1.scores) ?? 0) }
+                Stdout.write(MagicBenchmark.table(rows))
+                let path = json ?? dir + "/leaderboard.json"
+                let data = try JSONSerialization.data(withJSONObject: ["leaderboard": out], options: [.sortedKeys, .prettyPrinted])
+                try data.write(to: URL(fileURLWithPath: path))
+                FileHandleStderr.write("wrote \(path)\n")
+            }
+        }
+
+        struct WriteSettings: ParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "settings", abstract: "Generate the seeded settings offline and write them as JSON.")
+            @Option(help: "Settings per scenario.") var count = 20
+            @Option(help: "Seed.") var seed: UInt64 = SettingsGenerator.defaultSeed
+            @Option(help: "Output file.") var out = "bench/magic/settings.json"
+
+            func run() throws {
+                let data = try SettingsGenerator.generate(count: count, seed: seed).encoded()
+                try data.write(to: URL(fileURLWithPath: out))
+                FileHandleStderr.write("wrote \(count) settings per scenario to \(out)\n")
+            }
+        }
+    }
+}
+
+/// A short outcome string for progress lines.
+func arenaOutcome(_ r: GameRecord) -> String {
+    if let f = r.outcome.winFlag { return "win flag \(f)" }
+    return r.outcome.result ?? "unfinished"
+}
+
+/// The client of the random agent, which never asks a model.
+struct UnusedChatClient: ChatModelClient {
+    func complete(_ request: ChatCompletionRequest) async throws -> ChatCompletion { throw CLIError("the random agent has no model") }
+    func stream(_ request: ChatCompletionRequest) async throws -> AsyncThrowingStream<ChatCompletionChunk, any Error> {
+        throw CLIError("the random agent has no model")
+    }
+}

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("tern bench magic and tern arena, end to end", .serialized)
+struct BenchMagicTests {
+    let model = Fixtures.requireDefaultModel()
+
+    @Test("bench magic --quick --json: one setting of one scenario per game, vanilla vs PGM SmolLM2 vs random, the shared report shape")
+    func quickReport() throws {
+        let r = try Tern.run(["bench", "magic", "--quick", "--json", "--model", model, "--threads", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try Tern.json(r.stdout)
+        #expect(o["system"] as? String == "magic")
+        #expect((o["machine"] as? String)?.isEmpty == false)
+        let settings = try #require(o["settings"] as? [String: Any])
+        #expect(settings["quick"] as? Bool == true && settings["settings_per_scenario"] as? Int == 1)
+        let claims = try #require(o["claims"] as? [[String: Any]])
+        let ids = claims.compactMap { $0["id"] as? String }
+        #expect(ids.contains("pgm_gain_mean_score") && ids.contains("vanilla_vs_random_floor"))
+        #expect(claims.first { $0["id"] as? String == "pgm_gain_mean_score" }?["paper"] as? Double == 1.37)
+        for c in claims { #expect(c.keys.contains("ours") && c.keys.contains("baseline") && c.keys.contains("description")) }
+        let agents = try #require((o["results"] as? [String: Any])?["agents"] as? [String: [String: Any]])
+        #expect(Set(agents.keys) == ["vanilla", "pgm", "random"])
+        for (name, a) in agents {
+            #expect(a["games"] as? Int == 5, "\(name)")
+            let m = try #require(a["corrected"] as? [String: Any])
+            // Every game finished, so the win rate and the game-only metrics exist and are fractions.
+            for k in ["win_rate", "deception", "cooperation", "rationality"] {
+                let v = try #require(m[k] as? Double, "\(name) \(k)")
+                #expect(v >= 0 && v <= 1)
+            }
+        }
+        #expect((agents["vanilla"]?["llm_calls"] as? Int ?? 0) >= 10)
+        #expect((agents["pgm"]?["llm_calls"] as? Int ?? 0) > (agents["vanilla"]?["llm_calls"] as? Int ?? 0))
+        #expect(agents["random"]?["llm_calls"] as? Int == 0)
+    }
+
+    @Test("arena run writes JSONL records; arena report prints the leaderboard and writes JSON")
+    func arenaRunReport() throws {
+        let dir = try temporaryDirectory()
+        let run = try Tern.run(["arena", "run", "--agent", "random", "--games", "all", "--settings", "2", "--out", dir])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try String(contentsOfFile: dir + "/random-random.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 14)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["scenario"] as? String == "chameleon_as_chameleon")
+        #expect((first["messages"] as? [Any])?.isEmpty == false)
+        let report = try Tern.run(["arena", "report", "--dir", dir])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("random (random)") && report.stdout.contains("judge"))
+        let board = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/leaderboard.json"))) as? [String: Any])
+        let rows = try #require(board["leaderboard"] as? [[String: Any]])
+        #expect(rows.count == 1 && rows[0]["games"] as? Int == 14)
+    }
+}
