@@ -49,9 +49,13 @@ enum SafeTensorsReader {
         let payload = data.count - start
         var out: [String: SafeTensor] = [:]
         for (name, value) in json where name != "__metadata__" {
+            // JSONSerialization traps (not throws) on a top-level non-container: check the type first.
+            guard let entry = value as? [String: Any], JSONSerialization.isValidJSONObject(entry) else {
+                throw SafeTensorsError("tensor '\(name)': the header entry is not an object with dtype, shape and data_offsets")
+            }
             let h: Header
             do {
-                h = try JSONDecoder().decode(Header.self, from: JSONSerialization.data(withJSONObject: value))
+                h = try JSONDecoder().decode(Header.self, from: JSONSerialization.data(withJSONObject: entry))
             } catch {
                 throw SafeTensorsError("tensor '\(name)': the header entry needs dtype, shape and data_offsets")
             }

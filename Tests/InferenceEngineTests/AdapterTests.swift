@@ -256,7 +256,7 @@ struct PEFTAdapterTests {
                        #"{"x":{"dtype":"F32","shape":[-2,-2],"data_offsets":[0,16]}}"#,
                        #"{"x":{"dtype":"F16","shape":[2],"data_offsets":[9223372036854775807,-9223372036854775805]}}"#,
                        #"{"x":{"dtype":"F16","shape":[2],"data_offsets":[4,0]}}"#,
-                       #"{"x":{"dtype":"F32","shape":[1]}}"#, #"[1,2]"#, #"{"#] {
+                       #"{"x":{"dtype":"F32","shape":[1]}}"#, #"[1,2]"#, #"{"#, #"{"x":"F32"}"#, #"{"x":5}"#, #"{"x":null}"#] {
             var file = Data()
             withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
             file.append(contentsOf: Array(header.utf8) + [UInt8](repeating: 0, count: 8))
