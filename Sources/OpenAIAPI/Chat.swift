@@ -311,6 +311,8 @@ public struct ChatCompletionChunk: Sendable, Codable, Equatable {
     public var model: String
     public var choices: [Choice]
     public var usage: Usage?
+    /// The backend configuration that served the request (Tern: the quality tier under `--router`).
+    public var system_fingerprint: String?
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage? = nil) {
         self.id = id
         self.created = created

@@ -312,6 +312,26 @@ public final class ChatService: ChatModelClient, Sendable {
         return out
     }
 
+    /// `stream` with `system_fingerprint` set on every chunk (the routed tier); unchanged when nil.
+    static func fingerprinted<T: Sendable>(_ stream: AsyncThrowingStream<T, any Error>, _ fingerprint: String?,
+                                           set: @escaping @Sendable (inout T, String) -> Void) -> AsyncThrowingStream<T, any Error> {
+        guard let fingerprint else { return stream }
+        let (out, continuation) = AsyncThrowingStream<T, any Error>.makeStream()
+        let task = Task {
+            do {
+                for try await var chunk in stream {
+                    set(&chunk, fingerprint)
+                    continuation.yield(chunk)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return out
+    }
+
     /// Splits a constrained tool-mode output into content or tool calls.
     func toolResult(_ text: String, mode: ToolMode, index: Int) -> (content: String?, calls: [ToolCall]?) {
         guard mode != .none, let data = text.data(using: .utf8),
@@ -447,7 +467,7 @@ public final class ChatService: ChatModelClient, Sendable {
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        return out
+        return Self.fingerprinted(out, p.common.fingerprint) { $0.system_fingerprint = $1 }
     }
 
     // MARK: - Completions
@@ -586,7 +606,7 @@ public final class ChatService: ChatModelClient, Sendable {
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        return out
+        return Self.fingerprinted(out, p.common.fingerprint) { $0.system_fingerprint = $1 }
     }
 }
 

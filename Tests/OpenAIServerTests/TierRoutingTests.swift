@@ -54,6 +54,12 @@ struct TierRoutingTests {
                 let c = try decode(ChatCompletion.self, r.body)
                 #expect(c.system_fingerprint == "tern-tier-A")  // unlabelled
             }
+            // Streaming responses name the tier on every chunk.
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: body(
+                #"{"model":"tiny","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"stream":true,"metadata":{"task":"sentiment"}}"#)) { r in
+                let chunks = events(r.body).filter { $0 != "[DONE]" }
+                #expect(chunks.count >= 2 && chunks.allSatisfy { $0.contains(#""system_fingerprint":"tern-tier-B""#) }, "\(chunks)")
+            }
             try await client.execute(uri: "/v1/completions", method: .post, headers: jsonHeaders, body: completion("copy")) { r in
                 #expect(r.status == .serviceUnavailable)
                 #expect(String(buffer: r.body).contains("dropped_by_router"))
@@ -65,7 +71,7 @@ struct TierRoutingTests {
             try await client.execute(uri: "/metrics", method: .get) { r in
                 let text = String(buffer: r.body)
                 #expect(text.contains(#"tern_router_requests_total{tier="A"} 3"#))
-                #expect(text.contains(#"tern_router_requests_total{tier="B"} 1"#))
+                #expect(text.contains(#"tern_router_requests_total{tier="B"} 2"#))
                 #expect(text.contains(#"tern_router_in_flight{tier="A"} 0"#))
                 #expect(text.contains(#"tern_router_on_time_total{tier="A"} 3"#))
                 #expect(text.contains("tern_router_dropped_total 1"))
@@ -75,7 +81,7 @@ struct TierRoutingTests {
                 let j = try #require(try JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as? [String: Any])
                 let tiers = try #require((j["router"] as? [String: Any])?["tiers"] as? [[String: Any]])
                 #expect(tiers.map { $0["name"] as? String } == ["A", "B"])
-                #expect(tiers.map { $0["routed"] as? Int } == [3, 1])
+                #expect(tiers.map { $0["routed"] as? Int } == [3, 2])
             }
             try await client.execute(uri: "/", method: .get) { r in #expect(String(buffer: r.body).contains("r-tiers")) }
         }
