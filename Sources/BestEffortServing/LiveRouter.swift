@@ -25,13 +25,14 @@ public final class LiveRouter: Sendable {
     struct State {
         /// Arrival times within the rate window, oldest first.
         var arrivals: [Double] = []
-        var routed: [Int]
-        var inFlight: [Int]
-        var finished: [Int]
-        var onTime: [Int]
+        var routed: [Int], inFlight: [Int], finished: [Int], onTime: [Int]
         var dropped = 0
         var unlabeled = 0
+        init(tiers: Int) { (routed, inFlight, finished, onTime) = ([Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers)) }
     }
+
+    /// Seconds on the monotone uptime clock.
+    static let monotonic: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// Why a router cannot be built from a policy and a tier table.
     public struct MismatchError: Error, CustomStringConvertible {
@@ -77,9 +78,8 @@ public final class LiveRouter: Sendable {
         self.settings = policy.settings
         self.network = policy.network
         fixedTier = 0
-        self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-        let zeros = [Int](repeating: 0, count: tiers.count)
-        state = Mutex(State(routed: zeros, inFlight: zeros, finished: zeros, onTime: zeros))
+        self.clock = clock ?? Self.monotonic
+        state = Mutex(State(tiers: self.tiers.count))
     }
 
     /// A static policy served live: every request goes to `tier` (the paper's static baseline is the
@@ -100,9 +100,8 @@ public final class LiveRouter: Sendable {
         self.settings = settings
         network = nil
         fixedTier = k
-        self.clock = clock ?? { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-        let zeros = [Int](repeating: 0, count: table.count)
-        state = Mutex(State(routed: zeros, inFlight: zeros, finished: zeros, onTime: zeros))
+        self.clock = clock ?? Self.monotonic
+        state = Mutex(State(tiers: self.tiers.count))
     }
 
     /// The index of a task by its name (`compare`, `sentiment`, ...), or nil.

@@ -121,10 +121,7 @@ public final class AdapterStore: Sendable {
     public func registerOnDisk(name: String, path: String) throws(AdapterStoreError) {
         try validate(name)
         if contains(name) { throw .alreadyLoaded(name) }
-        let resolved = Self.resolve(path)
-        guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
-            throw .pathNotAllowed(path)
-        }
+        let resolved = try confined(path)
         _ = try read(name: name, path: resolved)
         let added = onDisk.withLock { d -> Bool in
             guard d.paths[name] == nil else { return false }
@@ -176,10 +173,7 @@ public final class AdapterStore: Sendable {
     public func load(name: String, path: String) throws(AdapterStoreError) -> LoRAAdapter {
         try validate(name)
         if contains(name) { throw .alreadyLoaded(name) }
-        let resolved = Self.resolve(path)
-        guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
-            throw .pathNotAllowed(path)
-        }
+        let resolved = try confined(path)
         return try loadTrusted(name: name, path: resolved)
     }
 
@@ -236,6 +230,16 @@ public final class AdapterStore: Sendable {
         let ok = !name.isEmpty && name.count <= 64 && !reservedNames.contains(name)
             && name.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "._:-".unicodeScalars.contains($0) }
         guard ok else { throw .invalidName(name) }
+    }
+
+    /// `path` resolved, if it lies inside an allowed directory (the one confinement check for every
+    /// load that a client can trigger).
+    private func confined(_ path: String) throws(AdapterStoreError) -> String {
+        let resolved = Self.resolve(path)
+        guard allowedDirectories.contains(where: { resolved == $0 || resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+            throw .pathNotAllowed(path)
+        }
+        return resolved
     }
 
     /// `path` made absolute with symbolic links and `.`/`..` resolved (as far as it exists).
