@@ -36,7 +36,7 @@ run: model data
 
 test: model data
 	@scripts/install-test-deps.sh
-	fuzz/run.sh 15
+	FUZZ_SEED=1 fuzz/run.sh 15
 	swift build $(SWIFT_FLAGS) --build-tests
 	swift test -c release --skip-build --disable-xctest
 

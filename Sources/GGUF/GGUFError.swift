@@ -23,8 +23,9 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateKey(String, offset: Int)
     /// The same tensor name appears twice.
     case duplicateTensor(String, offset: Int)
-    /// `general.alignment` is zero, not a power of two, or not a `UINT32`.
-    case badAlignment(UInt64)
+    /// `general.alignment` is zero, not a power of two, or not a `UINT32`; carries the value as written
+    /// (any type or sign, so reporting it can never trap).
+    case badAlignment(String)
     /// A tensor's data offset is not a multiple of the alignment.
     case misalignedTensor(String, offset: UInt64, alignment: Int)
     /// A tensor's data lies (partly) outside the file.
@@ -50,7 +51,7 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownTensorType(let t, let tensor): "tensor '\(tensor)' has unknown type id \(t)"
         case .duplicateKey(let k, let offset): "duplicate metadata key '\(k)' at offset \(offset)"
         case .duplicateTensor(let n, let offset): "duplicate tensor name '\(n)' at offset \(offset)"
-        case .badAlignment(let a): "bad general.alignment \(a) (must be a power of two)"
+        case .badAlignment(let a): "bad general.alignment \(a): must be a UINT32 power of two"
         case .misalignedTensor(let n, let offset, let alignment):
             "tensor '\(n)' data offset \(offset) is not a multiple of the alignment \(alignment)"
         case .tensorOutOfBounds(let n, let offset, let size, let fileSize):

@@ -108,7 +108,7 @@ public final class GGUFFile: @unchecked Sendable {
         var alignment = 32
         if let a = meta["general.alignment"] {
             guard case .uint32(let v) = a, v > 0, v & (v - 1) == 0 else {
-                throw .badAlignment(UInt64(a.intValue ?? 0))
+                throw .badAlignment("\(a) (\(a.type))")
             }
             alignment = Int(v)
         }

@@ -80,7 +80,7 @@ struct GGUFReaderTests {
             case (.truncatedHeader, .truncated(let o, _)): o == 8
             case (.truncatedMetadata, .truncated): true
             case (.truncatedTensorData, .tensorOutOfBounds(let n, _, _, _)): n == "b"
-            case (.badAlignment, .badAlignment(3)): true
+            case (.badAlignment, .badAlignment(let a)): a == "3 (uint32)"
             case (.duplicateKey, .duplicateKey("general.name", _)): true
             case (.duplicateTensor, .duplicateTensor("a", _)): true
             case (.unknownValueType, .unknownValueType(42, _)): true
@@ -126,5 +126,24 @@ struct GGUFReaderTests {
             }
         }
         #expect(accepted > 0)  // flips inside tensor data keep the file valid
+    }
+
+    /// Found by the GGUF fuzzer in CI: an INT32 `general.alignment` holding a negative value made
+    /// building the error message trap (the value was converted to an unsigned integer).
+    @Test("a negative or wrongly typed general.alignment is a typed error, not a trap")
+    func negativeAlignment() {
+        let fuzzCrash = Array(Data(base64Encoded:
+            "R0dVRgMAAAAAAAAAAAAAAAIAAAAAAAAAFAAAAAAAAABnZW5lcmFhCWNobWxydGVjdHVyZQgAAAAFAAAAAAAAAAAAAAADEQAAAAAAAABnZW5lcmFsLmFsaWdubWVudAUAAAAAAO7u7u7u7u7u7u5HR1VGAw==")!)
+        #expect {
+            try GGUFFile(bytes: fuzzCrash)
+        } throws: { error in
+            guard case .badAlignment(let a) = error as? GGUFError else { return false }
+            return a.hasSuffix("(int32)") && a.hasPrefix("-")
+        }
+        for value: MetadataValue in [.int32(-32), .int64(.min), .uint64(.max), .float32(32), .string("32"), .uint32(0)] {
+            var w = GGUFWriter()
+            w.set("general.alignment", value)
+            #expect(throws: GGUFError.self) { try GGUFFile(bytes: w.bytes()) }
+        }
     }
 }
