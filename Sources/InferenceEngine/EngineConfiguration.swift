@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import TransformerModels
+
 /// How the serving engine is sized. Everything has a sensible default for a 135M model on a laptop.
 public struct EngineConfiguration: Sendable {
     /// Threads for matrix products.
@@ -20,6 +22,19 @@ public struct EngineConfiguration: Sendable {
     public var prefixCaching = true
     /// Load queued requests' LoRA adapters into free pool pages ahead of admission (S-LoRA's prefetch).
     public var prefetchAdapters = true
+    /// Bytes set aside for LoRA adapter pages in a pool of their own, taken out of
+    /// ``kvMemoryBytes``. nil (the default) is S-LoRA's unified paging: KV and adapter pages share
+    /// one pool and admission counts both. A number is the "no unified memory" ablation: the KV
+    /// pool shrinks by that much and adapters compete only among themselves.
+    public var separateAdapterPoolBytes: Int?
+    /// How each step's per-token LoRA terms are computed (S-LoRA's gather kernels, or the padded
+    /// batched-matmul ablation).
+    public var loraBatching: LoRABatching = .gather
+    /// The merge-swap baseline: requests' adapters are merged into these weights one adapter at a
+    /// time (the engine's model must be `mergeSwap.model`) instead of being applied unmerged; each
+    /// step runs only the sequences of one adapter and switching adapters re-merges the weights.
+    /// Pair it with ``SingleAdapterScheduler``. nil (default): unmerged LoRA.
+    public var mergeSwap: MergeSwapWeights?
 
     /// Default configuration.
     public init() {}

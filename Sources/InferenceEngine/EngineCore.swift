@@ -18,6 +18,9 @@ final class EngineCore: @unchecked Sendable {
     let model: LlamaModel
     let tokenizer: Tokenizer
     let pool: PagePool
+    /// Pages for LoRA adapters when the configuration keeps them apart from KV (the no-unified
+    /// ablation); nil under unified paging, where adapters take pages from ``pool``.
+    let adapterPool: PagePool?
     let configuration: EngineConfiguration
     let policy: any SchedulingPolicy
     let contextSize: Int
@@ -64,8 +67,12 @@ final class EngineCore: @unchecked Sendable {
         let hp = model.hyperparameters
         contextSize = min(configuration.contextSize ?? min(hp.contextLength, 8192), model.maxContext)
         let perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: configuration.pageSize)
-        pool = PagePool(pageCount: max(1, configuration.kvMemoryBytes / perPage), pageSize: configuration.pageSize,
+        let adapterBytes = configuration.separateAdapterPoolBytes.map { min(max($0, 0), configuration.kvMemoryBytes) }
+        pool = PagePool(pageCount: max(1, (configuration.kvMemoryBytes - (adapterBytes ?? 0)) / perPage), pageSize: configuration.pageSize,
                         layers: hp.layers, kvDim: hp.kvDim)
+        adapterPool = adapterBytes.map {
+            PagePool(pageCount: max(1, $0 / perPage), pageSize: configuration.pageSize, layers: hp.layers, kvDim: hp.kvDim)
+        }
         stats.withLock { $0.totalPages = pool.pageCount }
     }
 
@@ -108,8 +115,8 @@ final class EngineCore: @unchecked Sendable {
         }
         let seq = Sequence(id: id, request: request, cache: pool.makeCache(), tokenizer: tokenizer, continuation: continuation)
         seq.adapter = adapter
-        if let adapter {
-            // f16 weights over the bytes of one KV position (all layers, K and V).
+        if let adapter, adapterPool == nil, configuration.mergeSwap == nil {
+            // Unified paging: f16 weights over the bytes of one KV position (all layers, K and V).
             let hp = model.hyperparameters
             let perPosition = hp.layers * 2 * hp.kvDim
             seq.adapterPositions = (adapter.parameterCount + perPosition - 1) / perPosition
@@ -210,16 +217,25 @@ final class EngineCore: @unchecked Sendable {
         }
         var chunks: [SequenceChunk] = []
         var chunkSeqs: [Sequence] = []
+        let merge = configuration.mergeSwap
+        // Merge-swap: the weights hold one adapter, so a pass runs only the first scheduled sequence's adapter.
+        let passAdapter = merge.flatMap { _ in decision.scheduled.lazy.compactMap { id, _ in self.running.first { $0.id == id } }.first?.adapter }
         for (id, n) in decision.scheduled {
             guard let s = running.first(where: { $0.id == id }) else { continue }
             let count = min(n, s.tokens.count - s.cache.count)
             guard count > 0 else { continue }
-            guard ensureAdapter(s) else {
-                if running.count == 1 {
-                    // Alone and its adapter still does not fit: it never will.
-                    running.removeAll()
+            if merge != nil {
+                guard s.adapter === passAdapter else { continue }
+            } else if !ensureAdapter(s) {
+                if running.count == 1 || !adapterCanEverFit(s) {
+                    // Alone and its adapter still does not fit (or larger than the whole adapter pool): it never will.
+                    running.removeAll { $0 === s }
                     releasePages(s)
-                    s.fail(EngineError.exceedsMemory(tokens: s.tokens.count + s.adapterPositions, limit: pool.pageCount * pool.pageSize))
+                    if adapterPool != nil {
+                        s.fail(EngineError.invalidRequest("adapter '\(s.request.adapter ?? "")' does not fit in the adapter memory"))
+                    } else {
+                        s.fail(EngineError.exceedsMemory(tokens: s.tokens.count + s.adapterPositions, limit: pool.pageCount * pool.pageSize))
+                    }
                 }
                 continue
             }
@@ -230,7 +246,9 @@ final class EngineCore: @unchecked Sendable {
             let end = s.cache.count + count
             let tokens = Array(s.tokens[s.cache.count..<end])
             let logits: LogitsRequest = end == s.tokens.count ? .last : .none
-            var chunk = if let a = s.adapter, let r = resident[a.instanceID] {
+            var chunk = if merge != nil {
+                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits)
+            } else if let a = s.adapter, let r = resident[a.instanceID] {
                 SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, pagedAdapter: r.paged)
             } else {
                 SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, adapter: s.adapter)
@@ -251,6 +269,8 @@ final class EngineCore: @unchecked Sendable {
         let started = Date()
         do {
             // Early-exit sequences share the pass; each layer runs over the sequences still that deep.
+            model.loraBatching = configuration.loraBatching
+            merge?.activate(passAdapter)
             try model.forward(chunks) { chunkIndex, _, logits in
                 self.sampleNext(chunkSeqs[chunkIndex], logits)
             }
@@ -334,18 +354,25 @@ final class EngineCore: @unchecked Sendable {
         return true
     }
 
+    /// False when `s`'s adapter is larger than the whole separate adapter pool (it would wait forever).
+    private func adapterCanEverFit(_ s: Sequence) -> Bool {
+        guard let adapterPool, let a = s.adapter,
+              let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: adapterPool.blockCapacity) else { return true }
+        return (blocks + 1) / 2 <= adapterPool.pageCount
+    }
+
     /// Copies `a` into newly allocated pool pages (no users yet). False when the pool is full.
     private func load(_ a: LoRAAdapter, prefetch: Bool) -> Bool {
+        let pool = adapterPool ?? self.pool
         guard let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return false }
         var pages: [Int32] = []
         for _ in 0..<((blocks + 1) / 2) {
-            guard let p = prefetch ? pool.allocate() : allocatePage() else {
+            guard let p = prefetch ? pool.allocate() : allocateAdapterPage() else {
                 for p in pages { pool.release(p) }
                 return false
             }
             pages.append(p)
         }
-        let pool = self.pool
         let paged = PagedLoRA(adapter: a, blockCapacity: pool.blockCapacity) { layer, i in
             pool.block(page: pages[i / 2], layer: layer, plane: i % 2)
         }
@@ -370,13 +397,25 @@ final class EngineCore: @unchecked Sendable {
 
     private func offload(_ id: UInt64) {
         guard let r = resident.removeValue(forKey: id) else { return }
+        let pool = adapterPool ?? self.pool
         for p in r.pages { pool.release(p) }
     }
 
-    /// A page for KV or an adapter; when the pool is exhausted, standby adapters (resident, no
+    /// A KV page; under unified paging, when the pool is exhausted, standby adapters (resident, no
     /// running user) are offloaded first.
     private func allocatePage() -> Int32? {
         if let p = pool.allocate() { return p }
+        guard adapterPool == nil else { return nil }
+        return allocateByOffloading(from: pool)
+    }
+
+    /// A page for an adapter, from the adapter pool when it is separate.
+    private func allocateAdapterPage() -> Int32? {
+        guard let adapterPool else { return allocatePage() }
+        return adapterPool.allocate() ?? allocateByOffloading(from: adapterPool)
+    }
+
+    private func allocateByOffloading(from pool: PagePool) -> Int32? {
         for (id, r) in resident where r.users == 0 {
             offload(id)
             if let p = pool.allocate() { return p }
@@ -388,12 +427,15 @@ final class EngineCore: @unchecked Sendable {
     /// free pages, keeping a margin for the running requests' growth; offload standby adapters no
     /// queued request needs any more.
     private func prefetchAdapters() {
-        guard configuration.prefetchAdapters else { return }
+        guard configuration.prefetchAdapters, configuration.mergeSwap == nil else { return }
         for (id, r) in resident where r.users == 0 && !waiting.contains(where: { $0.adapter?.instanceID == id }) { offload(id) }
+        // Under unified paging keep a margin for the running requests' KV growth.
+        let margin = adapterPool == nil ? running.count + 1 : 0
+        let pool = adapterPool ?? self.pool
         for s in waiting.prefix(8) {
             guard let a = s.adapter, resident[a.instanceID] == nil,
                   let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity),
-                  pool.availablePages >= (blocks + 1) / 2 + running.count + 1 else { continue }
+                  pool.availablePages >= (blocks + 1) / 2 + margin else { continue }
             _ = load(a, prefetch: true)
         }
     }

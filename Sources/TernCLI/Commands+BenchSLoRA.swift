@@ -77,6 +77,9 @@ struct SLoRARunResult {
     var seconds: Double
     var ttft: [Double]
     var slo: Double
+    var cv = 1.0
+    /// Adapter switches (merge-swap only).
+    var swaps: Int?
 
     var throughput: Double { Double(completed) / max(seconds, 1e-9) }
     func percentile(_ p: Double) -> Double {
@@ -89,9 +92,9 @@ struct SLoRARunResult {
     var satisfaction: Double { ttft.reduce(0) { $0 + ($1 < slo ? 1 - ($1 / slo) * ($1 / slo) : 0) } / Double(max(requests, 1)) }
 
     var json: [String: Any] {
-        ["system": system, "adapters": adapters, "requests": requests, "completed": completed, "seconds": seconds,
+        ["system": system, "adapters": adapters, "cv": cv, "requests": requests, "completed": completed, "seconds": seconds,
          "throughput_req_s": throughput, "ttft_p50_s": percentile(0.5), "ttft_p90_s": percentile(0.9),
-         "slo_attainment": sloAttainment, "user_satisfaction": satisfaction]
+         "slo_attainment": sloAttainment, "user_satisfaction": satisfaction, "adapter_swaps": swaps ?? NSNull()]
     }
 }
 
@@ -102,10 +105,13 @@ extension Tern.Bench {
             commandName: "slora",
             abstract: "S-LoRA: multi-adapter serving throughput and SLO attainment against PEFT-style and vLLM-packed baselines, same engine, same trace.",
             discussion: """
-            Systems: slora (unified paging, S-LoRA admission, heterogeneous batches, prefetch), slora-no-prefetch, \
-            peft (static batches of one adapter at a time, the paper's PEFT baseline) and vllm-packed (one merged \
-            model copy per adapter, up to --packed-limit adapters). Each replays the same \
-            synthetic trace in real time against the in-process engine with synthetic rank-8 q/k/v/o adapters.
+            Systems (--systems): slora (unified paging, S-LoRA admission, heterogeneous batches, prefetch), \
+            slora-no-prefetch, slora-no-unified (adapters in a separate pool of --adapter-pool bytes taken out of the \
+            budget), slora-padded-bmm (LoRA terms through copies padded to the batch's largest rank), single-adapter \
+            (one adapter at a time, unmerged), peft (static batches of one adapter at a time, the paper's PEFT \
+            baseline) and vllm-packed (one merged model copy per adapter, up to --packed-limit adapters). Each replays \
+            the same synthetic trace in real time against the in-process engine with synthetic q/k/v/o adapters. \
+            --cv-sweep runs S-LoRA with FCFS, LCFS and early abort on traces of each burstiness instead.
             """)
 
         @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
@@ -130,6 +136,16 @@ extension Tern.Bench {
         var seed: UInt64 = 1
         @Option(name: .customLong("packed-limit"), help: "Run the vLLM-packed baseline (one merged model copy per adapter) up to this many adapters.")
         var packedLimit: Int = 5
+        @Option(help: "Systems to run, comma-separated (see above).")
+        var systems: String = "slora,slora-no-prefetch,slora-no-unified,slora-padded-bmm,single-adapter,merge-swap,peft,vllm-packed"
+        @Option(name: .customLong("baselines-limit"), help: "Run systems other than slora only up to this many adapters (the baselines at thousands of adapters add nothing but time).")
+        var baselinesLimit: Int = 100
+        @Option(name: .customLong("adapter-pool"), help: "Bytes of the separate adapter pool of slora-no-unified, taken out of --kv-memory.")
+        var adapterPool: String = "16M"
+        @Option(help: "Adapter ranks, comma-separated; adapter i gets rank ranks[i % count] (mixed ranks in one batch).")
+        var ranks: String = "8"
+        @Option(name: .customLong("cv-sweep"), help: "Instead of the system comparison: S-LoRA with FCFS, LCFS and early abort at each of these inter-arrival cvs (first adapter count).")
+        var cvSweep: String?
         @Flag(help: "A small version that runs in well under a minute (used by tests).")
         var quick = false
         @Flag(help: "Print the reproduction-report JSON.")
@@ -148,23 +164,66 @@ extension Tern.Bench {
             let hp = llama.hyperparameters
             let duration = quick ? 4 : self.duration, rate = quick ? 4 : self.rate
             let promptRange = quick ? 8..<24 : 8..<128, outputRange = quick ? 4..<12 : 8..<64
-            let systems: [(String, () -> any SchedulingPolicy, Bool)] = [
-                ("slora", { SLoRAScheduler(order: .fcfs, slo: slo) }, true),
-                ("slora-no-prefetch", { SLoRAScheduler(order: .fcfs, slo: slo) }, false),
-                ("single-adapter", { SingleAdapterScheduler() }, false),
-                ("peft", { StaticAdapterBatchScheduler(maxBatch: 6) }, false),
-            ]
-            var results: [SLoRARunResult] = []
-            for n in (quick ? [5, 20] : counts) {
-                let store = AdapterStore(hyperparameters: hp)
-                for i in 0..<n {
-                    try store.register(LoRAAdapter.synthetic(name: "lora-\(i)", hyperparameters: hp, rank: 8, magnitude: 1e-3, seed: UInt64(i)))
+            let wanted = systems.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let known = ["slora", "slora-no-prefetch", "slora-no-unified", "slora-padded-bmm", "single-adapter", "merge-swap", "peft", "vllm-packed"]
+            if let bad = wanted.first(where: { !known.contains($0) }) {
+                throw ValidationError("--systems: unknown system '\(bad)' (known: \(known.joined(separator: ", ")))")
+            }
+            guard let adapterPoolBytes = parseSize(adapterPool), adapterPoolBytes > 0, adapterPoolBytes < budget else {
+                throw ValidationError("--adapter-pool: a size below --kv-memory, e.g. 16M")
+            }
+            let rankList = ranks.split(separator: ",").compactMap { Int($0) }
+            guard !rankList.isEmpty, rankList.allSatisfy({ (1...64).contains($0) }) else { throw ValidationError("--ranks: ranks in 1...64") }
+            let sweep = try cvSweep.map { text in
+                let v = text.split(separator: ",").compactMap { Double($0) }
+                guard !v.isEmpty, v.allSatisfy({ $0 > 0 && $0 <= 16 }) else { throw ValidationError("--cv-sweep: values in (0, 16]") }
+                return v
+            }
+            struct System {
+                var name: String
+                var policy: () -> any SchedulingPolicy
+                var prefetch = true
+                var separateAdapterPool = false
+                var batching = LoRABatching.gather
+                var mergeSwap = false
+                var cv: Double
+            }
+            func plan(adapters n: Int) -> [System] {
+                if let sweep {
+                    return sweep.flatMap { cv in
+                        SLoRAScheduler.Order.allCases.map { order in
+                            System(name: "slora-\(order.rawValue)", policy: { SLoRAScheduler(order: order, slo: slo) }, cv: cv)
+                        }
+                    }
                 }
-                let trace = SLoRATrace.generate(adapters: n, alpha: alpha, rate: rate, cv: cv, duration: duration, prompt: promptRange,
-                                                output: outputRange, vocabulary: 1000..<20000, seed: seed)
+                let all: [System] = [
+                    System(name: "slora", policy: { SLoRAScheduler(order: .fcfs, slo: slo) }, cv: cv),
+                    System(name: "slora-no-prefetch", policy: { SLoRAScheduler(order: .fcfs, slo: slo) }, prefetch: false, cv: cv),
+                    System(name: "slora-no-unified", policy: { SLoRAScheduler(order: .fcfs, slo: slo) }, separateAdapterPool: true, cv: cv),
+                    System(name: "slora-padded-bmm", policy: { SLoRAScheduler(order: .fcfs, slo: slo) }, batching: .paddedBMM, cv: cv),
+                    System(name: "single-adapter", policy: { SingleAdapterScheduler() }, prefetch: false, cv: cv),
+                    System(name: "merge-swap", policy: { SingleAdapterScheduler() }, prefetch: false, mergeSwap: true, cv: cv),
+                    System(name: "peft", policy: { StaticAdapterBatchScheduler(maxBatch: 6) }, prefetch: false, cv: cv),
+                ]
+                return all.filter { wanted.contains($0.name) && ($0.name == "slora" || n <= baselinesLimit) }
+            }
+            var results: [SLoRARunResult] = []
+            for n in (sweep != nil ? [quick ? 5 : counts[0]] : (quick ? [5, 20] : counts)) {
+                let store = AdapterStore(hyperparameters: hp)
+                let started = Date()
+                for i in 0..<n {
+                    try store.register(LoRAAdapter.synthetic(name: "lora-\(i)", hyperparameters: hp, rank: rankList[i % rankList.count],
+                                                             magnitude: 1e-3, seed: UInt64(i)))
+                }
+                FileHandleStderr.write("bench slora: \(n) adapters (ranks \(ranks)) made in \(String(format: "%.1f", Date().timeIntervalSince(started))) s\n")
+                func trace(cv: Double) -> [SLoRATrace.Request] {
+                    SLoRATrace.generate(adapters: n, alpha: alpha, rate: rate, cv: cv, duration: duration, prompt: promptRange,
+                                        output: outputRange, vocabulary: 1000..<20000, seed: seed)
+                }
                 // vLLM-packed: one merged model copy per adapter, each an engine with 1/n of the KV
                 // budget, all sharing the CPU; only where the copies fit the packed limit.
-                if n <= packedLimit {
+                if sweep == nil, wanted.contains("vllm-packed"), n <= packedLimit {
+                    let trace = trace(cv: cv)
                     var engines: [EngineClient] = []
                     for i in 0..<n {
                         let merged = store.adapter(named: "lora-\(i)")!.merged(into: file)
@@ -183,22 +242,35 @@ extension Tern.Bench {
                     for e in engines { e.shutdown() }
                     results.append(r)
                 }
-                for (name, policy, prefetch) in systems {
+                for system in plan(adapters: n) {
                     var c = EngineConfiguration()
                     c.threads = threads
                     c.maxBatchTokens = 256
                     c.kvMemoryBytes = budget
-                    c.prefetchAdapters = prefetch
-                    let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: c, policy: policy(), adapters: store)
+                    c.prefetchAdapters = system.prefetch
+                    c.separateAdapterPoolBytes = system.separateAdapterPool ? adapterPoolBytes : nil
+                    c.loraBatching = system.batching
+                    if system.mergeSwap {
+                        c.mergeSwap = try MergeSwapWeights(base: file, targets: [.q, .k, .v, .o], threads: threads, maxBatchTokens: 256)
+                    }
+                    let engine = EngineClient(model: c.mergeSwap?.model ?? llama, tokenizer: tokenizer, configuration: c,
+                                              policy: system.policy(), adapters: store)
                     engine.start()
-                    FileHandleStderr.write("bench slora: \(name), \(n) adapters, \(trace.count) requests over \(duration) s\n")
-                    let r = await Self.replay(trace, engines: { _ in engine }, named: true, system: name, adapters: n, slo: slo)
+                    let trace = trace(cv: system.cv)
+                    FileHandleStderr.write("bench slora: \(system.name), \(n) adapters, cv \(system.cv), \(trace.count) requests over \(duration) s\n")
+                    var r = await Self.replay(trace, engines: { _ in engine }, named: true, system: system.name, adapters: n, slo: slo)
+                    r.cv = system.cv
                     engine.shutdown()
+                    if let m = c.mergeSwap {
+                        r.swaps = m.swaps
+                        FileHandleStderr.write("bench slora: merge-swap switched adapters \(m.swaps) times, \(String(format: "%.1f", m.swapSeconds)) s in all\n")
+                    }
                     results.append(r)
                 }
             }
             report(results, settings: ["rate": rate, "cv": cv, "alpha": alpha, "duration_s": duration, "slo_s": slo, "kv_memory": kvMemory,
-                                       "threads": threads, "rank": 8, "targets": "q,k,v,o", "prompt_tokens": "\(promptRange)",
+                                       "threads": threads, "ranks": ranks, "targets": "q,k,v,o", "systems": systems,
+                                       "adapter_pool": adapterPool, "baselines_limit": baselinesLimit, "cv_sweep": cvSweep ?? NSNull(), "prompt_tokens": "\(promptRange)",
                                        "output_tokens": "\(outputRange)", "quick": quick, "seed": seed])
         }
 
@@ -258,6 +330,21 @@ extension Tern.Bench {
                                "baseline": "S-LoRA itself with fewer adapters"])
             }
             for n in ns {
+                if let s = find("slora", n), let p = find("slora-no-unified", n) {
+                    claims.append(["id": "throughput_vs_no_unified_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
+                                   "description": "S-LoRA throughput with unified paging ÷ with adapters in a separate pool (\(adapterPool) of the \(kvMemory) budget), \(n) adapters",
+                                   "baseline": "S-LoRA without unified memory (ablation), same engine, trace and total budget"])
+                }
+                if let s = find("slora", n), let p = find("slora-padded-bmm", n) {
+                    claims.append(["id": "throughput_vs_padded_bmm_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
+                                   "description": "S-LoRA throughput with gather kernels ÷ with padded batched matmul (copies padded to the largest rank), \(n) adapters, ranks \(ranks)",
+                                   "baseline": "S-LoRA with padded bmm LoRA (ablation), same engine and trace"])
+                }
+                if let s = find("slora", n), let p = find("merge-swap", n) {
+                    claims.append(["id": "throughput_vs_merge_swap_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
+                                   "description": "S-LoRA throughput ÷ merge-swap (one adapter at a time merged into f32 q/k/v/o weights, re-merged on every switch), \(n) adapters",
+                                   "baseline": "merge-swap in the same engine and trace"])
+                }
                 if let s = find("slora", n), let p = find("single-adapter", n) {
                     claims.append(["id": "throughput_vs_single_adapter_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
                                    "description": "S-LoRA throughput ÷ continuous batching of one adapter at a time, \(n) adapters",
@@ -270,6 +357,18 @@ extension Tern.Bench {
                                    "baseline": "S-LoRA without prefetch (ablation)"])
                 }
             }
+            // Early abort against FCFS and LCFS at each burstiness (--cv-sweep).
+            for cv in Array(Set(results.map(\.cv))).sorted() {
+                func at(_ system: String) -> SLoRARunResult? { results.first { $0.system == system && $0.cv == cv } }
+                guard let abort = at("slora-abort") else { continue }
+                for other in ["fcfs", "lcfs"] {
+                    guard let o = at("slora-\(other)") else { continue }
+                    claims.append(["id": "slo_attainment_abort_minus_\(other)_cv\(String(format: "%g", cv))", "unit": "points", "paper": NSNull(),
+                                   "ours": 100 * (abort.sloAttainment - o.sloAttainment),
+                                   "description": "SLO attainment of early abort minus \(other.uppercased()), percentage points, cv \(String(format: "%g", cv)) at \(rate) req/s",
+                                   "baseline": "S-LoRA with \(other.uppercased()) queue order, same engine and trace"])
+                }
+            }
             if json {
                 let report: [String: Any] = ["system": "slora", "machine": trainMachineDescription(), "settings": settings,
                                              "claims": claims, "results": ["runs": results.map(\.json)]]
@@ -278,15 +377,16 @@ extension Tern.Bench {
                 }
                 return
             }
-            Stdout.write("system              adapters  done/req   req/s  TTFT p50  TTFT p90  SLO att.  satisf.\n")
+            Stdout.write("system              adapters   cv  done/req   req/s  TTFT p50  TTFT p90  SLO att.  satisf.\n")
             for r in results {
-                Stdout.write(String(format: "%@ %8d  %4d/%-4d  %6.2f  %7.2fs  %7.2fs  %8.2f  %7.2f\n",
-                                    r.system.padding(toLength: 18, withPad: " ", startingAt: 0), r.adapters, r.completed, r.requests,
+                Stdout.write(String(format: "%@ %8d %4g  %4d/%-4d  %6.2f  %7.2fs  %7.2fs  %8.2f  %7.2f\n",
+                                    r.system.padding(toLength: 18, withPad: " ", startingAt: 0), r.adapters, r.cv, r.completed, r.requests,
                                     r.throughput, r.percentile(0.5), r.percentile(0.9), r.sloAttainment, r.satisfaction))
             }
             for c in claims {
                 let paper = (c["paper"] as? Double).map { String(format: "%.2fx", $0) } ?? "-"
-                Stdout.write(String(format: "%@: ours %.2fx (paper %@)\n", c["id"] as! String, c["ours"] as! Double, paper))
+                let unit = c["unit"] as? String == "x" ? "x" : " \(c["unit"] as? String ?? "")"
+                Stdout.write(String(format: "%@: ours %.2f%@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, unit, paper))
             }
         }
     }

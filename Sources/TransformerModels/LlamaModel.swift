@@ -104,6 +104,10 @@ public final class LlamaModel: @unchecked Sendable {
     let scratch: MatMulScratch
     var loraScratch: UnsafeMutablePointer<Float>  // [T, loraRankCapacity]: x·Aᵀ of the adapted tokens
     var loraRankCapacity: Int
+    /// How LoRA terms of a mixed-adapter batch are computed; the engine sets it per step.
+    public var loraBatching: LoRABatching = .gather
+    var loraPadded: UnsafeMutablePointer<Float>  // [runs, rmax, max(in, out)]: padded A, then padded Bᵀ (paddedBMM only)
+    var loraPaddedCapacity: Int
     var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
     var logitsRows: Int
     let scoreCapacity: Int
@@ -186,11 +190,13 @@ public final class LlamaModel: @unchecked Sendable {
         logitsBuffer = .allocate(capacity: hp.vocabularySize)
         loraRankCapacity = 64
         loraScratch = .allocate(capacity: t * 64)
+        loraPaddedCapacity = 0
+        loraPadded = .allocate(capacity: 1)
     }
 
     deinit {
         for p in ownedFloats { p.deallocate() }
-        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes, loraScratch] { p.deallocate() }
+        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes, loraScratch, loraPadded] { p.deallocate() }
         queryHalf.deallocate()
     }
 
@@ -339,6 +345,10 @@ public final class LlamaModel: @unchecked Sendable {
         func lora(_ li: Int, _ target: LoRAAdapter.Target, _ xIn: UnsafePointer<Float>, _ inputs: Int,
                   _ y: UnsafeMutablePointer<Float>, _ outputs: Int) {
             let rows = active[li]
+            if loraBatching == .paddedBMM {
+                paddedLoRA(li, target, xIn, inputs, y, outputs, rows: rows, runs: loraRuns, u: u)
+                return
+            }
             for var run in loraRuns where run.start < rows {
                 run.count = min(run.count, rows - run.start)
                 if let paged = run.paged {

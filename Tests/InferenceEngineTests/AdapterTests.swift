@@ -4,6 +4,7 @@ import Foundation
 import GGUF
 import InferenceEngine
 import TestSupport
+import Tokenization
 import Testing
 import TransformerModels
 
@@ -303,6 +304,112 @@ struct UnifiedPagingTests {
         #expect(stats.adapterLoads >= 2, "both adapters were loaded into the pool")
         #expect(stats.residentAdapters == 0 && stats.adapterPages == 0, "offloaded once idle")
         #expect(stats.usedPages == 0, "every KV and adapter page is back")
+    }
+}
+
+/// `a` with f16-exact weights, so paged (f16) and host (f32) copies hold the same values.
+func f16Exact(_ a: LoRAAdapter) -> LoRAAdapter {
+    LoRAAdapter(name: a.name, alpha: a.alpha, pairs: a.pairs.map { row in row.map { p in p.map {
+        LoRAAdapter.Pair(a: $0.a.map { Float(Float16($0)) }, b: $0.b.map { Float(Float16($0)) }, rank: $0.rank,
+                         inputs: $0.inputs, outputs: $0.outputs, scale: $0.scale)
+    }}})
+}
+
+@Suite("S-LoRA ablations: padded bmm and a separate adapter pool")
+struct SLoRAAblationTests {
+    static func mixedRanks(_ m: LlamaModel) throws -> AdapterStore {
+        let s = AdapterStore(hyperparameters: m.hyperparameters)
+        try s.register(f16Exact(LoRAAdapter.synthetic(name: "a", hyperparameters: m.hyperparameters, rank: 8,
+                                                      targets: LoRAAdapter.Target.allCases, magnitude: 1, seed: 1)))
+        try s.register(f16Exact(LoRAAdapter.synthetic(name: "b", hyperparameters: m.hyperparameters, rank: 2, magnitude: 1, seed: 2)))
+        return s
+    }
+
+    @Test("padded batched matmul (ranks 8 and 2 in one batch) gives each request its reference output")
+    func paddedBMM() async throws {
+        let (engine, model, _) = try tinyEngine(adapters: Self.mixedRanks) { $0.loraBatching = .paddedBMM }
+        defer { engine.shutdown() }
+        let ps = prompts(5)
+        let names: [String?] = ["a", "b", nil, "b", "a"]
+        let outs = try await runConcurrently(engine, prompts: ps, adapters: names, maxTokens: 8)
+        model.loraBatching = .gather  // the reference runs one sequence at a time through the gather path
+        for i in 0..<ps.count {
+            let ref = try referenceWithAdapter(model, names[i].flatMap { engine.adapters?.adapter(named: $0) }, prompt: ps[i], maxTokens: 8)
+            #expect(outs[i].tokens == ref, "request \(i) with adapter \(names[i] ?? "none")")
+        }
+    }
+
+    @Test("merge-swap: adapters merged into f32 weights one at a time give the unmerged outputs")
+    func mergeSwap() async throws {
+        let file = try GGUFFile(bytes: TinyModels.llama())
+        let targets = Set(LoRAAdapter.Target.allCases)
+        let merge = try MergeSwapWeights(base: file, targets: targets, threads: 1, maxBatchTokens: 32, maxContext: 256)
+        let store = try AdapterEngineTests.store(merge.model)
+        var c = EngineConfiguration()
+        c.kvMemoryBytes = 8 << 20
+        c.pageSize = 4
+        c.maxBatchTokens = 32
+        c.contextSize = 256
+        c.prefetchAdapters = false
+        c.mergeSwap = merge
+        let engine = EngineClient(model: merge.model, tokenizer: try Tokenizer(gguf: file), configuration: c,
+                                  policy: SingleAdapterScheduler(), adapters: store)
+        engine.start()
+        defer { engine.shutdown() }
+        let ps = prompts(6)
+        let names: [String?] = ["a", nil, "b", "a", nil, "b"]
+        let outs = try await runConcurrently(engine, prompts: ps, adapters: names, maxTokens: 8)
+        // Reference: the same f32 weights with nothing merged, adapters applied unmerged.
+        let plain = try MergeSwapWeights(base: file, targets: targets, threads: 1, maxBatchTokens: 32, maxContext: 256).model
+        var differs = false
+        for i in 0..<ps.count {
+            let adapter = names[i].flatMap { store.adapter(named: $0) }
+            let ref = try referenceWithAdapter(plain, adapter, prompt: ps[i], maxTokens: 8)
+            #expect(outs[i].tokens == ref, "request \(i) with adapter \(names[i] ?? "none")")
+            if adapter != nil, try referenceWithAdapter(plain, nil, prompt: ps[i], maxTokens: 8) != ref { differs = true }
+        }
+        #expect(differs, "the merged adapters should change some greedy output")
+        #expect(merge.swaps >= 3, "a, b and the base each needed a switch (\(merge.swaps))")
+    }
+
+    @Test("a separate adapter pool: outputs unchanged, KV pool smaller, an adapter larger than that pool fails alone")
+    func separatePool() async throws {
+        let file = try GGUFFile(bytes: TinyModels.llama())
+        let hp = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32).hyperparameters
+        let store = try Self.mixedRanks(ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32))
+        let pageSize = 4, perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: pageSize)
+        func pages(_ name: String) throws -> Int {
+            let blocks = try #require(PagedLoRA.blocksNeeded(for: store.adapter(named: name)!, blockCapacity: pageSize * hp.kvDim))
+            return (blocks + 1) / 2
+        }
+        let (pa, pb) = (try pages("a"), try pages("b"))
+        try #require(pa > pb, "adapter a needs more pages than b")
+        let kv = 8 << 20
+        let (engine, model, _) = try tinyEngine(kvMemory: kv, pageSize: pageSize, adapters: Self.mixedRanks) {
+            $0.separateAdapterPoolBytes = pb * perPage  // room for b only
+        }
+        defer { engine.shutdown() }
+        let ps = prompts(4)
+        var big = GenerationRequest(prompt: ps[3], maxTokens: 6)
+        big.adapter = "a"
+        let failure = Task { () -> String in
+            do { _ = try await run(engine, big); return "completed" } catch { return "\(error)" }
+        }
+        let names: [String?] = ["b", nil, "b"]
+        let outs = try await runConcurrently(engine, prompts: Array(ps.prefix(3)), adapters: names, maxTokens: 6)
+        for i in 0..<3 {
+            let ref = try referenceWithAdapter(model, names[i].flatMap { engine.adapters?.adapter(named: $0) }, prompt: ps[i], maxTokens: 6)
+            #expect(outs[i].tokens == ref, "request \(i) with adapter \(names[i] ?? "none")")
+        }
+        let message = await failure.value
+        #expect(message.contains("does not fit in the adapter memory"), "\(message)")
+        var stats = engine.drainStats()
+        for _ in 0..<500 where stats.running > 0 || stats.residentAdapters > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            stats = engine.drainStats()
+        }
+        #expect(stats.totalPages == (kv - pb * perPage) / perPage, "the KV pool lost the adapter pool's share")
+        #expect(stats.usedPages == 0 && stats.residentAdapters == 0)
     }
 }
 

@@ -10,7 +10,8 @@ import TransformerModels
 
 func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
                 prefix: Bool = true, start: Bool = true, adapters: ((LlamaModel) throws -> AdapterStore)? = nil,
-                policy: any SchedulingPolicy = FCFSScheduler()) throws -> (EngineClient, LlamaModel, Tokenizer) {
+                policy: any SchedulingPolicy = FCFSScheduler(),
+                configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> (EngineClient, LlamaModel, Tokenizer) {
     let file = try GGUFFile(bytes: TinyModels.llama())
     let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: maxBatch, maxContext: 256)
     let tokenizer = try Tokenizer(gguf: file)
@@ -22,6 +23,7 @@ func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, 
     c.maxWaitingRequests = maxWaiting
     c.contextSize = 256
     c.prefixCaching = prefix
+    configure(&c)
     let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, policy: policy, adapters: try adapters?(model))
     if start { engine.start() }
     return (engine, model, tokenizer)

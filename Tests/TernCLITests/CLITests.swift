@@ -208,14 +208,35 @@ struct BenchSLoRACLITests {
 
     @Test("--quick --json: every system completes every request; claims are measured ratios")
     func quick() throws {
-        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 2>/dev/null")
+        // Mixed ranks, so the padded-bmm ablation really pads.
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --ranks 8,16 2>/dev/null")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         #expect(report["system"] as? String == "slora")
         let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
-        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora", "slora-no-prefetch", "single-adapter", "peft", "vllm-packed"])
+        #expect(Set(runs.compactMap { $0["system"] as? String })
+            == ["slora", "slora-no-prefetch", "slora-no-unified", "slora-padded-bmm", "single-adapter", "merge-swap", "peft", "vllm-packed"])
         for r in runs { #expect(r["completed"] as? Int == r["requests"] as? Int, "\(r)") }
+        #expect(runs.contains { $0["system"] as? String == "merge-swap" && ($0["adapter_swaps"] as? Int ?? 0) > 1 })
         let claims = try #require(report["claims"] as? [[String: Any]])
-        #expect(claims.contains { $0["id"] as? String == "throughput_vs_peft_5_adapters" && ($0["ours"] as? Double ?? 0) > 0 })
+        for id in ["throughput_vs_peft_5_adapters", "throughput_vs_no_unified_20_adapters", "throughput_vs_padded_bmm_20_adapters",
+                   "throughput_vs_merge_swap_20_adapters"] {
+            #expect(claims.contains { $0["id"] as? String == id && ($0["ours"] as? Double ?? 0) > 0 }, "\(id)")
+        }
         #expect(claims.contains { $0["id"] as? String == "throughput_vs_vllm_packed_5_adapters" })
+    }
+
+    @Test("--cv-sweep: FCFS, LCFS and early abort at each cv, with abort-minus-other SLO claims")
+    func cvSweep() throws {
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --cv-sweep 1,3 2>/dev/null")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(runs.count == 6)
+        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora-fcfs", "slora-lcfs", "slora-abort"])
+        #expect(Set(runs.compactMap { $0["cv"] as? Double }) == [1, 3])
+        for r in runs where r["system"] as? String != "slora-abort" { #expect(r["completed"] as? Int == r["requests"] as? Int, "\(r)") }
+        let ids = Set((report["claims"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+        #expect(ids == ["slo_attainment_abort_minus_fcfs_cv1", "slo_attainment_abort_minus_lcfs_cv1",
+                        "slo_attainment_abort_minus_fcfs_cv3", "slo_attainment_abort_minus_lcfs_cv3"])
+        #expect(try shell("\(Tern.binary) bench slora --quick --systems slora,nope 2>&1 || true").contains("unknown system 'nope'"))
     }
 }
