@@ -46,6 +46,10 @@ public struct CompilerBenchmark: Sendable {
     public let dictionary: FoldocDictionary
     /// Settings.
     public let settings: Settings
+    /// Called before every sample; the CLI clears the in-process engine's prefix cache here, so no
+    /// method is served from the KV pages of another method's identical prompts (a method still
+    /// reuses its own earlier calls' prefixes within a sample, as ReAct does with its growing prompt).
+    public var beforeSample: @Sendable () -> Void = {}
 
     /// Creates the benchmark.
     public init(client: any ChatModelClient, dictionary: FoldocDictionary, settings: Settings) {
@@ -102,6 +106,7 @@ public struct CompilerBenchmark: Sendable {
                 // on identical prompts (prefix caching would favour the second).
                 let n = settings.methods.count
                 for method in (0..<n).map({ settings.methods[($0 + k) % n] }) {
+                    beforeSample()
                     let r = try await run(q, method: method, oracle: mode == "oracle")
                     let s = Sample(set: q.set, mode: mode, method: method, questionID: q.id, correct: Scoring.isCorrect(r.answer, label: q.answer), result: r)
                     samples.append(s)

@@ -69,6 +69,11 @@ public final class EngineClient: Sendable {
         return stream
     }
 
+    /// Forgets every cached prompt prefix (KV pages kept for reuse), as if the engine had just
+    /// started; running requests keep their pages. Takes effect before any later submission.
+    /// Benchmarks use it so one method's prompts are never served from another's cache.
+    public func clearPrefixCache() { core.dropPrefixCache() }
+
     /// A snapshot of the engine's counters; latency samples are handed over and cleared.
     public func drainStats() -> EngineStats {
         core.stats.withLock { s in

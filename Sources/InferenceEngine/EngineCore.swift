@@ -32,6 +32,7 @@ final class EngineCore: @unchecked Sendable {
         var submissions: [Sequence] = []
         var cancelled: Set<RequestID> = []
         var stopping = false
+        var dropPrefixCache = false
         var waitingCount = 0
     }
     private let inbox = Mutex(Inbox())
@@ -82,6 +83,12 @@ final class EngineCore: @unchecked Sendable {
         t.stackSize = 8 << 20
         thread = t
         t.start()
+    }
+
+    /// Asks the loop to forget every cached prompt prefix before it takes the next submissions.
+    func dropPrefixCache() {
+        inbox.withLock { $0.dropPrefixCache = true }
+        wake.signal()
     }
 
     /// Asks the loop to finish; in-flight requests end with `.cancelled`.
@@ -139,13 +146,15 @@ final class EngineCore: @unchecked Sendable {
 
     private func loop() {
         while true {
-            let (new, cancelled, stopping) = inbox.withLock { box -> ([Sequence], Set<RequestID>, Bool) in
+            let (new, cancelled, stopping, dropCache) = inbox.withLock { box -> ([Sequence], Set<RequestID>, Bool, Bool) in
                 defer {
                     box.submissions.removeAll()
                     box.cancelled.removeAll()
+                    box.dropPrefixCache = false
                 }
-                return (box.submissions, box.cancelled, box.stopping)
+                return (box.submissions, box.cancelled, box.stopping, box.dropPrefixCache)
             }
+            if dropCache { pool.dropCache() }
             let now = Date()
             for s in new { s.arrival = now }
             waiting.append(contentsOf: new)

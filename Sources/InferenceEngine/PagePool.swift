@@ -108,6 +108,15 @@ public final class PagePool: @unchecked Sendable {
         return page
     }
 
+    /// Forgets every cached prefix: unreferenced cached pages become free, and pages still in use
+    /// are no longer found by ``lookup(_:)`` (they return to the free list when released).
+    public func dropCache() {
+        for (page, _) in evictable { free.append(page) }
+        evictable.removeAll()
+        pageOfHash.removeAll()
+        for i in hashOfPage.indices { hashOfPage[i] = nil }
+    }
+
     /// Records that `page` (full, owned by the caller) holds the content `hash`.
     public func register(_ page: Int32, hash: UInt64) {
         guard pageOfHash[hash] == nil, hashOfPage[Int(page)] == nil else { return }

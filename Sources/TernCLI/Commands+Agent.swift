@@ -32,9 +32,15 @@ struct AgentModelOptions: ParsableArguments {
 
     /// A chat client and the model id to send, plus a shutdown hook.
     func makeClient(progress: Bool) async throws -> (any ChatModelClient, String, () -> Void) {
+        let (client, name, shutdown, _) = try await makeClientAndEngine(progress: progress)
+        return (client, name, shutdown)
+    }
+
+    /// ``makeClient(progress:)`` that also returns the in-process engine (nil with `--base-url`).
+    func makeClientAndEngine(progress: Bool) async throws -> (any ChatModelClient, String, () -> Void, EngineClient?) {
         if let baseURL {
             let client = try makeHTTPChatClient(baseURL: baseURL, apiKey: apiKey)
-            return (client.0, model, client.1)
+            return (client.0, model, client.1, nil)
         }
         var options = ModelOptions()
         options.model = model
@@ -48,7 +54,7 @@ struct AgentModelOptions: ParsableArguments {
         let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
         engine.start()
         let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
-        return (ChatService(engine: engine, modelName: name, template: loaded.template), name, { engine.shutdown() })
+        return (ChatService(engine: engine, modelName: name, template: loaded.template), name, { engine.shutdown() }, engine)
     }
 }
 

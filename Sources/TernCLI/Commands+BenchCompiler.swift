@@ -39,7 +39,7 @@ extension Tern.Bench {
                 FileHandleStderr.write("wrote \(all.count) questions to \(writeQuestions)\n")
                 return
             }
-            let (client, model, shutdown) = try await modelOptions.makeClient(progress: !json)
+            let (client, model, shutdown, engine) = try await modelOptions.makeClientAndEngine(progress: !json)
             defer { shutdown() }
             var settings = CompilerBenchmark.Settings(model: model)
             settings.sets = quick ? ["hotpotqa"] : sets.split(separator: ",").map(String.init)
@@ -48,7 +48,9 @@ extension Tern.Bench {
             settings.methods = quick ? ["react", "llmcompiler"] : methods.split(separator: ",").map(String.init)
             settings.searchLatency = quick ? 0.3 : searchLatency
             settings.options.constrained = !noConstrained
-            let bench = CompilerBenchmark(client: client, dictionary: dictionary, settings: settings)
+            var bench = CompilerBenchmark(client: client, dictionary: dictionary, settings: settings)
+            // Every sample starts from an empty prefix cache, whatever ran before it.
+            if let engine { bench.beforeSample = { engine.clearPrefixCache() } }
             let jsonMode = json
             let tty = isatty(STDERR_FILENO) != 0 && !jsonMode
             let sink = samplesFile.flatMap { path -> FileHandle? in
@@ -129,7 +131,8 @@ extension Tern.Bench {
                 "settings": ["model": settings.options.model, "sets": settings.sets, "questions_per_set": settings.questionsPerSet,
                              "modes": settings.modes, "methods": settings.methods, "search_latency_s": settings.searchLatency,
                              "search_sentences": settings.sentences, "constrained": settings.options.constrained,
-                             "max_replans": settings.options.maxReplans, "temperature": 0, "quick": quick, "prefix_caching": modelOptions.baseURL == nil && !modelOptions.noPrefixCache, "threads": modelOptions.threads],
+                             "max_replans": settings.options.maxReplans, "temperature": 0, "quick": quick, "prefix_caching": modelOptions.baseURL == nil && !modelOptions.noPrefixCache,
+                             "prefix_cache_cleared_per_sample": modelOptions.baseURL == nil, "threads": modelOptions.threads],
                 "claims": claims, "results": ["cells": cellJSON, "questions": perQuestion],
             ]
         }

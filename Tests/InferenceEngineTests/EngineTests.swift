@@ -175,6 +175,13 @@ struct EngineTests {
         #expect(a.tokens == b.tokens)
         let s = engine.drainStats()
         #expect(s.prefixCacheHitTokens == 12 && s.usedPages == 0 && s.cachedPages > 0)
+        // Clearing forgets the prefix: the same prompt is computed again, to the same output.
+        engine.clearPrefixCache()
+        let c = try await run(engine, GenerationRequest(prompt: p, maxTokens: 6, ignoreEndOfGeneration: true))
+        #expect(c.cached == 0)
+        #expect(c.tokens == a.tokens)
+        let d = try await run(engine, GenerationRequest(prompt: p, maxTokens: 6, ignoreEndOfGeneration: true))
+        #expect(d.cached == 12, "the cache works again after clearing")
     }
 
     @Test("cancelling a stream frees its pages; bad requests fail alone")
