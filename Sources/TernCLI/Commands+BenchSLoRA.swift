@@ -207,6 +207,12 @@ extension Tern.Bench {
                 ]
                 return all.filter { wanted.contains($0.name) && ($0.name == "slora" || n <= baselinesLimit) }
             }
+            var kernel: (base: Double, gather: Double, padded: Double)?
+            if sweep == nil {
+                kernel = try Self.loraKernelStep(model: llama, ranks: rankList, batch: 32, repetitions: quick ? 5 : 41)
+                FileHandleStderr.write(String(format: "bench slora: one decode step of 32 sequences, 32 adapters: base %.1f ms, gather %.1f ms, padded bmm %.1f ms\n",
+                                              kernel!.base * 1e3, kernel!.gather * 1e3, kernel!.padded * 1e3))
+            }
             var results: [SLoRARunResult] = []
             for n in (sweep != nil ? [quick ? 5 : counts[0]] : (quick ? [5, 20] : counts)) {
                 let store = AdapterStore(hyperparameters: hp)
@@ -268,10 +274,42 @@ extension Tern.Bench {
                     results.append(r)
                 }
             }
-            report(results, settings: ["rate": rate, "cv": cv, "alpha": alpha, "duration_s": duration, "slo_s": slo, "kv_memory": kvMemory,
+            report(results, kernel: kernel, settings: ["rate": rate, "cv": cv, "alpha": alpha, "duration_s": duration, "slo_s": slo, "kv_memory": kvMemory,
                                        "threads": threads, "ranks": ranks, "targets": "q,k,v,o", "systems": systems,
                                        "adapter_pool": adapterPool, "baselines_limit": baselinesLimit, "cv_sweep": cvSweep ?? NSNull(), "prompt_tokens": "\(promptRange)",
                                        "output_tokens": "\(outputRange)", "quick": quick, "seed": seed])
+        }
+
+        /// The LoRA kernels alone, without scheduling noise: one decode step of `batch` sequences,
+        /// each with its own adapter (ranks cycling through `ranks`, q/k/v/o), through the gather
+        /// kernels and through padded bmm, and the same step with no adapter. Repetitions
+        /// alternate the three (rotating which goes first); medians in seconds.
+        static func loraKernelStep(model: LlamaModel, ranks: [Int], batch: Int, repetitions: Int) throws
+            -> (base: Double, gather: Double, padded: Double) {
+            let hp = model.hyperparameters
+            let adapters = (0..<batch).map { i in
+                LoRAAdapter.synthetic(name: "k\(i)", hyperparameters: hp, rank: ranks[i % ranks.count], magnitude: 1e-3, seed: UInt64(9000 + i))
+            }
+            let caches = (0..<batch).map { _ in model.makeCache(capacity: 40 + 3 * repetitions) }
+            for (i, c) in caches.enumerated() {
+                _ = try model.forward([SequenceChunk(cache: c, tokens: (0..<32).map { 1000 + 37 * $0 + i }, logits: .none)])
+            }
+            defer { model.loraBatching = .gather }
+            var times: [[Double]] = [[], [], []]  // base, gather, padded
+            for rep in 0..<repetitions {
+                for step in 0..<3 {
+                    let mode = (step + rep) % 3
+                    model.loraBatching = mode == 2 ? .paddedBMM : .gather
+                    let chunks = (0..<batch).map { i in
+                        SequenceChunk(cache: caches[i], tokens: [2000 + i], logits: .none, adapter: mode == 0 ? nil : adapters[i])
+                    }
+                    let t = Date()
+                    _ = try model.forward(chunks)
+                    times[mode].append(Date().timeIntervalSince(t))
+                }
+            }
+            func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+            return (median(times[0]), median(times[1]), median(times[2]))
         }
 
         /// Submits every request at its arrival time and waits for all of them.
@@ -309,7 +347,7 @@ extension Tern.Bench {
                                   seconds: finished.max() ?? 0, ttft: outcomes.compactMap(\.0), slo: slo)
         }
 
-        func report(_ results: [SLoRARunResult], settings: [String: Any]) {
+        func report(_ results: [SLoRARunResult], kernel: (base: Double, gather: Double, padded: Double)?, settings: [String: Any]) {
             func find(_ s: String, _ n: Int) -> SLoRARunResult? { results.first { $0.system == s && $0.adapters == n } }
             let ns = Array(Set(results.map(\.adapters))).sorted()
             var claims: [[String: Any]] = []
@@ -357,6 +395,12 @@ extension Tern.Bench {
                                    "baseline": "S-LoRA without prefetch (ablation)"])
                 }
             }
+            if let kernel {
+                claims.append(["id": "lora_step_overhead_padded_bmm_vs_gather", "unit": "x", "paper": NSNull(),
+                               "ours": (kernel.padded - kernel.base) / max(kernel.gather - kernel.base, 1e-9),
+                               "description": "LoRA cost of one decode step (32 sequences, 32 adapters of ranks \(ranks), q/k/v/o): padded bmm ÷ gather kernels, each minus the same step without adapters",
+                               "baseline": "padded batched matmul (copies padded to the largest rank), same model and step"])
+            }
             // Early abort against FCFS and LCFS at each burstiness (--cv-sweep).
             for cv in Array(Set(results.map(\.cv))).sorted() {
                 func at(_ system: String) -> SLoRARunResult? { results.first { $0.system == system && $0.cv == cv } }
@@ -370,8 +414,12 @@ extension Tern.Bench {
                 }
             }
             if json {
+                var body: [String: Any] = ["runs": results.map(\.json)]
+                if let kernel {
+                    body["lora_decode_step_s"] = ["sequences": 32, "adapters": 32, "base": kernel.base, "gather": kernel.gather, "padded_bmm": kernel.padded]
+                }
                 let report: [String: Any] = ["system": "slora", "machine": trainMachineDescription(), "settings": settings,
-                                             "claims": claims, "results": ["runs": results.map(\.json)]]
+                                             "claims": claims, "results": body]
                 if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
                     Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
                 }
