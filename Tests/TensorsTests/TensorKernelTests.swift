@@ -50,6 +50,31 @@ struct TensorKernelTests {
         #expect(maxDifference(y.scalars, reference) < 1e-4)
     }
 
+    /// Both layouts (one GEMM per image when OH·OW ≥ 256, one batched GEMM over narrow images),
+    /// few and many output channels, with and without bias.
+    @Test(arguments: [(5, 16, 17, false), (5, 16, 17, true), (130, 16, 17, true), (130, 6, 7, false), (7, 6, 7, true)])
+    func convolutionPathsParity(_ shape: (Int, Int, Int, Bool)) {
+        let (oc, h, w, withBias) = shape
+        let o = Conv2DOptions(padding: 1)
+        let x = randomTensor([2, 3, h, w], seed: 14), wt = randomTensor([oc, 3, 3, 3], seed: 15)
+        let bias = withBias ? randomTensor([oc], seed: 16) : nil
+        let y = Tensor.conv2d(x, wt, bias: bias, o)
+        let g = ConvGeometry(channels: 3, height: h, width: w, kernelH: 3, kernelW: 3, padding: (1, 1))
+        var reference = [Float](repeating: 0, count: y.count)
+        let per = oc * g.outputH * g.outputW
+        for i in 0..<2 {
+            x.scalars.withUnsafeBufferPointer { px in
+                reference.withUnsafeMutableBufferPointer { pr in
+                    ConvolutionKernels.referenceConv(px.baseAddress! + i * 3 * h * w, wt.scalars, outChannels: oc, g, y: pr.baseAddress! + i * per)
+                }
+            }
+        }
+        if let b = bias?.scalars {
+            for t in reference.indices { reference[t] += b[(t / (g.outputH * g.outputW)) % oc] }
+        }
+        #expect(maxDifference(y.scalars, reference) < 1e-4)
+    }
+
     @Test func groupedConvolutionIsPerGroupConvolution() {
         let x = randomTensor([2, 4, 5, 5], seed: 6), w = randomTensor([6, 2, 3, 3], seed: 7)
         let y = Tensor.conv2d(x, w, Conv2DOptions(padding: 1, groups: 2))
