@@ -192,7 +192,7 @@ final class EngineCore: @unchecked Sendable {
         }
         let input = SchedulerInput(
             running: running.map { state($0, running: true) }, waiting: waiting.map { state($0, running: false) },
-            availablePages: pool.availablePages, pageSize: pool.pageSize,
+            availablePages: pool.availablePages + standbyAdapterPages, pageSize: pool.pageSize,
             tokenBudget: configuration.maxBatchTokens, maxRunning: configuration.maxRunningSequences, totalPages: pool.pageCount)
         let decision = policy.schedule(input)
 
@@ -361,6 +361,14 @@ final class EngineCore: @unchecked Sendable {
         resident[a.instanceID]!.users += 1
         s.holdsAdapter = true
         return true
+    }
+
+    /// Pages of resident adapters no running sequence uses (prefetched or idle). Under unified
+    /// paging a KV allocation offloads them on demand, so the scheduler may count them as free;
+    /// otherwise a prefetched adapter would block the admission it was loaded to speed up.
+    private var standbyAdapterPages: Int {
+        guard adapterPool == nil else { return 0 }
+        return resident.values.reduce(0) { $0 + ($1.users == 0 ? $1.pages.count : 0) }
     }
 
     /// False when `s`'s adapter is larger than the whole separate adapter pool (it would wait forever).

@@ -415,6 +415,41 @@ struct SLoRAAblationTests {
 
 @Suite("Adapter prefetch")
 struct AdapterPrefetchTests {
+    @Test("a prefetched standby adapter never blocks an admission: its pages count as free and are reclaimed")
+    func standbyPagesAreFree() async throws {
+        let file = try GGUFFile(bytes: TinyModels.llama())
+        let hp = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32).hyperparameters
+        let pageSize = 4, perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: pageSize)
+        let store = try AdapterEngineTests.store(ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32))
+        func pages(_ name: String) throws -> Int {
+            (try #require(PagedLoRA.blocksNeeded(for: store.adapter(named: name)!, blockCapacity: pageSize * hp.kvDim)) + 1) / 2
+        }
+        let (pa, pb) = (try pages("a"), try pages("b"))
+        let total = pa + pb + 6
+        // R (adapter a) runs alone; meanwhile b is prefetched for Y. X (no adapter) needs more pages
+        // than are free once R ends unless b's standby pages count: it used to fail as too large.
+        let (engine, _, _) = try tinyEngine(kvMemory: total * perPage, pageSize: pageSize, maxBatch: 256, maxRunning: 1,
+                                            start: false, adapters: AdapterEngineTests.store)
+        defer { engine.shutdown() }
+        var r = GenerationRequest(prompt: [5, 6, 7], maxTokens: 8, ignoreEndOfGeneration: true)
+        r.adapter = "a"
+        let x = GenerationRequest(prompt: (0..<(4 * (pa + 7) - 2)).map { 3 + $0 % 200 }, maxTokens: 1, ignoreEndOfGeneration: true)
+        var y = GenerationRequest(prompt: [8, 9], maxTokens: 2, ignoreEndOfGeneration: true)
+        y.adapter = "b"
+        let streams = [try engine.submit(r), try engine.submit(x), try engine.submit(y)]
+        engine.start()
+        for (i, s) in streams.enumerated() {
+            var finished = false
+            do {
+                for try await e in s { if case .finished = e { finished = true } }
+            } catch {
+                Issue.record("request \(i) failed: \(error)")
+            }
+            #expect(finished, "request \(i)")
+        }
+        #expect(engine.drainStats().adapterPrefetches >= 1, "b was prefetched while R ran")
+    }
+
     @Test("queued requests' adapters are prefetched while others run, then offloaded at idle")
     func prefetch() async throws {
         let (engine, model, _) = try tinyEngine(maxRunning: 1, start: false, adapters: AdapterEngineTests.store)
