@@ -367,26 +367,26 @@ extension Tern.Bench {
                                "description": "S-LoRA throughput with \(hi) adapters ÷ with \(lo) (paper: 2000 vs 5, S1)",
                                "baseline": "S-LoRA itself with fewer adapters"])
             }
+            // S-LoRA's throughput over each baseline and ablation measured at the same adapter count.
+            let throughputBaselines: [(system: String, id: String, description: String, baseline: String)] = [
+                ("slora-no-unified", "no_unified",
+                 "S-LoRA throughput with unified paging ÷ with adapters in a separate pool (\(adapterPool) of the \(kvMemory) budget)",
+                 "S-LoRA without unified memory (ablation), same engine, trace and total budget"),
+                ("slora-padded-bmm", "padded_bmm",
+                 "S-LoRA throughput with gather kernels ÷ with padded batched matmul (copies padded to the largest rank), ranks \(ranks)",
+                 "S-LoRA with padded bmm LoRA (ablation), same engine and trace"),
+                ("merge-swap", "merge_swap",
+                 "S-LoRA throughput ÷ merge-swap (one adapter at a time merged into f32 q/k/v/o weights, re-merged on every switch)",
+                 "merge-swap in the same engine and trace"),
+                ("single-adapter", "single_adapter",
+                 "S-LoRA throughput ÷ continuous batching of one adapter at a time",
+                 "single-adapter batches (merge-swap scheduling without the merge), same engine"),
+            ]
             for n in ns {
-                if let s = find("slora", n), let p = find("slora-no-unified", n) {
-                    claims.append(["id": "throughput_vs_no_unified_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
-                                   "description": "S-LoRA throughput with unified paging ÷ with adapters in a separate pool (\(adapterPool) of the \(kvMemory) budget), \(n) adapters",
-                                   "baseline": "S-LoRA without unified memory (ablation), same engine, trace and total budget"])
-                }
-                if let s = find("slora", n), let p = find("slora-padded-bmm", n) {
-                    claims.append(["id": "throughput_vs_padded_bmm_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
-                                   "description": "S-LoRA throughput with gather kernels ÷ with padded batched matmul (copies padded to the largest rank), \(n) adapters, ranks \(ranks)",
-                                   "baseline": "S-LoRA with padded bmm LoRA (ablation), same engine and trace"])
-                }
-                if let s = find("slora", n), let p = find("merge-swap", n) {
-                    claims.append(["id": "throughput_vs_merge_swap_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
-                                   "description": "S-LoRA throughput ÷ merge-swap (one adapter at a time merged into f32 q/k/v/o weights, re-merged on every switch), \(n) adapters",
-                                   "baseline": "merge-swap in the same engine and trace"])
-                }
-                if let s = find("slora", n), let p = find("single-adapter", n) {
-                    claims.append(["id": "throughput_vs_single_adapter_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
-                                   "description": "S-LoRA throughput ÷ continuous batching of one adapter at a time, \(n) adapters",
-                                   "baseline": "single-adapter batches (merge-swap scheduling without the merge), same engine"])
+                for b in throughputBaselines {
+                    guard let s = find("slora", n), let p = find(b.system, n) else { continue }
+                    claims.append(["id": "throughput_vs_\(b.id)_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
+                                   "description": "\(b.description), \(n) adapters", "baseline": b.baseline])
                 }
                 if let s = find("slora", n), let p = find("slora-no-prefetch", n) {
                     claims.append(["id": "ttft_p50_no_prefetch_vs_prefetch_\(n)_adapters", "unit": "x", "paper": NSNull(),
