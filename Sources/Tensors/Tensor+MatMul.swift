@@ -30,7 +30,7 @@ extension Tensor {
             b.withUnsafeBufferPointer { pb in
                 if shared && !transposeA {
                     // Fold the batch into rows: one GEMM.
-                    StridedGEMM.sgemm(transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: ka,
+                    Parallel.sgemm(transposeA: false, transposeB: transposeB, m: batch * m, n: n, k: ka,
                                       a: pa.baseAddress!, lda: ka, b: pb.baseAddress!, ldb: transposeB ? ka : n,
                                       c: c, ldc: n)
                     return
@@ -47,7 +47,12 @@ extension Tensor {
                 if batch > 1 && m * n * ka < 1 << 22 {
                     Parallel.forEachPart(count: batch) { _, range in body(range) }
                 } else {
-                    body(0..<batch)
+                    for i in 0..<batch {
+                        Parallel.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: ka,
+                                       a: pa.baseAddress! + i * m * ka, lda: transposeA ? m : ka,
+                                       b: pb.baseAddress! + (shared ? 0 : i * ka * n), ldb: transposeB ? ka : n,
+                                       c: c + i * m * n, ldc: n)
+                    }
                 }
             }
         }
