@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
+internal import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Geometry of a 2-D convolution over one image: input `[channels, height, width]`, kernel
 /// `[kernelH, kernelW]`, output `[outputH, outputW]`.
 public struct ConvGeometry: Sendable, Equatable {
@@ -123,5 +128,42 @@ public enum ConvolutionKernels {
                 }
             }
         }
+    }
+}
+
+/// The AVX-512 panel path of convolution as GEMM (C kernels in `ConvKernels.c`): the columns of one
+/// image are written as 32-column panels `[ceil(P/32), K, 32]`, which the forward and weight-gradient
+/// kernels stream without OpenBLAS's packing copy. ``im2col(_:_:col:ld:colOffset:)`` + ``StridedGEMM``
+/// remain the reference and the fallback.
+extension ConvolutionKernels {
+    /// True when the panel kernels run on this CPU (AVX-512) and `TERN_CONV_GEMM` is not `blas`.
+    public static let panelKernelsAvailable: Bool = {
+        if let v = getenv("TERN_CONV_GEMM"), String(cString: v) == "blas" { return false }
+        return tern_simd_level() == 2
+    }()
+
+    /// Floats of one image's panels: `ceil(P/32) · K · 32`.
+    public static func panelFloats(_ g: ConvGeometry) -> Int { (g.columnCols + 31) / 32 * g.columnRows * 32 }
+
+    /// Writes the columns of one image `x [channels, height, width]` as panels (``panelFloats(_:)`` floats).
+    public static func im2colPanels(_ x: UnsafePointer<Float>, _ g: ConvGeometry, panels: UnsafeMutablePointer<Float>) {
+        tern_im2col_panels(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.kernelH), Int32(g.kernelW),
+                           Int32(g.strideH), Int32(g.strideW), Int32(g.padH), Int32(g.padW),
+                           Int32(g.dilationH), Int32(g.dilationW), panels)
+    }
+
+    /// `c[o, t] (+)= Σ_r wt[r, o] · column(r, t)` for `o < m`, `t < p`: `wt [k, m]` (transposed
+    /// weights), `c` rows `ldc` apart; `accumulate` adds to `c`.
+    public static func forwardPanels(m: Int, k: Int, p: Int, wt: UnsafePointer<Float>, panels: UnsafePointer<Float>,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        tern_conv_forward_panels(Int32(m), Int32(k), Int32(p), wt, panels, c, ldc, accumulate ? 1 : 0)
+    }
+
+    /// `gwt[r, o] += Σ_t column(r, t) · gy[o, t]` for `r < k`, `o < m`: the transposed weight
+    /// gradient `gwt [k, m16]` (`m16` = `m` rounded up to 16); `gyt` is scratch of `p · m16` floats.
+    public static func weightGradientPanels(m: Int, k: Int, p: Int, gy: UnsafePointer<Float>, ldgy: Int,
+                                            panels: UnsafePointer<Float>, gyt: UnsafeMutablePointer<Float>,
+                                            gwt: UnsafeMutablePointer<Float>) {
+        tern_conv_weight_grad_panels(Int32(m), Int32(k), Int32(p), gy, ldgy, panels, gyt, gwt)
     }
 }

@@ -77,9 +77,12 @@ extension Tensor {
         let g = o.geometry(input: x.shape, kernel: w.shape)
         let n = x.shape[0], oc = w.shape[0], ocg = oc / o.groups
         let p = g.columnCols, k = g.columnRows
+        let perImage = convPerImage(g), pointwise = convIsPointwise(g)
+        if usePanels(g) {
+            return conv2dPanels(x, w, bias: bias, o, g, keepColumns: keepColumns)
+        }
         var y = Tensor(uninitializedShape: [n, oc, g.outputH, g.outputW])
         let py = y.storage.base
-        let perImage = convPerImage(g), pointwise = convIsPointwise(g)
         let keep = keepColumns && !pointwise && o.groups * k * n * p <= maxKeptColumns
         let chunk = pointwise ? 1 : (keep ? n : convChunk(batch: n, columnsPerImage: k * p))
         var scratch = ColumnScratch()
@@ -119,7 +122,7 @@ extension Tensor {
                             }
                         } else {
                             let bcol = col.map { UnsafePointer($0) } ?? (px.baseAddress! + start * xImage + grp * groupInput)
-                            StridedGEMM.sgemm(transposeA: false, transposeB: false, m: ocg, n: c * p, k: k,
+                            Parallel.sgemm(transposeA: false, transposeB: false, m: ocg, n: c * p, k: k,
                                               a: weights, lda: k, b: bcol, ldb: c * p, c: out!, ldc: c * p)
                             // [OCg, c·P] -> y[start + i, grp·OCg + q, P]
                             for i in 0..<c {
@@ -142,6 +145,115 @@ extension Tensor {
         }
         withExtendedLifetime(scratch) {}
         return (y, kept)
+    }
+
+    /// True when the convolution runs on the AVX-512 panel kernels: wide outputs (one product per
+    /// image) of a kernel that needs columns, with at least 64 column rows (below that, as for a
+    /// first layer's 1–3 input channels, OpenBLAS measured faster), on a CPU that has them.
+    static func usePanels(_ g: ConvGeometry) -> Bool {
+        ConvolutionKernels.panelKernelsAvailable && convPerImage(g) && !convIsPointwise(g) && g.columnRows >= 64
+    }
+
+    /// The panel path of ``conv2dKeepingColumns(_:_:bias:_:keepColumns:)``: per image (split across
+    /// threads), im2col into panels and one forward kernel call per group. Kept columns are the
+    /// panels of the whole batch, `[groups, N, ceil(P/32), K, 32]` (rank 5 marks the layout).
+    private static func conv2dPanels(_ x: Tensor, _ w: Tensor, bias: Tensor?, _ o: Conv2DOptions, _ g: ConvGeometry,
+                                     keepColumns: Bool) -> (output: Tensor, columns: Tensor?) {
+        let n = x.shape[0], oc = w.shape[0], ocg = oc / o.groups
+        let p = g.columnCols, k = g.columnRows
+        let panelFloats = ConvolutionKernels.panelFloats(g)
+        var y = Tensor(uninitializedShape: [n, oc, g.outputH, g.outputW])
+        let py = y.storage.base
+        // wt[grp, r, q] = w[grp·OCg + q, r]: the broadcast operand, contiguous per column r.
+        var wt = Tensor(uninitializedShape: [o.groups, k, ocg])
+        let pwt = wt.storage.base
+        w.withUnsafeBufferPointer { pw in
+            for grp in 0..<o.groups {
+                for q in 0..<ocg {
+                    for r in 0..<k { pwt[(grp * k + r) * ocg + q] = pw[(grp * ocg + q) * k + r] }
+                }
+            }
+        }
+        let keep = keepColumns && o.groups * n * panelFloats <= maxKeptColumns
+        let kept = keep ? Tensor(uninitializedShape: [o.groups, n, (p + 31) / 32, k, 32]) : nil
+        let parts = Parallel.partCount(n)
+        var scratch = ColumnScratch()
+        let own = keep ? nil : scratch.columns(parts * panelFloats)  // [parts, panelFloats]
+        let biasValues = bias?.scalars
+        x.withUnsafeBufferPointer { px in
+            let xImage = x.shape[1] * g.height * g.width
+            let groupInput = g.channels * g.height * g.width
+            Parallel.forEachPart(count: n) { part, images in
+                for i in images {
+                    for grp in 0..<o.groups {
+                        let panels = keep ? kept!.storage.base + (grp * n + i) * panelFloats : own! + part * panelFloats
+                        ConvolutionKernels.im2colPanels(px.baseAddress! + i * xImage + grp * groupInput, g, panels: panels)
+                        let dst = py + (i * oc + grp * ocg) * p  // [OCg, P]
+                        if let biasValues {
+                            for q in 0..<ocg { (dst + q * p).update(repeating: biasValues[grp * ocg + q], count: p) }
+                        }
+                        ConvolutionKernels.forwardPanels(m: ocg, k: k, p: p, wt: pwt + grp * k * ocg, panels: panels,
+                                                         c: dst, ldc: p, accumulate: biasValues != nil)
+                    }
+                }
+            }
+        }
+        withExtendedLifetime((scratch, wt)) {}
+        return (y, kept)
+    }
+
+    /// The panel path of ``conv2dWeightGradient(_:_:weightShape:_:columns:)``: per image, the
+    /// transposed gradient accumulates into one `[groups, K, OCg16]` partial per thread.
+    private static func conv2dWeightGradientPanels(_ x: Tensor, _ gy: Tensor, weightShape: [Int], _ o: Conv2DOptions,
+                                                   _ g: ConvGeometry, panels given: Tensor?) -> Tensor {
+        let n = x.shape[0], oc = weightShape[0], ocg = oc / o.groups
+        let p = g.columnCols, k = g.columnRows
+        let m16 = (ocg + 15) / 16 * 16
+        let panelFloats = ConvolutionKernels.panelFloats(g)
+        let parts = Parallel.partCount(n)
+        let partials = Tensor(shape: [parts, o.groups, k, m16], repeating: 0)
+        let pp = partials.storage.base
+        var scratch = ColumnScratch()
+        let gyt = scratch.aux(parts * p * m16)                                   // [parts, P, OCg16]
+        let own = given == nil ? scratch.columns(parts * panelFloats) : nil     // [parts, panelFloats]
+        let kept = given.map { UnsafePointer($0.storage.base + $0.offset) }
+        x.withUnsafeBufferPointer { px in
+            gy.withUnsafeBufferPointer { pg in
+                let xImage = x.shape[1] * g.height * g.width
+                let groupInput = g.channels * g.height * g.width
+                Parallel.forEachPart(count: n) { part, images in
+                    for i in images {
+                        for grp in 0..<o.groups {
+                            let panels: UnsafePointer<Float>
+                            if let kept {
+                                panels = kept + (grp * n + i) * panelFloats
+                            } else {
+                                let mine = own! + part * panelFloats
+                                ConvolutionKernels.im2colPanels(px.baseAddress! + i * xImage + grp * groupInput, g, panels: mine)
+                                panels = UnsafePointer(mine)
+                            }
+                            ConvolutionKernels.weightGradientPanels(
+                                m: ocg, k: k, p: p, gy: pg.baseAddress! + (i * oc + grp * ocg) * p, ldgy: p, panels: panels,
+                                gyt: gyt + part * p * m16, gwt: pp + (part * o.groups + grp) * k * m16)
+                        }
+                    }
+                }
+            }
+        }
+        // gw[grp·OCg + q, r] = Σ_part partials[part, grp, r, q]
+        var gw = Tensor(uninitializedShape: weightShape)
+        let pgw = gw.storage.base
+        for grp in 0..<o.groups {
+            for q in 0..<ocg {
+                for r in 0..<k {
+                    var s: Float = 0
+                    for part in 0..<parts { s += pp[((part * o.groups + grp) * k + r) * m16 + q] }
+                    pgw[(grp * ocg + q) * k + r] = s
+                }
+            }
+        }
+        withExtendedLifetime((scratch, partials, given)) {}
+        return gw
     }
 
     /// Gradient of ``conv2d(_:_:bias:_:)`` with respect to its input, which is also the transposed
@@ -230,7 +342,7 @@ extension Tensor {
                             }
                         }
                         // dcol[K, c·P] = W_gᵀ · gy
-                        StridedGEMM.sgemm(transposeA: true, transposeB: false, m: k, n: c * p, k: ocg,
+                        Parallel.sgemm(transposeA: true, transposeB: false, m: k, n: c * p, k: ocg,
                                           a: weights, lda: k, b: gyc!, ldb: c * p, c: col!, ldc: c * p)
                         Parallel.forEach(count: c, grain: 1) { r in
                             for i in r {
@@ -257,6 +369,13 @@ extension Tensor {
         precondition(gy.shape == [n, oc, g.outputH, g.outputW], "conv2dWeightGradient: \(gy.shape) for input \(x.shape), weight \(weightShape)")
         let p = g.columnCols, k = g.columnRows
         let pointwise = convIsPointwise(g), perImage = convPerImage(g) || pointwise
+        if let columns, columns.rank == 5 {
+            precondition(columns.shape == [o.groups, n, (p + 31) / 32, k, 32], "conv2dWeightGradient: panels \(columns.shape)")
+            return conv2dWeightGradientPanels(x, gy.contiguous(), weightShape: weightShape, o, g, panels: columns.contiguous())
+        }
+        if columns == nil && usePanels(g) {
+            return conv2dWeightGradientPanels(x, gy.contiguous(), weightShape: weightShape, o, g, panels: nil)
+        }
         var gw = Tensor(shape: weightShape, repeating: 0)
         let pgw = gw.storage.base
         let given = columns.map { $0.contiguous() }
@@ -306,7 +425,7 @@ extension Tensor {
                             }
                         }
                         // gW_g[OCg, K] += gy[OCg, c·P] · colᵀ
-                        StridedGEMM.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: c * p,
+                        Parallel.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: c * p,
                                           a: gyc!, lda: c * p, b: col!, ldb: c * p, beta: 1,
                                           c: pgw + grp * ocg * k, ldc: k)
                     }

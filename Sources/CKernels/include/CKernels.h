@@ -89,6 +89,25 @@ void tern_lora_shrink_f16(const float *x, size_t ldx, int tokens, const uint16_t
 void tern_lora_expand_f16(const float *u, int tokens, const uint16_t *const *bRows, int rank, int rows, float scale,
                           float *y, size_t ldy);
 
+
+// MARK: convolution GEMM over 32-column panels (AVX-512F; only when tern_simd_level() == 2)
+
+/// Writes the im2col columns of one image `x [channels, height, width]` as 32-column panels
+/// `panels[ceil(P/32)][K][32]` (P = output positions, K = channels·kernelH·kernelW; tail lanes zero).
+void tern_im2col_panels(const float *x, int channels, int height, int width, int kernelH, int kernelW,
+                        int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+                        float *panels);
+
+/// c[o·ldc + t] (+)= Σ_r wt[r·m + o] · column(r, t) for o < m, t < p: the weights transposed
+/// (`wt [K, m]`), the columns as panels. `accumulate` adds to `c` instead of overwriting it.
+void tern_conv_forward_panels(int m, int k, int p, const float *wt, const float *panels, float *c, long ldc,
+                              int accumulate);
+
+/// gwt[r·m16 + o] += Σ_t column(r, t) · gy[o·ldgy + t] for r < k, o < m, with m16 = m rounded up
+/// to 16: the weight gradient, transposed. `gyt` is scratch of p·m16 floats.
+void tern_conv_weight_grad_panels(int m, int k, int p, const float *gy, long ldgy, const float *panels,
+                                  float *gyt, float *gwt);
+
 #ifdef __cplusplus
 }
 #endif
