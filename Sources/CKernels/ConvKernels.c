@@ -17,9 +17,16 @@
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
-void tern_im2col_panels(const float *x, int channels, int height, int width, int kernelH, int kernelW,
-                        int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
-                        float *panels) {
+// Bits lo..<hi of a 16-lane mask (empty when hi ≤ lo), after clamping to [0, 16].
+INLINE __mmask16 lane_range(int lo, int hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    return hi > lo ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+}
+
+AVX512 void tern_im2col_panels(const float *x, int channels, int height, int width, int kernelH, int kernelW,
+                               int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
+                               float *panels, int streaming) {
     const int oh = (height + 2 * padH - dilationH * (kernelH - 1) - 1) / strideH + 1;
     const int ow = (width + 2 * padW - dilationW * (kernelW - 1) - 1) / strideW + 1;
     const long p = (long)oh * ow, k = (long)channels * kernelH * kernelW;
@@ -34,32 +41,63 @@ void tern_im2col_panels(const float *x, int channels, int height, int width, int
         for (int ki = 0; ki < kernelH; ki++) {
             for (int kj = 0; kj < kernelW; kj++) {
                 const long row = ((long)c * kernelH + ki) * kernelW + kj;
-                float *dst = panels + row * 32;  // lane q of column t: dst[(t / 32) * panelSize + t % 32]
+                float *dst = panels + row * 32;  // column t lives at dst[(t / 32) * panelSize + t % 32]
                 const int x0 = kj * dilationW - padW;
+                if ((strideW == 1 || strideW == 2) && ow % 16 == 0 && ow <= 256) {
+                    // Rows of whole 16-lane chunks (32×32, 16×16, 8×8·2 outputs): masks per chunk
+                    // computed once for every output row; 64-byte aligned full stores, streamed
+                    // past the caches when the panels are kept for the backward pass.
+                    // Stride 2 loads 32 inputs and keeps the even lanes.
+                    __mmask16 m0[16], m1[16];
+                    for (int q = 0; q < ow / 16; q++) {
+                        const int first = x0 + 16 * q * strideW;  // input column of lane 0
+                        m0[q] = lane_range(-first, width - first);
+                        m1[q] = lane_range(-(first + 16), width - (first + 16));
+                    }
+                    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+                    for (int oy = 0; oy < oh; oy++) {
+                        const int iy = oy * strideH - padH + ki * dilationH;
+                        const long t0 = (long)oy * ow;
+                        const int inside = iy >= 0 && iy < height;
+                        const float *src = plane + (long)iy * width + x0;
+                        for (int q = 0; q < ow / 16; q++) {
+                            const long t = t0 + 16 * q;
+                            float *d = dst + (t / 32) * panelSize + t % 32;
+                            __m512 v = _mm512_setzero_ps();
+                            if (inside && strideW == 1) {
+                                v = _mm512_maskz_loadu_ps(m0[q], src + 16 * q);
+                            } else if (inside) {
+                                const __m512 a = _mm512_maskz_loadu_ps(m0[q], src + 32 * q);
+                                const __m512 b = _mm512_maskz_loadu_ps(m1[q], src + 32 * q + 16);
+                                v = _mm512_permutex2var_ps(a, even, b);
+                            }
+                            if (streaming) _mm512_stream_ps(d, v); else _mm512_store_ps(d, v);
+                        }
+                    }
+                    continue;
+                }
                 long t = 0;
                 for (int oy = 0; oy < oh; oy++) {
                     const int iy = oy * strideH - padH + ki * dilationH;
                     const int inside = iy >= 0 && iy < height;
                     const float *src = plane + (long)iy * width;
-                    if (strideW == 1 && inside) {
-                        // Zero border, contiguous run, zero border; each split at panel boundaries.
-                        int lo = -x0 > 0 ? -x0 : 0, hi = width - x0 < ow ? width - x0 : ow;
-                        if (lo > ow) lo = ow;
-                        if (hi < lo) hi = lo;
+                    if (strideW == 1) {
+                        // Chunks of ≤ 16 outputs that stay inside one panel: a masked load of the
+                        // source run (lanes outside the row or the image read nothing and are zero).
                         for (int ox = 0; ox < ow;) {
                             const int lane = (int)(t % 32);
-                            float *d = dst + (t / 32) * panelSize + lane;
-                            int n = 32 - lane;
-                            if (ox < lo) {
-                                if (n > lo - ox) n = lo - ox;
-                                memset(d, 0, sizeof(float) * (size_t)n);
-                            } else if (ox < hi) {
-                                if (n > hi - ox) n = hi - ox;
-                                memcpy(d, src + x0 + ox, sizeof(float) * (size_t)n);
-                            } else {
-                                if (n > ow - ox) n = ow - ox;
-                                memset(d, 0, sizeof(float) * (size_t)n);
+                            int n = 16 - lane % 16;
+                            if (n > ow - ox) n = ow - ox;
+                            __mmask16 valid = 0;
+                            if (inside) {
+                                // Lane q holds input column x0 + ox + q; valid when inside [0, width).
+                                int lo = -(x0 + ox), hi = width - (x0 + ox);
+                                if (lo < 0) lo = 0;
+                                if (hi > n) hi = n;
+                                if (hi > lo) valid = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
                             }
+                            const __m512 v = valid ? _mm512_maskz_loadu_ps(valid, src + x0 + ox) : _mm512_setzero_ps();
+                            _mm512_mask_storeu_ps(dst + (t / 32) * panelSize + lane, (__mmask16)((1u << n) - 1), v);
                             ox += n;
                             t += n;
                         }
@@ -73,6 +111,7 @@ void tern_im2col_panels(const float *x, int channels, int height, int width, int
             }
         }
     }
+    if (streaming) _mm_sfence();
 }
 
 // y[o0 + i][j·32 + 0..<32] (+)= Σ_r wt[r·ldw + o0 + i] · panel[r][0..<32], i < R.
@@ -190,7 +229,7 @@ AVX512 void tern_conv_weight_grad_panels(int m, int k, int p, const float *gy, l
 #else
 void tern_im2col_panels(const float *x, int channels, int height, int width, int kernelH, int kernelW,
                         int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
-                        float *panels) { (void)x; (void)channels; (void)height; (void)width; (void)kernelH; (void)kernelW;
+                        float *panels, int streaming) { (void)streaming; (void)x; (void)channels; (void)height; (void)width; (void)kernelH; (void)kernelW;
     (void)strideH; (void)strideW; (void)padH; (void)padW; (void)dilationH; (void)dilationW; (void)panels; }
 void tern_conv_forward_panels(int m, int k, int p, const float *wt, const float *panels, float *c, long ldc,
                               int accumulate) { (void)m; (void)k; (void)p; (void)wt; (void)panels; (void)c; (void)ldc; (void)accumulate; }

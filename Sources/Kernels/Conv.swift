@@ -145,11 +145,14 @@ extension ConvolutionKernels {
     /// Floats of one image's panels: `ceil(P/32) · K · 32`.
     public static func panelFloats(_ g: ConvGeometry) -> Int { (g.columnCols + 31) / 32 * g.columnRows * 32 }
 
-    /// Writes the columns of one image `x [channels, height, width]` as panels (``panelFloats(_:)`` floats).
-    public static func im2colPanels(_ x: UnsafePointer<Float>, _ g: ConvGeometry, panels: UnsafeMutablePointer<Float>) {
+    /// Writes the columns of one image `x [channels, height, width]` as panels (``panelFloats(_:)``
+    /// floats, 64-byte aligned). `streaming` bypasses the caches: for panels kept for the backward pass.
+    public static func im2colPanels(_ x: UnsafePointer<Float>, _ g: ConvGeometry, panels: UnsafeMutablePointer<Float>,
+                                    streaming: Bool = false) {
+        precondition(UInt(bitPattern: panels) % 64 == 0, "im2colPanels: panels must be 64-byte aligned")
         tern_im2col_panels(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.kernelH), Int32(g.kernelW),
                            Int32(g.strideH), Int32(g.strideW), Int32(g.padH), Int32(g.padW),
-                           Int32(g.dilationH), Int32(g.dilationW), panels)
+                           Int32(g.dilationH), Int32(g.dilationW), panels, streaming ? 1 : 0)
     }
 
     /// `c[o, t] (+)= Σ_r wt[r, o] · column(r, t)` for `o < m`, `t < p`: `wt [k, m]` (transposed

@@ -187,7 +187,7 @@ extension Tensor {
                 for i in images {
                     for grp in 0..<o.groups {
                         let panels = keep ? kept!.storage.base + (grp * n + i) * panelFloats : own! + part * panelFloats
-                        ConvolutionKernels.im2colPanels(px.baseAddress! + i * xImage + grp * groupInput, g, panels: panels)
+                        ConvolutionKernels.im2colPanels(px.baseAddress! + i * xImage + grp * groupInput, g, panels: panels, streaming: keep)
                         let dst = py + (i * oc + grp * ocg) * p  // [OCg, P]
                         if let biasValues {
                             for q in 0..<ocg { (dst + q * p).update(repeating: biasValues[grp * ocg + q], count: p) }

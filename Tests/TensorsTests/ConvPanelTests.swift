@@ -13,20 +13,34 @@ struct ConvPanelTests {
         ConvGeometry(channels: 16, height: 32, width: 32, kernelH: 3, kernelW: 3, padding: (1, 1)),         // P = 1024
         ConvGeometry(channels: 7, height: 33, width: 20, kernelH: 3, kernelW: 3, stride: (2, 1), padding: (0, 1)),
         ConvGeometry(channels: 9, height: 21, width: 23, kernelH: 3, kernelW: 2, padding: (2, 2), dilation: (2, 3)),
+        ConvGeometry(channels: 8, height: 32, width: 32, kernelH: 3, kernelW: 3, stride: (2, 2), padding: (1, 1)), // 16×16, stride 2
+        ConvGeometry(channels: 8, height: 31, width: 33, kernelH: 3, kernelW: 3, stride: (1, 2), padding: (1, 2)),  // 31×17
+        ConvGeometry(channels: 5, height: 20, width: 64, kernelH: 3, kernelW: 3, stride: (2, 2), padding: (0, 0)),  // 9×31
+        ConvGeometry(channels: 4, height: 8, width: 16, kernelH: 1, kernelW: 5, padding: (0, 2)),                   // 8×16
     ]
+
+    /// 64-byte aligned panels of `g`, filled with NaN (the layout's alignment contract), written by im2colPanels.
+    static func panels(_ x: [Float], _ g: ConvGeometry, streaming: Bool = false) -> [Float] {
+        let n = ConvolutionKernels.panelFloats(g)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: n * 4, alignment: 64)
+        defer { raw.deallocate() }
+        let p = raw.bindMemory(to: Float.self, capacity: n)
+        p.initialize(repeating: .nan, count: n)
+        ConvolutionKernels.im2colPanels(x, g, panels: p, streaming: streaming)
+        return Array(UnsafeBufferPointer(start: p, count: n))
+    }
 
     /// Column (r, t) of the panels.
     static func panelValue(_ panels: [Float], _ g: ConvGeometry, row r: Int, column t: Int) -> Float {
         panels[(t / 32) * g.columnRows * 32 + r * 32 + t % 32]
     }
 
-    @Test(arguments: geometries)
-    func im2colPanelsMatchesIm2col(_ g: ConvGeometry) {
+    @Test(arguments: geometries, [false, true])
+    func im2colPanelsMatchesIm2col(_ g: ConvGeometry, streaming: Bool) {
         let x = randomTensor([g.channels * g.height * g.width], seed: 31).scalars
         var col = [Float](repeating: .nan, count: g.columnRows * g.columnCols)
-        var panels = [Float](repeating: .nan, count: ConvolutionKernels.panelFloats(g))
         ConvolutionKernels.im2col(x, g, col: &col, ld: g.columnCols, colOffset: 0)
-        ConvolutionKernels.im2colPanels(x, g, panels: &panels)
+        let panels = Self.panels(x, g, streaming: streaming)
         var mismatches = 0
         for r in 0..<g.columnRows {
             for t in 0..<((g.columnCols + 31) / 32 * 32) {
@@ -46,9 +60,9 @@ struct ConvPanelTests {
             let w = randomTensor([m * k], seed: 33).scalars          // [m, k]
             var wt = [Float](repeating: 0, count: k * m)             // [k, m]
             for o in 0..<m { for r in 0..<k { wt[r * m + o] = w[o * k + r] } }
-            var col = [Float](repeating: 0, count: k * p), panels = [Float](repeating: 0, count: ConvolutionKernels.panelFloats(g))
+            var col = [Float](repeating: 0, count: k * p)
             ConvolutionKernels.im2col(x, g, col: &col, ld: p, colOffset: 0)
-            ConvolutionKernels.im2colPanels(x, g, panels: &panels)
+            let panels = Self.panels(x, g)
             // C has a wider leading dimension than P, to check nothing is written past each row.
             let ldc = p + 3
             var fast = randomTensor([m * ldc], seed: 34).scalars, slow = fast
@@ -66,9 +80,9 @@ struct ConvPanelTests {
             let m16 = (m + 15) / 16 * 16
             let x = randomTensor([g.channels * g.height * g.width], seed: 35).scalars
             let gy = randomTensor([m * p], seed: 36).scalars        // [m, p]
-            var col = [Float](repeating: 0, count: k * p), panels = [Float](repeating: 0, count: ConvolutionKernels.panelFloats(g))
+            var col = [Float](repeating: 0, count: k * p)
             ConvolutionKernels.im2col(x, g, col: &col, ld: p, colOffset: 0)
-            ConvolutionKernels.im2colPanels(x, g, panels: &panels)
+            let panels = Self.panels(x, g)
             let start = randomTensor([k * m16], seed: 37).scalars  // accumulates onto what is there
             var gwt = start
             var scratch = [Float](repeating: .nan, count: p * m16)

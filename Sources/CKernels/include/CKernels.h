@@ -93,10 +93,11 @@ void tern_lora_expand_f16(const float *u, int tokens, const uint16_t *const *bRo
 // MARK: convolution GEMM over 32-column panels (AVX-512F; only when tern_simd_level() == 2)
 
 /// Writes the im2col columns of one image `x [channels, height, width]` as 32-column panels
-/// `panels[ceil(P/32)][K][32]` (P = output positions, K = channels·kernelH·kernelW; tail lanes zero).
+/// `panels[ceil(P/32)][K][32]` (P = output positions, K = channels·kernelH·kernelW; tail lanes zero;
+/// 64-byte aligned). `streaming` writes past the caches (panels kept for a later pass).
 void tern_im2col_panels(const float *x, int channels, int height, int width, int kernelH, int kernelW,
                         int strideH, int strideW, int padH, int padW, int dilationH, int dilationW,
-                        float *panels);
+                        float *panels, int streaming);
 
 /// c[o·ldc + t] (+)= Σ_r wt[r·m + o] · column(r, t) for o < m, t < p: the weights transposed
 /// (`wt [K, m]`), the columns as panels. `accumulate` adds to `c` instead of overwriting it.
