@@ -6,10 +6,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// Data-parallel loops for tensor kernels on a process-wide pool of parked worker threads.
-///
-/// The workers sleep on a condition variable between jobs instead of spinning: training
-/// interleaves these loops with OpenBLAS, whose own threads need the cores in between.
+/// Data-parallel loops for tensor kernels on a process-wide ``ThreadPool`` (spin, then park).
 ///
 /// The pool is created on first use with ``threadCount`` threads (default: the `TERN_THREADS`
 /// environment variable, else the online CPU count). Small loops run inline; nested calls run inline.
@@ -20,7 +17,7 @@ import Glibc
 /// that spinning took about a fifth of the CPU from the pool's im2col, norms and elementwise work
 /// between products (measured on ResNet-8 training), so only one set of threads is ever awake.
 public enum Parallel {
-    nonisolated(unsafe) private static var pool: WorkerPool?
+    nonisolated(unsafe) private static var pool: ThreadPool?
     /// Held while the pool runs a job; callers that find it taken (another thread, or a nested
     /// loop) run inline instead.
     private static let busy = Atomic<Bool>(false)
@@ -41,10 +38,10 @@ public enum Parallel {
 
     /// The pool for `threadCount` threads, created on first use (OpenBLAS is pinned to one
     /// thread then: the pool does the splitting). Call only while holding `busy`.
-    private static func activePool() -> WorkerPool {
+    private static func activePool() -> ThreadPool {
         if pool == nil || pool!.threadCount != threadCount {
             GEMM.setThreads(1)
-            pool = WorkerPool(threads: threadCount)
+            pool = ThreadPool(threads: threadCount)
         }
         return pool!
     }
@@ -120,72 +117,5 @@ public enum Parallel {
             if w < parts { body(ThreadPool.range(of: count, part: w, parts: parts)) }
         }
         busy.store(false, ordering: .releasing)
-    }
-}
-
-/// A fixed set of worker threads that sleep between jobs (no spinning); the caller runs part 0.
-final class WorkerPool: @unchecked Sendable {
-    let threadCount: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var remaining = 0
-    private var job: ((Int) -> Void)?
-
-    init(threads: Int) {
-        threadCount = threads
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
-        for index in 1..<threads {
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index))
-            var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { raw in
-                let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                ctx.pool.loop(ctx.index)
-                return nil
-            }, context.toOpaque())
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            pthread_detach(thread)
-        }
-    }
-
-    /// Runs `body(worker)` on every worker (the caller is worker 0) and waits for all.
-    func run(_ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { escaping in
-            pthread_mutex_lock(mutex)
-            job = escaping
-            remaining = threadCount - 1
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-            escaping(0)
-            pthread_mutex_lock(mutex)
-            while remaining > 0 { pthread_cond_wait(done, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
-        }
-    }
-
-    private func loop(_ index: Int) {
-        var seen = 0
-        pthread_mutex_lock(mutex)
-        while true {
-            while generation == seen { pthread_cond_wait(wake, mutex) }
-            seen = generation
-            let body = job!
-            pthread_mutex_unlock(mutex)
-            body(index)
-            pthread_mutex_lock(mutex)
-            remaining -= 1
-            if remaining == 0 { pthread_cond_signal(done) }
-        }
-    }
-
-    private final class WorkerContext {
-        let pool: WorkerPool
-        let index: Int
-        init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
     }
 }
