@@ -147,11 +147,11 @@ extension Tensor {
         return (y, kept)
     }
 
-    /// True when the convolution runs on the AVX-512 panel kernels: wide outputs (one product per
-    /// image) of a kernel that needs columns, with at least 64 column rows (below that, as for a
-    /// first layer's 1–3 input channels, OpenBLAS measured faster), on a CPU that has them.
+    /// True when the convolution runs on the AVX-512 panel kernels (one product per image): at
+    /// least two panels of output pixels, a kernel that needs columns, and at least 64 column rows
+    /// (below that, as for a first layer's 1–3 input channels, OpenBLAS measured faster), on a CPU that has them.
     static func usePanels(_ g: ConvGeometry) -> Bool {
-        ConvolutionKernels.panelKernelsAvailable && convPerImage(g) && !convIsPointwise(g) && g.columnRows >= 64
+        ConvolutionKernels.panelKernelsAvailable && g.columnCols >= 64 && !convIsPointwise(g) && g.columnRows >= 64
     }
 
     /// The panel path of ``conv2dKeepingColumns(_:_:bias:_:keepColumns:)``: per image (split across
