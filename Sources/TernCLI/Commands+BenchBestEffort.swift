@@ -137,7 +137,7 @@ extension Tern.Bench {
             if json {
                 let report: [String: Any] = [
                     "system": "best-effort", "machine": trainMachineDescription(),
-                    "settings": ["quick": quick, "deadline_s": settings.deadlines[0], "deadline_scale": options.deadlineScale,
+                    "settings": ["quick": quick, "deadline_s": settings.deadlines[0], "deadline_scale": settings.deadlines[0] / model.latency[best](B),
                                  "mode": settings.mode.rawValue, "penalty": settings.penalty, "max_batch": B, "allow_drop": settings.allowDrop,
                                  "rate_window_s": settings.rateWindow, "queue_scale": settings.queueScale, "rate_scale_rps": settings.rateScale,
                                  "shared_server": settings.sharedServer, "window_s": window, "sweep_seconds": sweepSeconds, "sweep_points": points,
