@@ -27,7 +27,11 @@ public struct LiveReplay {
         public var availability: Double
         /// Correct-and-on-time answers ÷ what the best tier per task would score (its measured accuracy).
         public var relativeQuality: Double
+        /// Requests routed to each tier (drops are not in here).
         public var tierCounts: [Int]
+        /// Requests the policy dropped (action = tier count, only with ``SimulationSettings/allowDrop``):
+        /// never served, counted as unavailable and as zero delivered quality, as in the simulator.
+        public var dropped: Int
         public var wallSeconds: Double
     }
 
@@ -45,6 +49,7 @@ public struct LiveReplay {
         var next = 0
         var onTime = 0, delivered = 0.0, peak = 0.0
         var counts = [Int](repeating: 0, count: M)
+        var dropped = 0
         let t0 = DispatchTime.now().uptimeNanoseconds
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
         var done = 0
@@ -66,10 +71,17 @@ public struct LiveReplay {
                                              busyUntil: [Double](repeating: t, count: M),
                                              exactFinish: (0..<M).map { m in t + model.latency[m](min(lengths[m] + 1, settings.maxBatch)) },
                                              rateEstimate: rate)
-                let a = min(policy.route(context, model: model, settings: settings), M - 1)
-                queues[a].append(next)
-                counts[a] += 1
+                let a = policy.route(context, model: model, settings: settings)
                 peak += model.peak(task: req.task)
+                if a >= M {
+                    // A drop: no tier runs it; it is done now, late by definition.
+                    precondition(settings.allowDrop, "policy \(policy.name) dropped a request but drops are off")
+                    dropped += 1
+                    done += 1
+                } else {
+                    queues[a].append(next)
+                    counts[a] += 1
+                }
                 next += 1
             }
             // Serve the tier whose oldest request arrived first, or wait for the next arrival.
@@ -97,6 +109,6 @@ public struct LiveReplay {
         }
         let n = Double(max(trace.requests.count, 1))
         return Result(availability: Double(onTime) / n, relativeQuality: peak > 0 ? delivered / peak : 0,
-                      tierCounts: counts, wallSeconds: now())
+                      tierCounts: counts, dropped: dropped, wallSeconds: now())
     }
 }

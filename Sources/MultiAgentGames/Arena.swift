@@ -48,7 +48,7 @@ public enum Scenario: String, Codable, Sendable, CaseIterable {
         case .chameleonAsChameleon, .chameleonAsNonChameleon: return DeductionGame(chameleon: try pick(b.chameleon), testAsX: testAsX, options: options)
         case .undercoverAsUndercover, .undercoverAsNonUndercover: return DeductionGame(undercover: try pick(b.undercover), testAsX: testAsX, options: options)
         case .costSharing: return CostSharingGame(try pick(b.costSharing))
-        case .prisoner: return PrisonerGame(try pick(b.prisoner))
+        case .prisoner: return PrisonerGame(try pick(b.prisoner), options: options)
         case .publicGood: return PublicGoodGame(try pick(b.publicGood), options: options)
         }
     }

@@ -81,16 +81,36 @@ public struct MagicBenchmark: Sendable {
         return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
     }
 
+    /// The agent's Chameleon/Undercover analyses (its hidden "pgm" notes) and how many of them say
+    /// anything but "no change" (an all-"no change" analysis leaves the belief's ties, and the
+    /// agent's Chameleon vote falls to tie-breaking).
+    public static func deductionAnalyses(_ records: [GameRecord]) -> (total: Int, informative: Int) {
+        let analyses = records.filter { $0.scenario.game == .chameleon || $0.scenario.game == .undercover }
+            .flatMap { $0.messages.filter { $0.kind == "pgm" } }
+        let informative = analyses.filter { m in
+            GameParsers.pgmFactors(m.content, speaker: Players.index(of: m.agent) ?? 0).factor.joined().contains { $0 != 0 }
+        }
+        return (analyses.count, informative.count)
+    }
+
     /// The shared reproduction report (as a JSON-ready dictionary).
     public static func report(_ results: [AgentResult], settings: Settings, machine: String, quick: Bool) -> [String: Any] {
         func find(_ a: String) -> AgentResult? { results.first { $0.agent == a } }
         func ratio(_ a: Double?, _ b: Double?) -> Any { if let a, let b, b > 0 { return a / b }; return NSNull() }
         var claims: [[String: Any]] = []
         if let v = find("vanilla"), let p = find("pgm") {
+            let a = deductionAnalyses(p.records)
+            let perScenario = Dictionary(grouping: p.records, by: \.scenario).mapValues(\.count)
+            let span = perScenario.isEmpty ? "no games" : "\(perScenario.count) scenarios x \(perScenario.values.min()!)"
+                + (perScenario.values.min() == perScenario.values.max() ? "" : "-\(perScenario.values.max()!)") + " settings"
+            let caveat = a.total == 0 ? "no deduction analyses"
+                : "\(a.informative) of the PGM agent's \(a.total) deduction analyses are informative (not all 'no change')"
+                    + (a.informative == 0 ? ", so its Chameleon votes are tie-breaks and this ratio is not evidence for the paper's claim" : "")
             claims.append(["id": "pgm_gain_mean_score", "unit": "x", "paper": 1.37,
                            "ours": ratio(meanScore(p.corrected), meanScore(v.corrected)),
                            "baseline": "vanilla \(settings.model), same settings and scripted defenders",
-                           "description": "mean of the 8 scores (win rate + 7 metrics, corrected variants) PGM-aware / vanilla; paper: +37% (v3) to +50% (v1/v2) average gain"])
+                           "description": "mean of the 8 scores (win rate + 7 metrics, corrected variants) PGM-aware / vanilla; paper: +37% (v3) to +50% (v1/v2) average gain. "
+                               + "Rests on \(p.records.count) PGM and \(v.records.count) vanilla games (\(span)); \(caveat); compare with vanilla_vs_random_floor"])
             claims.append(["id": "pgm_gain_win_rate", "unit": "x", "paper": NSNull(),
                            "ours": ratio(p.corrected.winRate, v.corrected.winRate),
                            "baseline": "vanilla \(settings.model)", "description": "win rate PGM-aware / vanilla (corrected divisors)"])
@@ -114,15 +134,9 @@ public struct MagicBenchmark: Sendable {
                 d["components"] = m.components
                 return d
             }
-            // How many of the PGM agent's deduction analyses say anything but "no change" (an
-            // all-"no change" analysis leaves the belief's ties, and the vote falls to tie-breaking).
-            let analyses = r.records.filter { $0.scenario.game == .chameleon || $0.scenario.game == .undercover }
-                .flatMap { $0.messages.filter { $0.kind == "pgm" } }
-            let informative = analyses.filter { m in
-                GameParsers.pgmFactors(m.content, speaker: Players.index(of: m.agent) ?? 0).factor.joined().contains { $0 != 0 }
-            }
+            let analyses = deductionAnalyses(r.records)
             agents[r.agent] = ["released": dict(r.released), "corrected": dict(r.corrected), "games": r.records.count,
-                               "deduction_analyses": analyses.count, "deduction_analyses_informative": informative.count,
+                               "deduction_analyses": analyses.total, "deduction_analyses_informative": analyses.informative,
                                "seconds": r.seconds, "llm_calls": r.llmCalls, "tokens": r.tokens,
                                "mean_score_corrected": meanScore(r.corrected).map { $0 as Any } ?? NSNull()]
         }
@@ -132,7 +146,10 @@ public struct MagicBenchmark: Sendable {
                          "setting_indices": settings.settingIndices, "defenders": "scripted (rule-based), fixed prefix",
                          "constrained": settings.player.constrained, "clue_max_tokens": settings.player.clueTokens,
                          "max_tokens": settings.player.maxTokens, "temperature": settings.player.temperature,
-                         "metric_probes": settings.game.metricProbes, "quick": quick],
+                         "metric_probes": settings.game.metricProbes, "quick": quick,
+                         "game_quirks": ["released_vote_parser": settings.game.releasedVoteParser, "released_contribution": settings.game.releasedContribution,
+                                         "released_decision_parser": settings.game.releasedDecisionParser,
+                                         "released_probe_template": settings.game.releasedProbeTemplate]],
             "claims": claims, "results": ["agents": agents],
         ]
     }

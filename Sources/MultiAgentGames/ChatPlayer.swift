@@ -75,7 +75,8 @@ public struct ChatPlayer: GamePlayer {
             let roles = r.context.game == .chameleon ? ["chameleon", "non-chameleon"] : ["undercover", "non-undercover"]
             return .choice(Players.names.flatMap { n in roles.map { "I am \(n), my role is \($0)." } })
         case .pgmProbe:
-            return .regex(ProbeTemplates.regex(speaker: r.player, chameleon: r.context.game == .chameleon && r.context.word == nil))
+            return .regex(ProbeTemplates.regex(speaker: r.player, chameleon: r.context.game == .chameleon && r.context.word == nil,
+                                               releasedTemplate: r.context.releasedProbeTemplate))
         case .proposal:
             let pct = "(" + stride(from: 0, through: 100, by: 5).map(String.init).joined(separator: "|") + ")"
             return .regex("Airline A: \(pct)%\\nAirline B: \(pct)%\\nAirline C: \(pct)%")
@@ -86,10 +87,13 @@ public struct ChatPlayer: GamePlayer {
     }
 
     /// Free text as the game reads it: trimmed, without speaker tags the model copies from the
-    /// transcript format (`[Player 3]: `, `[Moderator->all]: `), a clue cut at its first line.
+    /// transcript format (`[Player 3]: `, `[Moderator->all]: `, or bare `Player 3: `,
+    /// `Moderator->all: `), a clue cut at its first line.
     public static func clean(_ text: String, kind: ActionKind) -> String {
         var t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        while let m = t.prefixMatch(of: /\[[^\]\n]{1,40}\]:\s*/) { t = String(t[m.range.upperBound...]) }
+        while let m = t.prefixMatch(of: /\[[^\]\n]{1,40}\]:\s*|(?:Player \d+|Moderator)(?:\s*->\s*[^:\n]{1,30})?:\s*/) {
+            t = String(t[m.range.upperBound...])
+        }
         if kind == .clue, let nl = t.firstIndex(of: "\n") { t = String(t[..<nl]) }
         return t.trimmingCharacters(in: .whitespaces)
     }

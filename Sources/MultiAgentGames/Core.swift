@@ -109,6 +109,9 @@ public struct GameContext: Sendable {
     public var schedule: [Int] = []
     /// Whether the tested player has started acting (set by the runner; ends the fixed prefix).
     public var testStarted = false
+    /// Whether the Chameleon PGM probe uses the released template's guess line
+    /// (`GameOptions.releasedProbeTemplate`), so answers follow the template the player was shown.
+    public var releasedProbeTemplate = false
 
     public init(game: GameKind, me: Int, role: String, knowsRole: Bool = true) {
         self.game = game

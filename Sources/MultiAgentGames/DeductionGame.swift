@@ -126,7 +126,8 @@ public final class DeductionGame: GameEnvironment {
             return Turn(players: [s], kind: .clue, text: [s: text], simultaneous: false)
         case .pgmProbe:
             return Turn(players: all, kind: .pgmProbe,
-                        text: Dictionary(uniqueKeysWithValues: all.map { ($0, ProbeTemplates.pgm(kind, speaker: $0, chameleon: kind == .chameleon && $0 == x)) }),
+                        text: Dictionary(uniqueKeysWithValues: all.map { ($0, ProbeTemplates.pgm(kind, speaker: $0, chameleon: kind == .chameleon && $0 == x,
+                                                                                                      releasedTemplate: options.releasedProbeTemplate)) }),
                         simultaneous: true)
         case .accuse:
             let x = kind == .chameleon ? "chameleon" : "undercover"
@@ -271,6 +272,7 @@ public final class DeductionGame: GameEnvironment {
         c.clues = clues
         c.round = clueIndex
         c.totalRounds = rounds
+        c.releasedProbeTemplate = options.releasedProbeTemplate
         return c
     }
 

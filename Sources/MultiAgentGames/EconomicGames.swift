@@ -128,13 +128,15 @@ public final class PrisonerGame: GameEnvironment {
     public let kind = GameKind.prisoner
     public let setting: PrisonerSetting
     public let testPlayers: [Int]
+    public let options: GameOptions
     public private(set) var pool = MessagePool()
     var decisions: [[Bool]] = []
     var totals = [Double](repeating: 0, count: Players.count)
     public var testStarted: Bool { true }
 
-    public init(_ s: PrisonerSetting) {
+    public init(_ s: PrisonerSetting, options: GameOptions = GameOptions()) {
         setting = s
+        self.options = options
         testPlayers = [s.testPlayer]
         pool.moderator("Now the game starts! There are \(s.rounds) rounds. Round 1: make your decision.")
         pool.turn += 1
@@ -172,7 +174,7 @@ public final class PrisonerGame: GameEnvironment {
         var d: [Bool] = []
         for p in 0..<Players.count {
             pool.append(GameMessage(agent: Players.name(p), content: actions[p]!, turn: pool.turn, visibleTo: [Players.moderator], kind: "decision"))
-            d.append(GameParsers.cooperates(actions[p]!))
+            d.append(GameParsers.cooperates(actions[p]!, released: options.releasedDecisionParser))
         }
         pool.turn += 1
         let pay = Self.payoffs(d, setting)

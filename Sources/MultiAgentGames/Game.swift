@@ -61,8 +61,38 @@ public struct GameOptions: Sendable, Equatable {
     public var releasedVoteParser = true
     /// Released Public Good scoring (first integer, unclamped); false: clamped to what is left.
     public var releasedContribution = true
+    /// Released Prisoner's Dilemma decision parser (any text containing "cooperate" cooperates, so
+    /// "I will not cooperate" cooperates); false: the first Cooperate/Defect word, negation-aware.
+    public var releasedDecisionParser = true
+    /// The released Chameleon PGM-probe template: it asks the chameleon for
+    /// `I guess the secret code is "..."` while the parser reads `Now I guess the secret word is`,
+    /// so the leak flag never fires. false (the default): the template asks for the line the parser
+    /// reads (a deviation from the release, chosen so the leak flag measures something).
+    public var releasedProbeTemplate = false
 
     public init() {}
+
+    /// Every quirk as released (the parsers, the scoring and the mismatched probe template).
+    public static func released(metricProbes: Bool = true) -> GameOptions {
+        var o = GameOptions()
+        o.metricProbes = metricProbes
+        o.releasedVoteParser = true
+        o.releasedContribution = true
+        o.releasedDecisionParser = true
+        o.releasedProbeTemplate = true
+        return o
+    }
+
+    /// Every quirk corrected.
+    public static func corrected(metricProbes: Bool = true) -> GameOptions {
+        var o = GameOptions()
+        o.metricProbes = metricProbes
+        o.releasedVoteParser = false
+        o.releasedContribution = false
+        o.releasedDecisionParser = false
+        o.releasedProbeTemplate = false
+        return o
+    }
 }
 
 /// A game as an exact state machine over a message pool.
@@ -101,10 +131,16 @@ public enum ProbeTemplates {
     /// The three phrases a template line may use.
     public static let changes = ["more suspicious", "less suspicious", "no change"]
 
-    /// A filled template from per-section ratings (indices into `changes`) and an optional word guess.
-    public static func render(speaker: Int, chameleon: Bool, ratings: [[Int]], guess: String?) -> String {
+    /// The chameleon's guess line the parser reads (`pgmFactors`).
+    public static let guessLine = "Now I guess the secret word is"
+    /// The guess line the released template asks for instead (the parser never reads it).
+    public static let releasedGuessLine = "I guess the secret code is"
+
+    /// A filled template from per-section ratings (indices into `changes`) and an optional word
+    /// guess; `releasedTemplate` writes the released, unparsed guess line.
+    public static func render(speaker: Int, chameleon: Bool, ratings: [[Int]], guess: String?, releasedTemplate: Bool = false) -> String {
         var lines: [String] = []
-        if chameleon { lines.append("Now I guess the secret word is \"\(guess ?? "")\"") }
+        if chameleon { lines.append("\(releasedTemplate ? releasedGuessLine : guessLine) \"\(guess ?? "")\"") }
         for (k, sec) in sections(speaker: speaker, chameleon: chameleon).enumerated() {
             lines.append(sec.header)
             for (j, t) in sec.targets.enumerated() { lines.append("\(Players.name(t)) is \(changes[ratings[k][j]])") }
@@ -113,8 +149,8 @@ public enum ProbeTemplates {
     }
 
     /// A regular expression every filled template matches (for constrained decoding).
-    public static func regex(speaker: Int, chameleon: Bool) -> String {
-        var r = chameleon ? "Now I guess the secret word is \"[A-Za-z ]{1,24}\"\\n" : ""
+    public static func regex(speaker: Int, chameleon: Bool, releasedTemplate: Bool = false) -> String {
+        var r = chameleon ? "\(releasedTemplate ? releasedGuessLine : guessLine) \"[A-Za-z ]{1,24}\"\\n" : ""
         let alt = "(" + changes.joined(separator: "|") + ")"
         let secs = sections(speaker: speaker, chameleon: chameleon)
         for (k, sec) in secs.enumerated() {
@@ -132,12 +168,13 @@ public enum ProbeTemplates {
         return "Before the next clue, state who you are and your role. Answer with the template \"I am Player xx, my role is yy.\" where yy is \(roles)."
     }
 
-    public static func pgm(_ game: GameKind, speaker: Int, chameleon: Bool) -> String {
+    public static func pgm(_ game: GameKind, speaker: Int, chameleon: Bool, releasedTemplate: Bool = false) -> String {
         let x = game == .chameleon ? "the chameleon" : "the undercover"
         var s = "Analyse the clues so far. For each player say whether they now look more suspicious, less suspicious or no change of being \(x), from your own view and from each other player's view. "
         if chameleon { s += "First guess the secret word. " }
         s += "Use exactly this template:\n" + render(speaker: speaker, chameleon: chameleon,
-                                                     ratings: sections(speaker: speaker, chameleon: chameleon).map { $0.targets.map { _ in 2 } }, guess: chameleon ? "..." : nil)
+                                                     ratings: sections(speaker: speaker, chameleon: chameleon).map { $0.targets.map { _ in 2 } }, guess: chameleon ? "..." : nil,
+                                                     releasedTemplate: releasedTemplate)
         return s
     }
 }

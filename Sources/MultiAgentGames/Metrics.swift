@@ -175,7 +175,8 @@ public enum Metrics {
             let g = games(s)
             if !g.isEmpty { m.components[s.rawValue] = Double(g.filter { $0.outcome.result == "win" }.count) / Double(g.count) }
         }
-        if !m.components.isEmpty { m.winRate = m.components.values.reduce(0, +) / Double(m.components.count) }
+        // Summed in key order, so the same records give bit-identical reports (dictionary order varies per run).
+        if !m.components.isEmpty { m.winRate = m.components.keys.sorted().map { m.components[$0]! }.reduce(0, +) / Double(m.components.count) }
         return m
     }
 }

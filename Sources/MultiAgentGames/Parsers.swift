@@ -117,10 +117,24 @@ public enum GameParsers {
         return vote(text)
     }
 
-    /// A Prisoner's Dilemma decision: true = cooperate. Anything whose lower-cased text contains
-    /// "cooperate" cooperates (so "I will not cooperate" cooperates: released behaviour).
-    public static func cooperates(_ text: String) -> Bool {
-        text.lowercased().replacing(/\.<eos>$|\.$/, with: "").contains("cooperate")
+    /// A Prisoner's Dilemma decision: true = cooperate.
+    ///
+    /// Released: anything whose lower-cased text contains "cooperate" cooperates (so "I will not
+    /// cooperate" and "Defect; I would cooperate if they did" cooperate). Corrected: the first
+    /// cooperate/defect word (any form: "cooperating", "co-operate", "defects") decides, flipped when
+    /// a negation ("not", "never", "no", "won't", "refuse", ...) stands among the three words before
+    /// it in the same clause; a text with neither word defects (as released).
+    public static func cooperates(_ text: String, released: Bool = true) -> Bool {
+        let lower = text.lowercased()
+        if released { return lower.replacing(/\.<eos>$|\.$/, with: "").contains("cooperate") }
+        guard let m = lower.firstMatch(of: /\b(co-?operat|defect)[a-z]*/) else { return false }
+        let cooperative = m.1.hasPrefix("co")
+        // The words before the decision word, back to the last clause break.
+        var before = lower[..<m.range.lowerBound]
+        if let cut = before.lastIndex(where: { ".,;:!?\n()".contains($0) }) { before = before[before.index(after: cut)...] }
+        let words = before.split { !$0.isLetter && $0 != "'" && $0 != "\u{2019}" }.suffix(3).map { $0.replacingOccurrences(of: "\u{2019}", with: "'") }
+        let negated = words.contains { ["not", "never", "no", "cannot", "refuse", "refuses", "won't", "wouldn't"].contains($0) || $0.hasSuffix("n't") }
+        return cooperative != negated
     }
 
     /// A Public Good contribution as the game scores it: the first whole number in the text.

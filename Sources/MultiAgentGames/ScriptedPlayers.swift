@@ -73,7 +73,8 @@ public struct ScriptedDefender: GamePlayer {
         let ratings = sections.map { sec in
             sec.targets.map { t in sec.perspective == c.me ? (t == s ? 0 : 1) : 2 }
         }
-        return ProbeTemplates.render(speaker: c.me, chameleon: chameleon, ratings: ratings, guess: chameleon ? (bestGuess(c) ?? "") : nil)
+        return ProbeTemplates.render(speaker: c.me, chameleon: chameleon, ratings: ratings, guess: chameleon ? (bestGuess(c) ?? "") : nil,
+                                     releasedTemplate: c.releasedProbeTemplate)
     }
 
     /// The clues every player gives when all are scripted (the recorded fixed prefix of a setting).
@@ -191,7 +192,8 @@ public struct RandomPlayer: GamePlayer {
             let chameleon = c.game == .chameleon && c.word == nil
             let ratings = ProbeTemplates.sections(speaker: r.player, chameleon: chameleon).map { $0.targets.map { _ in Int.random(in: 0..<3, using: &rng) } }
             let w = c.topicWords.isEmpty ? [""] : c.topicWords
-            text = ProbeTemplates.render(speaker: r.player, chameleon: chameleon, ratings: ratings, guess: w[Int.random(in: 0..<w.count, using: &rng)])
+            text = ProbeTemplates.render(speaker: r.player, chameleon: chameleon, ratings: ratings, guess: w[Int.random(in: 0..<w.count, using: &rng)],
+                                         releasedTemplate: c.releasedProbeTemplate)
         case .proposal:
             let a = 5 * Int.random(in: 0...20, using: &rng), b = 5 * Int.random(in: 0...(20 - a / 5), using: &rng)
             text = ScriptedDefender.formatProposal([a, b, 100 - a - b])

@@ -22,6 +22,37 @@ struct ArenaSettingsOptions: ParsableArguments {
     }
 }
 
+/// Which of the released code's play-changing quirks the games use (`GameOptions`).
+enum ArenaQuirkMode: String, EnumerableFlag {
+    case releasedQuirks, correctedQuirks
+
+    static func help(for value: ArenaQuirkMode) -> ArgumentHelp? {
+        switch value {
+        case .releasedQuirks:
+            return "Every game quirk as released: vote, PD-decision and contribution parsers, and the Chameleon probe template whose guess line the parser never reads (no leak flag)."
+        case .correctedQuirks:
+            return "Every game quirk corrected (vote in reading order without self-votes, negation-aware PD decisions, clamped contributions). Default without either flag: released parsers, probe template aligned with its parser."
+        }
+    }
+}
+
+/// `--released-quirks` / `--corrected-quirks` (neither: the port's defaults).
+struct ArenaQuirkOptions: ParsableArguments {
+    @Flag(exclusivity: .exclusive) var quirks: ArenaQuirkMode?
+
+    /// The game options for these flags, keeping `metricProbes`.
+    func gameOptions(metricProbes: Bool) -> GameOptions {
+        switch quirks {
+        case .releasedQuirks?: return .released(metricProbes: metricProbes)
+        case .correctedQuirks?: return .corrected(metricProbes: metricProbes)
+        case nil:
+            var o = GameOptions()
+            o.metricProbes = metricProbes
+            return o
+        }
+    }
+}
+
 extension Tern {
     /// `tern arena`: the MAgIC multi-agent benchmark.
     struct ArenaCommand: AsyncParsableCommand {
@@ -31,9 +62,11 @@ extension Tern {
             subcommands: [Run.self, Report.self, WriteSettings.self])
 
         struct Run: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Play the scenarios and append one JSONL record per game.")
+            static let configuration = CommandConfiguration(
+                abstract: "Play the scenarios and write one JSONL record per game to <out>/<model>-<agent>.jsonl (an existing file is overwritten).")
             @OptionGroup var modelOptions: AgentModelOptions
             @OptionGroup var settingsOptions: ArenaSettingsOptions
+            @OptionGroup var quirkOptions: ArenaQuirkOptions
             @Option(help: "vanilla, pgm or random.") var agent = "vanilla"
             @Option(help: "all, or a comma list of games (chameleon, undercover, cost_sharing, prisoner, public_good) or scenarios.") var games = "all"
             @Option(help: "Settings per scenario (0..<n).") var settings = 20
@@ -56,7 +89,7 @@ extension Tern {
                 s.settingIndices = Array(0..<settings)
                 s.player.constrained = !noConstrained
                 s.player.clueTokens = clueTokens
-                s.game.metricProbes = !noProbes
+                s.game = quirkOptions.gameOptions(metricProbes: !noProbes)
                 let (chat, model, shutdown) = agent == "random"
                     ? (UnusedChatClient() as any ChatModelClient, "random", {}) : try await modelOptions.makeClient(progress: true)
                 defer { shutdown() }
@@ -93,22 +126,24 @@ extension Tern {
                 for f in files {
                     for r in try GameRecord.loadJSONL(path: dir + "/" + f) { groups["\(r.model) (\(r.agent))", default: []].append(r) }
                 }
-                var rows: [(name: String, scores: MetricScores)] = []
-                var out: [[String: Any]] = []
+                var rows: [(name: String, scores: MetricScores, json: [String: Any])] = []
                 for (name, records) in groups {
                     let perScenario = Dictionary(grouping: records, by: \.scenario).mapValues(\.count)
                     let n = perScenario.values.max() ?? 1
                     let m = Metrics.compute(records, options: MetricOptions(released: released, numOfGame: n >= 20 ? 21 : n))
-                    rows.append((name, m))
                     var d: [String: Any] = ["model": name, "games": records.count, "metrics": released ? "released" : "corrected",
                                             "mean_score": MagicBenchmark.meanScore(m).map { $0 as Any } ?? NSNull(), "components": m.components]
                     for (k, v) in m.all { d[k] = v.map { $0 as Any } ?? NSNull() }
-                    out.append(d)
+                    rows.append((name, m, d))
                 }
-                rows.sort { (MagicBenchmark.meanScore($0.scores) ?? 0) > (MagicBenchmark.meanScore($1.scores) ?? 0) }
-                Stdout.write(MagicBenchmark.table(rows))
+                // Best mean score first; equal scores by name, so the table and the JSON are deterministic.
+                rows.sort {
+                    let a = MagicBenchmark.meanScore($0.scores) ?? 0, b = MagicBenchmark.meanScore($1.scores) ?? 0
+                    return a != b ? a > b : $0.name < $1.name
+                }
+                Stdout.write(MagicBenchmark.table(rows.map { ($0.name, $0.scores) }))
                 let path = json ?? dir + "/leaderboard.json"
-                let data = try JSONSerialization.data(withJSONObject: ["leaderboard": out], options: [.sortedKeys, .prettyPrinted])
+                let data = try JSONSerialization.data(withJSONObject: ["leaderboard": rows.map(\.json)], options: [.sortedKeys, .prettyPrinted])
                 try data.write(to: URL(fileURLWithPath: path))
                 FileHandleStderr.write("wrote \(path)\n")
             }

@@ -22,45 +22,59 @@ extension Tern.Bench {
         @Flag(help: "Print the reproduction-report JSON.") var json = false
 
         func run() throws {
-            let setup = try options.setup()
+            // A given policy file is evaluated under the settings it was trained for.
+            let given = try policy.map { try RouterPolicyFile(contentsOf: $0) }
+            let setup = try given.map { try options.setup().using(policy: $0, path: policy!) } ?? options.setup()
             let model = setup.model, settings = setup.settings, best = setup.best
             let B = settings.maxBatch
             let capSmall = model.capacity(0, maxBatch: B), capBest = model.capacity(best, maxBatch: B)
             var dqn = setup.dqn
             dqn.episodes = quick ? 20 : episodes
-            let file = try policy.map { try RouterPolicyFile(contentsOf: $0) } ?? trainRouter(setup, dqn: dqn, progress: !json)
-            let evaluation = BestEffortEvaluation(model: model, settings: settings, window: 10)
+            let file = given ?? trainRouter(setup, dqn: dqn, progress: !json)
+            // The evaluation's fixed choices, all reported in `settings`.
+            let window = 10.0                                   // quality window (s)
+            let oracleSlacks = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]   // oracle: best mean reward over these, per trace
+            let greedySlack = 0.9                               // greedy-deadline: predicted finish within 0.9 x deadline
+            let randomSeed: UInt64 = 4242
+            let sweepLowOfBest = 0.25, sweepHighOfSmall = 1.5   // sweep grid: 0.25x static-best .. 1.5x smallest tier capacity
+            let sweepSeedBase: UInt64 = 900_000                 // Poisson sweep point i uses seed 900000 + i
+            let availabilityTarget = 0.99
+            let burstFactors = [0.25, 0.5, 2.0]                 // MMPP levels, multiples of static-best capacity
+            let arrivalShiftFactor = 2.0                        // arrival shift: every level doubled
+            let arrivalShiftSeedOffset: UInt64 = 100, mixShiftSeedOffset: UInt64 = 200
+            let skewHigh = 1.0, skewLow = 0.1                   // task-mix shift: weight of the favoured task vs the others
+            let evaluation = BestEffortEvaluation(model: model, settings: settings, window: window)
             // Each entry measures one policy on one trace. The oracle is the exact-finish-time greedy
             // with its deadline slack chosen per trace in hindsight (best mean reward of 6 slacks).
             func run(_ make: @escaping () -> any RoutingPolicy) -> (Trace) -> ServingMetrics { { evaluation.metrics(make(), on: $0) } }
             let oracle: (Trace) -> ServingMetrics = { trace in
-                [0.5, 0.6, 0.7, 0.8, 0.9, 1.0].map { evaluation.metrics(OraclePolicy(slack: $0), on: trace) }.max { $0.meanReward < $1.meanReward }!
+                oracleSlacks.map { evaluation.metrics(OraclePolicy(slack: $0), on: trace) }.max { $0.meanReward < $1.meanReward }!
             }
             let policies: [(String, (Trace) -> ServingMetrics)] = [
                 ("learned", run { LearnedPolicy(network: file.network) }),
                 ("static-best", run { StaticPolicy(tier: best, name: "static-best") }),
                 ("static-small", run { StaticPolicy(tier: 0, name: "static-small") }),
-                ("random", run { RandomPolicy(seed: 4242) }),
-                ("greedy-deadline", run { GreedyDeadlinePolicy() }),
+                ("random", run { RandomPolicy(seed: randomSeed) }),
+                ("greedy-deadline", run { GreedyDeadlinePolicy(slack: greedySlack) }),
                 ("oracle", oracle),
             ]
             // Stable: Poisson sweep, geometric grid from 0.25x static-best capacity to 1.5x the smallest tier's.
             let points = quick ? 8 : 24
-            let lo = 0.25 * capBest, hi = 1.5 * capSmall
+            let lo = sweepLowOfBest * capBest, hi = sweepHighOfSmall * capSmall
             let rates = (0..<points).map { lo * pow(hi / lo, Double($0) / Double(points - 1)) }
             let sweepSeconds = quick ? 60.0 : 300.0
             var sweep: [String: Any] = ["rates": rates]
             var maxRate: [String: Double] = [:]
             for (name, measure) in policies {
                 let a = rates.enumerated().map { i, rate in
-                    measure(Trace.poisson(rate: rate, duration: sweepSeconds, mix: [(0, evaluation.uniformMix)], seed: 900_000 &+ UInt64(i))).availability
+                    measure(Trace.poisson(rate: rate, duration: sweepSeconds, mix: [(0, evaluation.uniformMix)], seed: sweepSeedBase &+ UInt64(i))).availability
                 }
                 sweep[name] = a
-                maxRate[name] = BestEffortEvaluation.maxRate(rates: rates, availability: a, target: 0.99)
+                maxRate[name] = BestEffortEvaluation.maxRate(rates: rates, availability: a, target: availabilityTarget)
             }
             // Bursty: Markov-modulated traces (held-out seeds) whose mean rate (0.92x) is within
             // static-best's capacity, with bursts at 2x it: a deployment provisioned for the mean.
-            let burstLevels = [0.25 * capBest, 0.5 * capBest, 2.0 * capBest]
+            let burstLevels = burstFactors.map { $0 * capBest }
             let dwell = setup.dqn.meanDwell
             let seconds = quick ? 120.0 : burstSeconds
             let seeds: [UInt64] = quick ? [31] : [31, 32, 33]
@@ -84,11 +98,12 @@ extension Tern.Bench {
             let uniform = evaluation.uniformMix
             let bursty = windows(seeds.map { Trace.markovModulated(levels: burstLevels, meanDwell: dwell, duration: seconds, mix: [(0, uniform)], seed: $0) })
             // Shifts: arrival levels doubled; task mix moving to the first task, then the last, mid-trace.
-            let arrivalShift = windows(seeds.map { Trace.markovModulated(levels: burstLevels.map { 2 * $0 }, meanDwell: dwell, duration: seconds, mix: [(0, uniform)], seed: $0 &+ 100) })
-            var skewA = [Double](repeating: 0.1, count: model.taskCount), skewB = skewA
-            skewA[0] = 1; skewB[model.taskCount - 1] = 1
+            let arrivalShift = windows(seeds.map { Trace.markovModulated(levels: burstLevels.map { arrivalShiftFactor * $0 }, meanDwell: dwell,
+                                                                         duration: seconds, mix: [(0, uniform)], seed: $0 &+ arrivalShiftSeedOffset) })
+            var skewA = [Double](repeating: skewLow, count: model.taskCount), skewB = skewA
+            skewA[0] = skewHigh; skewB[model.taskCount - 1] = skewHigh
             let mixShift = windows(seeds.map { Trace.markovModulated(levels: burstLevels, meanDwell: dwell, duration: seconds,
-                                                                     mix: [(0, skewA), (seconds / 2, skewB)], seed: $0 &+ 200) })
+                                                                     mix: [(0, skewA), (seconds / 2, skewB)], seed: $0 &+ mixShiftSeedOffset) })
 
             // Claims. A zero denominator is floored at one window (stated in the description).
             let nWindows = bursty["static-best"]!["windows"]!
@@ -122,10 +137,20 @@ extension Tern.Bench {
             if json {
                 let report: [String: Any] = [
                     "system": "best-effort", "machine": trainMachineDescription(),
-                    "settings": ["quick": quick, "deadline_s": settings.deadlines[0], "deadline_scale": options.deadlineScale,
+                    "settings": ["quick": quick, "deadline_s": settings.deadlines[0], "deadline_scale": settings.deadlines[0] / model.latency[best](B),
                                  "mode": settings.mode.rawValue, "penalty": settings.penalty, "max_batch": B, "allow_drop": settings.allowDrop,
-                                 "rate_window_s": settings.rateWindow, "shared_server": settings.sharedServer, "window_s": 10, "sweep_seconds": sweepSeconds, "sweep_points": points,
+                                 "rate_window_s": settings.rateWindow, "queue_scale": settings.queueScale, "rate_scale_rps": settings.rateScale,
+                                 "shared_server": settings.sharedServer, "window_s": window, "sweep_seconds": sweepSeconds, "sweep_points": points,
+                                 "sweep_low_x_static_best_capacity": sweepLowOfBest, "sweep_high_x_smallest_capacity": sweepHighOfSmall,
+                                 "sweep_seeds": "\(sweepSeedBase) + point index", "availability_target": availabilityTarget,
+                                 "window_thresholds": [0.96, 0.98],
+                                 "oracle_slacks": oracleSlacks, "greedy_slack": greedySlack, "random_policy_seed": Int(randomSeed),
+                                 "burst_level_factors_x_static_best_capacity": burstFactors,
                                  "burst_levels_rps": burstLevels, "burst_dwell_s": dwell, "burst_seconds": seconds, "burst_seeds": seeds.map { Int($0) },
+                                 "arrival_shift_factor": arrivalShiftFactor, "arrival_shift_seed_offset": Int(arrivalShiftSeedOffset),
+                                 "mix_shift_weights": ["favoured": skewHigh, "others": skewLow, "switch_at_fraction": 0.5] as [String: Any],
+                                 "mix_shift_seed_offset": Int(mixShiftSeedOffset),
+                                 "dqn": file.training, "policy_file": policy.map { $0 as Any } ?? NSNull(),
                                  "tier_file": options.tierFile, "tier_machine": setup.table.machine, "seed": Int(options.seed)] as [String: Any],
                     "claims": claims, "results": results,
                 ]

@@ -19,11 +19,14 @@ extension Tern.Bench {
 
         @OptionGroup var modelOptions: AgentModelOptions
         @OptionGroup var settingsOptions: ArenaSettingsOptions
+        @OptionGroup var quirkOptions: ArenaQuirkOptions
         @Option(help: "Settings per scenario.") var settings = 3
         @Option(help: "all, or a comma list of games or scenarios.") var games = "all"
         @Option(name: .customLong("clue-tokens"), help: "Max tokens of a free-text clue.") var clueTokens = 24
         @Option(name: .customLong("records-dir"), help: "Also write every game as JSONL here (<agent>.jsonl).") var recordsDir: String?
         @Flag(name: .customLong("no-probes"), help: "Skip the identity and PGM probes.") var noProbes = false
+        @Flag(name: .customLong("no-constrained"), help: "Free decoding for votes, decisions and probes (no guided_choice / guided_regex fields, for strict OpenAI servers).")
+        var noConstrained = false
         @Option(help: "Comma list of agents to run: random, vanilla, pgm.") var agents = "random,vanilla,pgm"
         @Option(name: .customLong("from-records"), help: "Build the report from <agent>.jsonl files written by --records-dir instead of playing.") var fromRecords: String?
         @Flag(help: "One setting and one scenario per game, short clues, probes off, 2-round PD/PG (a smoke run for tests).") var quick = false
@@ -45,7 +48,8 @@ extension Tern.Bench {
             s.scenarios = quick ? MagicBenchmark.quickScenarios : try Scenario.parse(games)
             s.settingIndices = Array(0..<(quick ? 1 : min(settings, bundle.chameleon.count)))
             s.player.clueTokens = quick ? 12 : clueTokens
-            s.game.metricProbes = !(quick || noProbes)
+            s.game = quirkOptions.gameOptions(metricProbes: !(quick || noProbes))
+            s.player.constrained = !noConstrained
             let bench = MagicBenchmark(client: client, bundle: bundle, settings: s)
             let tty = isatty(STDERR_FILENO) != 0 && !json
             var results: [MagicBenchmark.AgentResult] = []
@@ -86,6 +90,9 @@ extension Tern.Bench {
                 let paper = (c["paper"] as? Double).map { String(format: "%6.2f", $0) } ?? "     -"
                 let ours = (c["ours"] as? Double).map { String(format: "%7.3f", $0) } ?? "      -"
                 out += (c["id"] as! String).padding(toLength: 30, withPad: " ", startingAt: 0) + " \(paper) \(ours)\n"
+            }
+            if let gain = (report["claims"] as! [[String: Any]]).first(where: { $0["id"] as? String == "pgm_gain_mean_score" }) {
+                out += "\npgm_gain_mean_score: " + (gain["description"] as! String) + "\n"
             }
             Stdout.write(out)
         }

@@ -7,13 +7,13 @@ import NeuralNetworks
 import SplitEnsemble
 import Tensors
 
-/// Options shared by `tern bench split-ensemble` and `tern train split-ensemble`.
-struct SplitEnsembleOptions: ParsableArguments {
-    @Option(help: "Training images of the 8 ID classes (0 = all 48000).") var trainLimit = 8000
+/// The Split-Ensemble method and data settings, shared by `tern bench split-ensemble` and
+/// `tern train split-ensemble` (one option group, so both commands take the same knobs).
+struct SplitEnsembleMethodOptions: ParsableArguments {
     @Option(help: "ID test images (0 = half of the ID test set).") var testLimit = 2000
     @Option(help: "Images per OOD set (0 = as many as ID test images).") var oodLimit = 1000
     @Option(help: "Fashion-MNIST classes held out as the near-OOD set (comma-separated).") var heldOut = "8,9"
-    @Option(help: "Shared-backbone epochs before the first split.") var warmupEpochs = 2
+    @Option(help: "Shared-backbone epochs before the first split (default 2; `tern train` defaults to its --epochs).") var warmupEpochs: Int?
     @Option(help: "Finetune epochs after each split/prune round.") var finetuneEpochs = 1
     @Option(help: "Split -> prune -> finetune rounds.") var rounds = 2
     @Option(help: "Number of subtasks n.") var subtasks = 2
@@ -22,28 +22,35 @@ struct SplitEnsembleOptions: ParsableArguments {
     @Option(help: "Grouping: semantic or random.") var grouping = "semantic"
     @Option(help: "Subtask loss: bce (weighted sigmoid BCE) or ce (weighted soft-target softmax CE).") var loss = "bce"
     @Option(help: "Convolution widths (comma-separated).") var widths = "16,32,64"
-    @Option(help: "Batch size.") var batchSize = 64
-    @Option(help: "Peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine).") var lr: Float = 0.05
-    @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
-    @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
     @Flag(help: "Switch the OOD-aware soft targets off (one-hot on the OOD output).") var oneHotTargets = false
+    @Flag(help: "Switch the class-balance reweighting (paper eq. 2) off.") var noClassBalance = false
+    @Option(help: "Pruning floor: channels every block keeps.") var minimumChannels = 2
+    @Flag(help: "Divide each block's Hessian importances by their mean before the global ranking (default: HAP's raw global ranking).")
+    var normalizePerBlock = false
+    @Option(help: "Hutchinson (Rademacher) probes per batch for the Hessian traces.") var hutchinsonSamples = 2
+    @Option(help: "Training batches (of max(batch size, 128)) for the Hessian traces.") var hessianBatches = 1
+    @Option(help: "Training batches (of max(batch size, 128)) for the sensitivity masks.") var sensitivityBatches = 4
 
-    func configuration() throws -> SplitEnsembleConfiguration {
-        var c = SplitEnsembleConfiguration()
-        c.warmupEpochs = warmupEpochs; c.finetuneEpochs = finetuneEpochs; c.rounds = rounds
+    /// Writes these settings into `c`; `warmupEpochs` falls back to `defaultWarmup`.
+    func apply(to c: inout SplitEnsembleConfiguration, defaultWarmup: Int) throws {
+        c.warmupEpochs = warmupEpochs ?? defaultWarmup; c.finetuneEpochs = finetuneEpochs; c.rounds = rounds
         c.subtasks = subtasks; c.mct = mct; c.maskKeepFraction = maskFraction
         guard let g = SplitEnsembleConfiguration.Grouping(rawValue: grouping) else { throw CLIError("--grouping: semantic or random") }
         guard let l = SubtaskLossKind(rawValue: loss) else { throw CLIError("--loss: bce or ce") }
         c.grouping = g; c.loss = l
         c.widths = widths.split(separator: ",").compactMap { Int($0) }
         guard c.widths.count == 3 else { throw CLIError("--widths: three comma-separated integers") }
-        c.batchSize = batchSize; c.learningRate = lr; c.oodAwareTargets = !oneHotTargets
-        return c
+        guard subtasks >= 2 && c.warmupEpochs >= 0 && finetuneEpochs >= 0 && rounds >= 0 && minimumChannels >= 1
+                && hutchinsonSamples >= 1 && hessianBatches >= 1 && sensitivityBatches >= 1 && maskFraction > 0 && maskFraction <= 1
+        else { throw CLIError("split-ensemble settings out of range (subtasks >= 2, counts >= 1, 0 < mask fraction <= 1)") }
+        c.oodAwareTargets = !oneHotTargets; c.classBalance = !noClassBalance
+        c.minimumChannels = minimumChannels; c.normalizePerBlock = normalizePerBlock
+        c.hutchinsonSamples = hutchinsonSamples; c.hessianBatches = hessianBatches; c.sensitivityBatches = sensitivityBatches
     }
 
     /// Fashion-MNIST (ID minus the held-out classes) and the offline OOD sets, normalized.
-    func loadData(quick: Bool, seed: UInt64) throws -> OODBenchmarkData {
-        let dir = data ?? FashionMNIST.directory
+    func loadData(directory: String?, trainCount: Int, quick: Bool, seed: UInt64) throws -> OODBenchmarkData {
+        let dir = directory ?? FashionMNIST.directory
         let train: ImageDataset, test: ImageDataset
         do {
             train = try FashionMNIST.load(train: true, directory: dir)
@@ -55,9 +62,48 @@ struct SplitEnsembleOptions: ParsableArguments {
         if digits == nil { FileHandleStderr.write("warning: sklearn digits not found in \(Digits.path); the digits OOD set is skipped\n") }
         let held = heldOut.split(separator: ",").compactMap { Int($0) }
         return OODBenchmarkData.make(fashionTrain: train, fashionTest: test, digits: digits, heldOut: held,
-                                     trainCount: quick ? 600 : trainLimit, testCount: quick ? 300 : testLimit,
+                                     trainCount: quick ? 600 : trainCount, testCount: quick ? 300 : testLimit,
                                      oodCount: quick ? 200 : oodLimit, seed: seed).normalized()
     }
+}
+
+/// `tern bench split-ensemble`'s options: the method group plus the training-data size and optimizer.
+struct SplitEnsembleOptions: ParsableArguments {
+    @OptionGroup(title: "Split-Ensemble") var method: SplitEnsembleMethodOptions
+    @Option(help: "Training images of the 8 ID classes (0 = all 48000).") var trainLimit = 8000
+    @Option(help: "Batch size.") var batchSize = 64
+    @Option(help: "Peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine).") var lr: Float = 0.05
+    @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
+    @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
+
+    func configuration() throws -> SplitEnsembleConfiguration {
+        var c = SplitEnsembleConfiguration()
+        try method.apply(to: &c, defaultWarmup: c.warmupEpochs)
+        c.batchSize = batchSize; c.learningRate = lr
+        return c
+    }
+
+    func loadData(quick: Bool, seed: UInt64) throws -> OODBenchmarkData {
+        try method.loadData(directory: data, trainCount: trainLimit, quick: quick, seed: seed)
+    }
+}
+
+/// Every setting of a run, for the report's `settings` (one entry per ``SplitEnsembleConfiguration`` field).
+func splitEnsembleSettings(_ c: SplitEnsembleConfiguration, data: OODBenchmarkData, heldOut: String, threads: Int) -> [String: Any] {
+    [
+        "train_images": data.train.count, "test_images": data.test.count,
+        "ood_sets": data.ood.map { ["name": $0.name, "images": $0.images.shape[0]] as [String: Any] },
+        "id_classes": data.idClasses, "held_out_classes": heldOut,
+        "widths": c.widths, "pools": c.pools, "subtasks": c.subtasks, "grouping": c.grouping.rawValue, "mct": c.mct,
+        "mask_fraction": c.maskKeepFraction, "loss": c.loss.rawValue, "ood_aware_targets": c.oodAwareTargets,
+        "class_balance": c.classBalance, "rounds": c.rounds, "warmup_epochs": c.warmupEpochs,
+        "finetune_epochs": c.finetuneEpochs, "total_epochs": c.totalEpochs, "batch_size": c.batchSize,
+        "lr": Double(c.learningRate), "weight_decay": Double(c.weightDecay), "hutchinson_samples": c.hutchinsonSamples,
+        "hessian_batches": c.hessianBatches, "sensitivity_batches": c.sensitivityBatches,
+        "probe_batch_size": max(c.batchSize, 128), "minimum_channels": c.minimumChannels,
+        "normalize_per_block": c.normalizePerBlock, "ensemble_size": c.ensembleSize, "mc_dropout": Double(c.dropout),
+        "mc_passes": c.monteCarloPasses, "score": c.score.rawValue, "threads": threads,
+    ]
 }
 
 /// A progress line on standard error, on a TTY only.
@@ -107,20 +153,9 @@ extension Tern.Bench {
             if json {
                 let obj: [String: Any] = [
                     "system": "split-ensemble", "machine": trainMachineDescription(),
-                    "settings": [
-                        "quick": quick, "seeds": seedList.map { Int($0) }, "train_images": data.train.count, "test_images": data.test.count,
-                        "ood_sets": data.ood.map { ["name": $0.name, "images": $0.images.shape[0]] as [String: Any] },
-                        "id_classes": data.idClasses, "held_out_classes": options.heldOut,
-                        "widths": c.widths, "pools": c.pools, "subtasks": c.subtasks, "grouping": c.grouping.rawValue, "mct": c.mct,
-                        "mask_fraction": c.maskKeepFraction, "loss": c.loss.rawValue, "ood_aware_targets": c.oodAwareTargets,
-                        "class_balance": c.classBalance, "rounds": c.rounds, "warmup_epochs": c.warmupEpochs,
-                        "finetune_epochs": c.finetuneEpochs, "total_epochs": c.totalEpochs, "batch_size": c.batchSize,
-                        "lr": Double(c.learningRate), "weight_decay": Double(c.weightDecay), "hutchinson_samples": c.hutchinsonSamples,
-                        "hessian_batches": c.hessianBatches, "sensitivity_batches": c.sensitivityBatches,
-                        "minimum_channels": c.minimumChannels, "ensemble_size": c.ensembleSize, "mc_dropout": Double(c.dropout),
-                        "mc_passes": c.monteCarloPasses, "score": c.score.rawValue, "threads": options.threads,
-                        "ablations": abl.map(\.rawValue),
-                    ] as [String: Any],
+                    "settings": splitEnsembleSettings(c, data: data, heldOut: options.method.heldOut, threads: options.threads).merging([
+                        "quick": quick, "seeds": seedList.map { Int($0) }, "ablations": abl.map(\.rawValue),
+                    ] as [String: Any]) { $1 },
                     "claims": report.claims(),
                     "results": ["methods": report.rows().map { $0.json }, "runs": report.runJSON(), "seconds": seconds],
                 ]
@@ -238,22 +273,42 @@ struct SplitEnsembleReport {
         }
     }
 
+    /// The first seed's own numbers for the single model (MSP) and Split-Ensemble's headline score:
+    /// the reference the single-seed ablation rows must be read against (not the mean over seeds).
+    func firstSeedReference() -> [Row] {
+        guard runs.count > 1, let first = runs.first, rows().contains(where: { $0.seeds == 1 }) else { return [] }
+        let one = SplitEnsembleReport(runs: [first], data: data, configuration: configuration)
+        let keep = ["single-msp", "split-ensemble-\(configuration.score.rawValue)"]
+        return one.rows().filter { keep.contains($0.method) }.map { r in
+            Row(method: "\(r.method) (seed \(first.seed))", description: r.description, accuracy: r.accuracy, meanAUROC: r.meanAUROC,
+                meanFPR: r.meanFPR, meanAUPR: r.meanAUPR, perSet: r.perSet, flops: r.flops, parameters: r.parameters, seeds: 1)
+        }
+    }
+
     func table() -> String {
-        let all = rows()
-        func pm(_ x: (mean: Double, std: Double)) -> String { String(format: "%5.1f±%-4.1f", x.mean * 100, x.std * 100) }
-        var s = "Fashion-MNIST (\(data.idClasses.count) ID classes, \(data.train.count) train / \(data.test.count) test), \(runs.count) seed(s); percentages, mean±std\n\n"
+        let main = rows().filter { !$0.method.hasPrefix("ablation-") }
+        let ablation = rows().filter { $0.method.hasPrefix("ablation-") }
+        let reference = firstSeedReference()
+        let all = main + reference + ablation
+        // A single run has no spread: print the value alone rather than "± 0.0".
+        func pm(_ x: (mean: Double, std: Double), _ seeds: Int) -> String {
+            seeds > 1 ? String(format: "%5.1f±%-4.1f", x.mean * 100, x.std * 100) : String(format: "%5.1f     ", x.mean * 100)
+        }
+        var s = "Fashion-MNIST (\(data.idClasses.count) ID classes, \(data.train.count) train / \(data.test.count) test), \(runs.count) seed(s); percentages, mean±std over seeds"
+        if !ablation.isEmpty { s += "; ablations on seed \(runs[0].seed) only: compare them with the seed-\(runs[0].seed) rows, not the means" }
+        s += "\n\n"
         s += padded("method", -34) + " " + padded("acc", 10) + " " + padded("AUROC", 10) + " " + padded("FPR95", 10) + " "
             + padded("AUPR", 10) + " " + padded("MFLOPs", 7) + " " + padded("params", 7) + "\n"
         for r in all {
-            s += padded(r.method, -34) + " " + pm(r.accuracy) + " " + pm(r.meanAUROC) + " " + pm(r.meanFPR) + " " + pm(r.meanAUPR)
-                + " " + String(format: "%7.2f %7d", Double(r.flops) / 1e6, r.parameters) + "\n"
+            s += padded(r.method, -34) + " " + pm(r.accuracy, r.seeds) + " " + pm(r.meanAUROC, r.seeds) + " " + pm(r.meanFPR, r.seeds)
+                + " " + pm(r.meanAUPR, r.seeds) + " " + String(format: "%7.2f %7d", Double(r.flops) / 1e6, r.parameters) + "\n"
         }
         s += "\nAUROC per OOD set\n" + padded("method", -34)
         for o in data.ood { s += " " + padded(o.name, 10) }
         s += "\n"
         for r in all {
             s += padded(r.method, -34)
-            for p in r.perSet { s += " " + pm(p.auroc) }
+            for p in r.perSet { s += " " + pm(p.auroc, r.seeds) }
             s += "\n"
         }
         s += "\n"
@@ -272,19 +327,20 @@ import Glibc
 
 extension Tern.Train {
     /// `tern train split-ensemble`: trains the single model (for the class-mean grouping and the FLOP
-    /// budget) and Split-Ensemble with the default settings, then evaluates both on the OOD sets.
-    /// `--epochs` is the shared-backbone epochs before the split rounds.
+    /// budget) and Split-Ensemble with the Split-Ensemble options (the bench's option group), then
+    /// evaluates both on the OOD sets. `--epochs` is the shared-backbone epochs unless
+    /// `--warmup-epochs` is given.
     func trainSplitEnsemble() throws {
         Parallel.setThreads(threads)
-        var options = try SplitEnsembleOptions.parse([])
-        options.trainLimit = limit > 0 ? limit : 8000
-        options.data = data
-        var c = try options.configuration()
-        c.warmupEpochs = epochs; c.batchSize = batchSize; c.learningRate = lr
-        let d = try options.loadData(quick: false, seed: seed)
+        var c = SplitEnsembleConfiguration()
+        try splitEnsemble.apply(to: &c, defaultWarmup: epochs)
+        c.batchSize = batchSize; c.learningRate = lr
+        let d = try splitEnsemble.loadData(directory: data, trainCount: limit > 0 ? limit : 8000, quick: false, seed: seed)
         let progress = splitEnsembleProgress(enabled: !json)
         let single = SplitEnsembleTraining.trainSingle(d.train, configuration: c, seed: seed, progress: progress)
-        let split = SubtaskSplit.semantic(classMeans: SplitEnsembleTraining.classMeans(single, data: d.train), subtasks: c.subtasks)
+        let split = c.grouping == .semantic
+            ? SubtaskSplit.semantic(classMeans: SplitEnsembleTraining.classMeans(single, data: d.train), subtasks: c.subtasks, seed: seed)
+            : SubtaskSplit.random(classes: d.train.classes, subtasks: c.subtasks, seed: seed)
         let (net, log) = SplitEnsembleTraining.trainSplitEnsemble(d.train, split: split, configuration: c, budgetFLOPs: single.flops,
                                                                   seed: seed &+ 200, progress: progress)
         if progress != nil { FileHandleStderr.write("\r\u{1B}[K") }
@@ -295,6 +351,7 @@ extension Tern.Train {
         if json {
             let obj: [String: Any] = [
                 "model": "split-ensemble", "subtasks": split.groups, "tree": net.treeDescription, "flops": net.flops, "budget_flops": single.flops,
+                "settings": splitEnsembleSettings(c, data: d, heldOut: splitEnsemble.heldOut, threads: threads).merging(["seed": Int(seed)]) { $1 },
                 "rounds": log.rounds.map { ["splits": $0.splits.map(\.groups), "flops_after_pruning": $0.flopsAfterPruning, "tree": $0.tree] as [String: Any] },
                 "methods": evals.map { ["method": $0.method, "accuracy": $0.accuracy, "mean_auroc": $0.meanAUROC, "flops": $0.flops] as [String: Any] },
             ]

@@ -156,9 +156,11 @@ extension Tern {
         var baseURL: String?
 
         func run() async throws {
-            let setup = try options.setup()
-            if let baseURL { return try await replayOverHTTP(baseURL, setup) }
+            // The policy file's settings (deadlines, batch, state scales, drops) are what the router
+            // was trained for: the live run and the simulator's prediction both use them.
             let file = try RouterPolicyFile(contentsOf: policy)
+            let setup = try options.setup().using(policy: file, path: policy)
+            if let baseURL { return try await replayOverHTTP(baseURL, setup, file: file) }
             GEMM.setThreads(1)
             let path = try ModelStore().resolve(model, progress: false)
             let gguf = try GGUFFile(path: path)
@@ -169,7 +171,7 @@ extension Tern {
                                               duration: seconds, mix: [(0, [Double](repeating: 1, count: setup.model.taskCount))], seed: 4_001)
             let live = LiveReplay(measurer: measurer, tiers: setup.table.tiers.map(\.spec), model: setup.model, settings: setup.settings)
             Stdout.write("trace: \(trace.label), \(trace.requests.count) requests over \(seconds) s; deadline \(String(format: "%.2f", setup.settings.deadlines[0])) s\n")
-            Stdout.write("policy            live avail  sim avail  live quality  sim quality  tiers used (live)\n")
+            Stdout.write("policy            live avail  sim avail  live quality  sim quality  tiers used (live), dropped\n")
             for name in policies.split(separator: ",").map(String.init) {
                 func make() throws -> any RoutingPolicy {
                     switch name {
@@ -184,7 +186,7 @@ extension Tern {
                 let r = try live.run(trace, policy: &p, seed: 5)
                 let sim = BestEffortEvaluation(model: setup.model, settings: setup.settings).metrics(try make(), on: trace)
                 Stdout.write(String(format: "%@ %10.3f %10.3f %13.3f %12.3f  %@\n", name.padding(toLength: 16, withPad: " ", startingAt: 0),
-                                    r.availability, sim.availability, r.relativeQuality, sim.relativeQuality, "\(r.tierCounts)"))
+                                    r.availability, sim.availability, r.relativeQuality, sim.relativeQuality, "\(r.tierCounts), \(r.dropped)"))
             }
         }
     }
@@ -208,6 +210,29 @@ struct BestEffortOptions: ParsableArguments {
         let settings: SimulationSettings
         let dqn: DQNSettings
         let best: Int
+
+        /// This setup with the settings a policy file was trained under (deadlines, batch, state
+        /// scales, drops, shared machine), so evaluating or replaying it predicts what it was trained
+        /// for. Refuses a policy trained for other tiers or tasks; says so on stderr when its settings
+        /// differ from the command line's.
+        func using(policy file: RouterPolicyFile, path: String) throws -> Setup {
+            let tiers = table.tiers.map(\.spec.name)
+            guard file.tiers == tiers, file.tasks == table.tasks else {
+                throw CLIError("\(path) was trained for tiers \(file.tiers) and tasks \(file.tasks); the tier table has \(tiers) and \(table.tasks)")
+            }
+            guard file.network.outputs == model.tierCount + (file.settings.allowDrop ? 1 : 0),
+                  file.network.inputs == model.taskCount + model.tierCount + 1 else {
+                throw CLIError("\(path): its Q-network's shape does not match its tiers and settings")
+            }
+            if file.settings != settings {
+                FileHandleStderr.write("note: using \(path)'s training settings (deadline \(String(format: "%.3f", file.settings.deadlines[0])) s, "
+                    + "\(file.settings.mode.rawValue), max batch \(file.settings.maxBatch), drops \(file.settings.allowDrop ? "on" : "off"), "
+                    + "\(file.settings.sharedServer ? "shared machine" : "separate servers")) instead of the command line's\n")
+            }
+            var d = dqn
+            d.meanDwell = max(10, 5 * file.settings.deadlines[0])
+            return Setup(table: table, model: model, settings: file.settings, dqn: d, best: best)
+        }
     }
 
     func setup() throws -> Setup {
@@ -280,8 +305,7 @@ extension Tern.BestEffortReplay {
     /// Replays the bursty trace against a live server over HTTP: every request is sent at its arrival
     /// time as a `/v1/completions` call constrained to the item's options, labelled with its task in
     /// `metadata`; the tier the server chose comes back in `system_fingerprint`.
-    func replayOverHTTP(_ base: String, _ setup: BestEffortOptions.Setup) async throws {
-        let file = try RouterPolicyFile(contentsOf: policy)
+    func replayOverHTTP(_ base: String, _ setup: BestEffortOptions.Setup, file: RouterPolicyFile) async throws {
         let capBest = setup.model.capacity(setup.best, maxBatch: setup.settings.maxBatch)
         let trace = Trace.markovModulated(levels: [0.25 * capBest, 0.5 * capBest, 2.0 * capBest], meanDwell: setup.dqn.meanDwell,
                                           duration: seconds, mix: [(0, [Double](repeating: 1, count: setup.model.taskCount))], seed: 4_001)

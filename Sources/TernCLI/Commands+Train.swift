@@ -28,6 +28,8 @@ extension Tern {
         @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
         @Option(help: "Write the trained weights here as safetensors.") var save: String?
         @Flag(help: "Print a JSON summary on stdout.") var json = false
+        @OptionGroup(title: "Split-Ensemble (train split-ensemble only; the same knobs as `tern bench split-ensemble`)")
+        var splitEnsemble: SplitEnsembleMethodOptions
 
         func run() throws {
             if model == .splitEnsemble { return try trainSplitEnsemble() }

@@ -91,6 +91,59 @@ func threeTierModel() -> ServingModel {
         }
     }
 
+    @Test func softDeadlinesScaleRewardThroughTheSimulator() {
+        // One tier, no batching, 0.4 s per request, six requests at t = 0, deadline 1 s: they finish
+        // at 0.4, 0.8, ..., 2.4 s, i.e. latency/deadline 0.4 .. 2.4, every band of the soft rule.
+        let model = ServingModel(quality: [[0.8]], latency: [{ _ in 0.4 }])
+        let settings = SimulationSettings(deadlines: [1], mode: .soft, penalty: 0.7, maxBatch: 1)
+        let trace = Trace(requests: (0..<6).map { Request(id: $0, arrival: 0, task: 0) }, duration: 3, label: "six at once")
+        var p = StaticPolicy(tier: 0, name: "only")
+        let r = Simulator(model: model, settings: settings).run(trace, policy: &p)
+        let expected: [Double] = [0.8, 0.8, 0.8 * 0.8, 0.8 * 0.4, 0, -0.7]
+        for (o, e) in zip(r.outcomes, expected) { #expect(abs(o.reward - e) < 1e-9, "latency \(o.completion) reward \(o.reward) expected \(e)") }
+        #expect(zip(r.outcomes, expected).allSatisfy { abs($0.served - max($1, 0)) < 1e-9 })
+        #expect(r.outcomes.map(\.onTime) == [true, true, false, false, false, false])
+        let m = ServingMetrics(r, model: model, window: 10)
+        #expect(abs(m.availability - 2.0 / 6) < 1e-12)
+        // Partial credit counts as delivered quality; the penalty does not subtract from it.
+        #expect(abs(m.relativeQuality - (0.8 + 0.8 + 0.64 + 0.32) / (6 * 0.8)) < 1e-9)
+        #expect(abs(m.meanReward - expected.reduce(0, +) / 6) < 1e-9)
+        // The same trace with hard deadlines: late is late.
+        let hard = Simulator(model: model, settings: SimulationSettings(deadlines: [1], mode: .hard, penalty: 0.7, maxBatch: 1)).run(trace, policy: &p)
+        #expect(hard.outcomes.map(\.reward) == [0.8, 0.8, -0.7, -0.7, -0.7, -0.7])
+    }
+
+    /// Drops every request whose id is a multiple of 3, else tier 0.
+    struct DropEveryThird: RoutingPolicy {
+        let name = "drop-every-third"
+        func route(_ c: RoutingContext, model: ServingModel, settings: SimulationSettings) -> Int {
+            c.request.id % 3 == 0 ? model.tierCount : 0
+        }
+    }
+
+    @Test func dropsAreCountedAsUnavailableAndEarnNothing() {
+        let model = threeTierModel()
+        let settings = SimulationSettings(deadlines: [5, 5], maxBatch: 4, allowDrop: true)
+        let trace = Trace.poisson(rate: 5, duration: 30, mix: [(0, [1, 1])], seed: 12)
+        var p = DropEveryThird()
+        let r = Simulator(model: model, settings: settings).run(trace, policy: &p)
+        let dropped = r.outcomes.filter { $0.tier == -1 }
+        #expect(dropped.count == trace.requests.filter { $0.id % 3 == 0 }.count && dropped.count > 10)
+        #expect(dropped.allSatisfy { $0.action == model.tierCount && !$0.onTime && $0.reward == 0 && $0.served == 0 })
+        // Nothing else is late (5 s deadlines, a light load on the fast tier), so availability is exactly the served share.
+        let m = ServingMetrics(r, model: model, window: 10)
+        #expect(r.outcomes.filter { $0.tier == 0 }.allSatisfy { $0.onTime })
+        #expect(abs(m.availability - Double(trace.requests.count - dropped.count) / Double(trace.requests.count)) < 1e-12)
+        #expect(r.startOrder.flatMap { $0 }.count == trace.requests.count - dropped.count)
+        // Greedy with drops allowed drops under overload instead of queueing hopelessly late requests.
+        let tight = SimulationSettings(deadlines: [0.5, 0.5], maxBatch: 4, allowDrop: true)
+        var g = GreedyDeadlinePolicy()
+        let overload = Simulator(model: model, settings: tight).run(Trace.poisson(rate: 300, duration: 10, mix: [(0, [1, 1])], seed: 2), policy: &g)
+        let drops = overload.outcomes.filter { $0.tier == -1 }.count
+        #expect(drops > 0)
+        #expect(ServingMetrics(overload, model: model, window: 10).availability <= 1 - Double(drops) / Double(overload.outcomes.count) + 1e-12)
+    }
+
     @Test func greedyAndOracleBeatStaticBestUnderOverload() {
         let model = threeTierModel()
         let settings = SimulationSettings(deadlines: [0.5, 0.5], maxBatch: 4)
@@ -148,6 +201,15 @@ func threeTierModel() -> ServingModel {
         #expect(w.argmax([1, 0, 0, 0.05]) == 1)
         // Big tier backed up (5 waiting: 2 s > deadline), high rate: the small tier.
         #expect(w.argmax([1, 0, 5.0 / 8, 0.8]) == 0)
+        // Near the boundary. With q requests at the big tier (the running one included) a new one finishes
+        // within (0.4·q, 0.4·(q+1)] s: always on time for q ≤ 1 (reward 1 against the small tier's 0.5;
+        // the one later request it can push to the small tier costs at most 0.5, discounted), always
+        // late for q ≥ 3 (−1 against 0.5). q = 2 depends on the running request's progress: not checked.
+        // At every arrival rate in the training range:
+        for rate in [0.05, 0.2, 0.4, 0.6, 0.8, 1.0] as [Float] {
+            for q in 0...1 { #expect(w.argmax([1, 0, Float(q) / 8, rate]) == 1, "q \(q) rate \(rate)") }
+            for q in 3...8 { #expect(w.argmax([1, 0, Float(q) / 8, rate]) == 0, "q \(q) rate \(rate)") }
+        }
         // And in simulation it beats both static policies on reward at a rate the big tier cannot carry.
         let sim = Simulator(model: model, settings: settings)
         let trace = Trace.poisson(rate: 6, duration: 120, mix: [(0, [1])], seed: 77)
@@ -207,5 +269,16 @@ func threeTierModel() -> ServingModel {
         #expect(r.tierCounts[1] > 0)  // an idle system with loose deadlines gets the full model
         #expect(r.availability == 1)  // 5 s deadlines on a handful of requests
         #expect(r.relativeQuality > 0)
+        #expect(r.dropped == 0)
+        // A drop is a drop live too: nothing is served, every dropped request counts as unavailable.
+        var dropAll = DropAll()
+        let d = try LiveReplay(measurer: m, tiers: tiers, model: serving, settings: SimulationSettings(deadlines: [5, 5, 5, 5], maxBatch: 4, allowDrop: true))
+            .run(trace, policy: &dropAll, seed: 1)
+        #expect(d.dropped == trace.requests.count && d.tierCounts == [0, 0] && d.availability == 0 && d.relativeQuality == 0)
+    }
+
+    struct DropAll: RoutingPolicy {
+        let name = "drop-all"
+        func route(_ c: RoutingContext, model: ServingModel, settings: SimulationSettings) -> Int { model.tierCount }
     }
 }

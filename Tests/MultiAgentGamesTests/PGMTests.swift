@@ -68,6 +68,10 @@ struct PGMTests {
             let f = GameParsers.pgmFactors(text, speaker: 1)
             if chameleon { #expect(f.guess == "Grape" && f.factor[1] == [0, 0, 0]) } else { #expect(f.factor[1] == [1, 0, -1]) }
         }
+        // The released chameleon template: its guess line matches its own regex but the parser skips it.
+        let rel = ProbeTemplates.render(speaker: 1, chameleon: true, ratings: [[0, 1], [2, 0]], guess: "Grape", releasedTemplate: true)
+        #expect(try RegexConstraint(ProbeTemplates.regex(speaker: 1, chameleon: true, releasedTemplate: true)).isComplete(Array(rel.utf8)))
+        #expect(GameParsers.pgmFactors(rel, speaker: 1).guess == nil)
         // Every constraint the LLM player sends compiles.
         for kind in [ActionKind.vote, .guess, .identityProbe, .pgmProbe, .proposal, .proposalVote, .decision, .contribution] {
             for game in GameKind.allCases {
@@ -134,6 +138,11 @@ struct PGMTests {
         #expect(ChatPlayer.clean("[Moderator->all]: [Player 1]: Wine", kind: .clue) == "Wine")
         #expect(ChatPlayer.clean("Airline A: 50%\nAirline B: 25%", kind: .proposal) == "Airline A: 50%\nAirline B: 25%")
         #expect(ChatPlayer.clean("[x] not a tag", kind: .clue) == "[x] not a tag")
+        // Bare "Player k: " / "Moderator->all: " prefixes go too; a name inside the text stays.
+        #expect(ChatPlayer.clean("Player 1: It makes wine.", kind: .clue) == "It makes wine.")
+        #expect(ChatPlayer.clean("Moderator->all: Player 3: I vote for Player 2.", kind: .vote) == "I vote for Player 2.")
+        #expect(ChatPlayer.clean("Player 2's clue was vague", kind: .clue) == "Player 2's clue was vague")
+        #expect(ChatPlayer.clean("As Player 1, I think:\nPlayer 2 is no change", kind: .pgmProbe) == "As Player 1, I think:\nPlayer 2 is no change")
     }
 
     @Test("LLM prompt assembly: rules + name as system, others as user turns with <EOS>, own as assistant")

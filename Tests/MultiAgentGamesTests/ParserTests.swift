@@ -71,12 +71,31 @@ struct ParserTests {
         #expect(GameParsers.proposalVote("none") == nil)
     }
 
-    @Test("prisoner's dilemma: anything containing 'cooperate' cooperates (released)")
+    @Test("prisoner's dilemma: released 'contains cooperate' vs corrected first decision word, negation-aware")
     func decisions() {
         #expect(GameParsers.cooperates("Cooperate"))
         #expect(GameParsers.cooperates("I will NOT cooperate."))
         #expect(!GameParsers.cooperates("Defect."))
         #expect(!GameParsers.cooperates("I choose to co-operate"))
+        // (text, released, corrected)
+        let cases: [(String, Bool, Bool)] = [
+            ("Cooperate", true, true),
+            ("Defect.", false, false),
+            ("I will not cooperate.", true, false),
+            ("I won\u{2019}t cooperate this round", true, false),
+            ("Defect; I would cooperate if they did", true, false),
+            ("I choose to co-operate", false, true),
+            ("Cooperating is best.", false, true),
+            ("I'd rather not defect: Cooperate", true, true),
+            ("I never defect.", false, true),
+            ("No, I cooperate.", true, true),
+            ("I am uncooperative, so I defect", false, false),
+            ("nothing useful", false, false),
+        ]
+        for (text, released, corrected) in cases {
+            #expect(GameParsers.cooperates(text) == released, "released: \(text)")
+            #expect(GameParsers.cooperates(text, released: false) == corrected, "corrected: \(text)")
+        }
     }
 
     @Test("public good: the first whole number (released, unclamped) vs clamped; the metric's own regex")

@@ -120,6 +120,28 @@ struct RulesTests {
         #expect(d.outcome.scores == [4, 6, 6] && d.outcome.result == "win")
     }
 
+    @Test("quirk switches: PD decision parser; the released probe template never fires the leak flag")
+    func quirkSwitches() async throws {
+        let notCooperate = players { $0.player == 1 ? "I will not cooperate." : nil }
+        for (options, tested) in [(GameOptions.released(), true), (GameOptions.corrected(), false), (GameOptions(), true)] {
+            let game = try Scenario.prisoner.makeGame(released, index: 0, options: options)
+            let r = try await GameRunner.play(game, players: notCooperate, scenario: .prisoner, setting: 0, model: "t", agent: "t")
+            #expect(r.outcome.decisions?.map { $0[1] } == [Bool](repeating: tested, count: 5), "\(options)")
+        }
+        // The scripted chameleon (Player 3) decodes Grape, so its PGM probe guesses it. With the
+        // aligned template the parser reads the guess (leak); the released template asks for a line
+        // the released parser never reads, so the leak flag stays false.
+        var leaks: [Bool?] = []
+        for options in [GameOptions(), GameOptions.released()] {
+            let game = DeductionGame(chameleon: released.chameleon[0], testAsX: true, options: options)
+            let r = try await GameRunner.play(game, players: players { _ in nil }, scenario: .chameleonAsChameleon, setting: 0, model: "t", agent: "t")
+            let probe = try #require(r.messages.last { $0.kind == "pgm_probe" && $0.agent == "Player 3" })
+            #expect(probe.content.hasPrefix(options.releasedProbeTemplate ? "I guess the secret code is \"Grape\"" : "Now I guess the secret word is \"Grape\""))
+            leaks.append(r.outcome.leak)
+        }
+        #expect(leaks == [true, false])
+    }
+
     @Test("Public Good: multiplied pool shared equally; released scoring unclamped, corrected clamped")
     func publicGood() async throws {
         let s = released.publicGood[0]  // multiplier 3.5; P1 tested, P2 fixed 20s, P3 "match" (30 then the others' mean)

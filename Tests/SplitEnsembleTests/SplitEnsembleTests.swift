@@ -287,3 +287,42 @@ struct OODDataTests {
         #expect((0..<28).allSatisfy { dg[$0] == 0 && dg[3 * 28 + $0] == 0 } && dg[14 * 28 + 14] != 0)
     }
 }
+
+@Suite("Split-Ensemble: the whole training loop splits")
+struct EndToEndSplitTests {
+    @Test("MCT = 1.0 (any mask IoU below 1 cuts): the trained tree branches, and pruning brings it back to the single model's FLOPs")
+    func mctOneSplits() {
+        // A tiny labelled set: 4 classes, each a brighter quadrant plus noise, 28 × 28.
+        var g = SeededGenerator(seed: 21)
+        let n = 64
+        var pixels = Tensor.uniform([n, 1, 28, 28], high: 0.3, generator: &g).scalars
+        let labels = (0..<n).map { Int32($0 % 4) }
+        for (i, l) in labels.enumerated() {
+            let (r0, c0) = (Int(l) / 2 * 14, Int(l) % 2 * 14)
+            for r in r0..<(r0 + 14) { for c in c0..<(c0 + 14) { pixels[i * 784 + r * 28 + c] += 0.7 } }
+        }
+        let data = ImageDataset(images: Tensor(shape: [n, 1, 28, 28], scalars: pixels), labels: labels, classes: 4)
+        var c = SplitEnsembleConfiguration()
+        c.widths = [8, 8, 8]; c.batchSize = 16; c.warmupEpochs = 1; c.finetuneEpochs = 1; c.rounds = 1
+        c.sensitivityBatches = 1; c.mct = 1.0
+        let split = try! SubtaskSplit(groups: [[0, 1], [2, 3]])
+        var gs = SeededGenerator(seed: 5)
+        let budget = SingleModel(widths: c.widths, pools: c.pools, classes: 4, generator: &gs).flops
+        let (net, log) = SplitEnsembleTraining.trainSplitEnsemble(data, split: split, configuration: c, budgetFLOPs: budget, seed: 3)
+        // The masks did differ somewhere, so the rule cut there; and it cut at the shallowest such layer.
+        let minIoU = log.minimumIoU[0]
+        #expect(minIoU.contains { $0 < 1 }, "IoUs \(minIoU)")
+        let decision = try! #require(log.rounds[0].splits.first)
+        #expect(decision.groups.count == 2)
+        #expect(minIoU[decision.block] < 1 && minIoU.prefix(decision.block).allSatisfy { $0 >= 1 })
+        #expect((0..<net.depth).contains { net.blocks(atLayer: $0).count > 1 }, "tree \(net.treeDescription)")
+        #expect(net.blocks(atLayer: net.depth - 1).count == 2)
+        // Splitting cost more than the budget; pruning brought it to the budget, not far under.
+        #expect(log.rounds[0].flopsBeforePruning > budget)
+        #expect(net.flops <= budget && net.flops > budget * 8 / 10, "\(net.flops) vs budget \(budget)")
+        // The trained tree answers: one head per subtask, K + 1 outputs each.
+        net.eval()
+        let out = net.subtaskLogits(Variable(data.images.sliced(alongAxis: 0, 0..<4)))
+        #expect(out.map(\.shape) == [[4, 3], [4, 3]])
+    }
+}

@@ -54,5 +54,27 @@ struct BenchMagicTests {
         let board = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/leaderboard.json"))) as? [String: Any])
         let rows = try #require(board["leaderboard"] as? [[String: Any]])
         #expect(rows.count == 1 && rows[0]["games"] as? Int == 14)
+
+        // A second run overwrites the file (as its help says) and takes the quirk flags.
+        let again = try Tern.run(["arena", "run", "--agent", "random", "--games", "all", "--settings", "2", "--out", dir, "--corrected-quirks"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOfFile: dir + "/random-random.jsonl", encoding: .utf8).split(separator: "\n").count == 14)
+        // Two agents with equal scores: the leaderboard is ordered by name, whatever the file order.
+        let text = try String(contentsOfFile: dir + "/random-random.jsonl", encoding: .utf8)
+        try text.replacingOccurrences(of: "\"agent\":\"random\"", with: "\"agent\":\"arandom\"").write(toFile: dir + "/z.jsonl", atomically: true, encoding: .utf8)
+        #expect(try Tern.run(["arena", "report", "--dir", dir]).status == 0)
+        let tied = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/leaderboard.json"))) as? [String: Any])
+        #expect((tied["leaderboard"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["random (arandom)", "random (random)"])
+    }
+
+    @Test("bench magic takes --no-constrained and the quirk flags and reports them")
+    func benchFlags() throws {
+        let r = try Tern.run(["bench", "magic", "--agents", "random", "--settings", "1", "--games", "prisoner", "--no-constrained", "--released-quirks", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let settings = try #require(try Tern.json(r.stdout)["settings"] as? [String: Any])
+        #expect(settings["constrained"] as? Bool == false)
+        let quirks = try #require(settings["game_quirks"] as? [String: Bool])
+        #expect(quirks == ["released_vote_parser": true, "released_contribution": true, "released_decision_parser": true, "released_probe_template": true])
+        #expect(try Tern.run(["bench", "magic", "--agents", "random", "--released-quirks", "--corrected-quirks"]).status != 0)
     }
 }
