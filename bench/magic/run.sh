@@ -10,6 +10,7 @@ TERN=${TERN:-.build/release/tern}
 N=${N:-2}
 OUT=${OUT:-bench/magic/results}
 THREADS=${THREADS:-2}
+TIMEOUT=${TIMEOUT:-300}   # seconds per piece (raise it for N > 2)
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,7 +21,7 @@ for agent in ${AGENTS:-vanilla pgm}; do
     for games in chameleon undercover_as_undercover undercover_as_non_undercover cost_sharing,prisoner,public_good; do
         d="$tmp/$agent-${games//,/_}"
         echo "$agent $games ..." >&2
-        timeout 300 "$TERN" bench magic --agents "$agent" --settings "$N" --games "$games" --threads "$THREADS" --records-dir "$d" >/dev/null
+        timeout "$TIMEOUT" "$TERN" bench magic --agents "$agent" --settings "$N" --games "$games" --threads "$THREADS" --records-dir "$d" >/dev/null
         cat "$d/$agent.jsonl" >> "$OUT/$agent.jsonl"
     done
 done
