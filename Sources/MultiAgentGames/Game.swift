@@ -73,24 +73,18 @@ public struct GameOptions: Sendable, Equatable {
     public init() {}
 
     /// Every quirk as released (the parsers, the scoring and the mismatched probe template).
-    public static func released(metricProbes: Bool = true) -> GameOptions {
-        var o = GameOptions()
-        o.metricProbes = metricProbes
-        o.releasedVoteParser = true
-        o.releasedContribution = true
-        o.releasedDecisionParser = true
-        o.releasedProbeTemplate = true
-        return o
-    }
+    public static func released(metricProbes: Bool = true) -> GameOptions { allQuirks(released: true, metricProbes: metricProbes) }
 
     /// Every quirk corrected.
-    public static func corrected(metricProbes: Bool = true) -> GameOptions {
+    public static func corrected(metricProbes: Bool = true) -> GameOptions { allQuirks(released: false, metricProbes: metricProbes) }
+
+    private static func allQuirks(released: Bool, metricProbes: Bool) -> GameOptions {
         var o = GameOptions()
         o.metricProbes = metricProbes
-        o.releasedVoteParser = false
-        o.releasedContribution = false
-        o.releasedDecisionParser = false
-        o.releasedProbeTemplate = false
+        o.releasedVoteParser = released
+        o.releasedContribution = released
+        o.releasedDecisionParser = released
+        o.releasedProbeTemplate = released
         return o
     }
 }
