@@ -16,9 +16,11 @@ public final class LiveRouter: Sendable {
     /// Tasks in the policy's one-hot order.
     public let tasks: [ChoiceTask]
     public let settings: SimulationSettings
-    /// The learned Q-network, or nil for a fixed tier (the static baselines served live).
+    /// The learned Q-network, or nil for a fixed tier or a heuristic baseline.
     let network: QNetworkWeights?
     let fixedTier: Int
+    /// A heuristic baseline served live (greedy deadline or random) and the tier profiles it reads.
+    let baseline: (name: String, model: ServingModel)?
     let clock: @Sendable () -> Double
     let state: Mutex<State>
 
@@ -28,6 +30,8 @@ public final class LiveRouter: Sendable {
         var routed: [Int], inFlight: [Int], finished: [Int], onTime: [Int]
         var dropped = 0
         var unlabeled = 0
+        /// The live baseline's policy (random keeps its generator here, under the lock).
+        var heuristic: (any RoutingPolicy)?
         init(tiers: Int) { (routed, inFlight, finished, onTime) = ([Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers), [Int](repeating: 0, count: tiers)) }
     }
 
@@ -78,6 +82,7 @@ public final class LiveRouter: Sendable {
         self.settings = policy.settings
         self.network = policy.network
         fixedTier = 0
+        baseline = nil
         self.clock = clock ?? Self.monotonic
         state = Mutex(State(tiers: self.tiers.count))
     }
@@ -100,8 +105,39 @@ public final class LiveRouter: Sendable {
         self.settings = settings
         network = nil
         fixedTier = k
+        baseline = nil
         self.clock = clock ?? Self.monotonic
         state = Mutex(State(tiers: self.tiers.count))
+    }
+
+    /// A heuristic baseline served live through the same plumbing: `greedy-deadline` (the
+    /// simulator's ``GreedyDeadlinePolicy``, predicting each tier's finish time from the sequences in
+    /// flight and the table's latency profile) or `random` (a uniformly random tier). The oracle has
+    /// no live form: it needs the running batch's exact end, which only the simulator knows.
+    public init(baseline name: String, table: TierTable, settings: SimulationSettings, modelLayers: Int, seed: UInt64 = 4242,
+                clock: (@Sendable () -> Double)? = nil) throws(MismatchError) {
+        for t in table.tiers.map(\.spec) where t.modelPath != nil || !(1...modelLayers).contains(t.layers) {
+            throw MismatchError(description: "tier '\(t.name)' does not run on the served model")
+        }
+        guard settings.deadlines.count == ChoiceTask.allCases.count else {
+            throw MismatchError(description: "\(settings.deadlines.count) deadlines for \(ChoiceTask.allCases.count) tasks")
+        }
+        let policy: any RoutingPolicy
+        switch name {
+        case "greedy-deadline": policy = GreedyDeadlinePolicy()
+        case "random": policy = RandomPolicy(seed: seed)
+        default: throw MismatchError(description: "unknown live baseline '\(name)' (greedy-deadline, random; the oracle needs hindsight and runs only in the simulator)")
+        }
+        tiers = table.tiers.map(\.spec)
+        tasks = ChoiceTask.allCases
+        self.settings = settings
+        network = nil
+        fixedTier = 0
+        baseline = (name, ServingModel(table: table))
+        self.clock = clock ?? Self.monotonic
+        var initial = State(tiers: self.tiers.count)
+        initial.heuristic = policy
+        state = Mutex(initial)
     }
 
     /// The index of a task by its name (`compare`, `sentiment`, ...), or nil.
@@ -126,6 +162,20 @@ public final class LiveRouter: Sendable {
             let cut = s.arrivals.firstIndex { $0 >= now - settings.rateWindow } ?? s.arrivals.count
             if cut > 0 { s.arrivals.removeFirst(cut) }
             if task == nil { s.unlabeled += 1 }
+            if let baseline, s.heuristic != nil {
+                // An unlabelled request is judged against the tightest deadline.
+                let t = task ?? settings.deadlines.indices.min { settings.deadlines[$0] < settings.deadlines[$1] }!
+                let context = RoutingContext(
+                    request: Request(id: 0, arrival: now, task: t), now: now, features: [], queueLengths: s.inFlight,
+                    busyUntil: [Double](repeating: now, count: tiers.count), exactFinish: [],
+                    rateEstimate: Double(s.arrivals.count) / settings.rateWindow)
+                let a = s.heuristic!.route(context, model: baseline.model, settings: settings)
+                guard a < tiers.count else {
+                    s.dropped += 1
+                    return Decision(tier: nil, task: task, arrival: now)
+                }
+                return Decision(tier: a, task: task, arrival: now)
+            }
             guard let network else { return Decision(tier: fixedTier, task: task, arrival: now) }
             var features = [Float](repeating: 0, count: network.inputs)
             if let task { features[task] = 1 }

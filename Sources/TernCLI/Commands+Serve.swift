@@ -83,7 +83,7 @@ extension Tern {
                 help: "A directory POST /v1/load_lora_adapter may load adapters from. Repeatable; none: run-time loading is refused.")
         var adapterDirs: [String] = []
 
-        @Option(name: .customLong("router"), help: "Route each request to a quality tier: a policy file from `tern best-effort train` (learned best-effort serving), or static:TIER to serve every request with one tier (the paper's static baseline, live).")
+        @Option(name: .customLong("router"), help: "Route each request to a quality tier: a policy file from `tern best-effort train` (learned best-effort serving), static:TIER to serve every request with one tier (the paper's static baseline, live), or the live baselines greedy-deadline and random.")
         var routerPolicy: String?
 
         @Option(name: .customLong("router-tiers"), help: "Tier table from `tern profile` defining the policy's tiers (with --router).")
@@ -154,18 +154,22 @@ extension Tern {
             default: FCFSScheduler()
             }
             // The router's files are read before the model loads, so a bad one stops the server at once.
-            var routing: (policy: RouterPolicyFile?, staticTier: String?, settings: SimulationSettings?, tiers: [TierSpec])? = nil
+            var routing: (policy: RouterPolicyFile?, fixed: String?, settings: SimulationSettings?, table: TierTable)? = nil
             if let routerPolicy {
                 do {
-                    if routerPolicy.hasPrefix("static:") {
+                    if routerPolicy.hasPrefix("static:") || ["greedy-deadline", "random"].contains(routerPolicy) {
                         // Deadlines and the rest as `tern best-effort` derives them from the same table.
                         var options = try BestEffortOptions.parse([])
                         options.tierFile = routerTiers
                         let setup = try options.setup()
-                        routing = (nil, String(routerPolicy.dropFirst("static:".count)), setup.settings, setup.table.tiers.map(\.spec))
+                        routing = (nil, routerPolicy, setup.settings, setup.table)
+                    } else if !FileManager.default.fileExists(atPath: routerPolicy) {
+                        throw CLIError("--router \(routerPolicy): no such policy file; give a policy from `tern best-effort train`, static:TIER, greedy-deadline or random (the oracle needs hindsight and runs only in the simulator)")
                     } else {
-                        routing = (try RouterPolicyFile(contentsOf: routerPolicy), nil, nil, try TierTable(contentsOf: routerTiers).tiers.map(\.spec))
+                        routing = (try RouterPolicyFile(contentsOf: routerPolicy), nil, nil, try TierTable(contentsOf: routerTiers))
                     }
+                } catch let error as CLIError {
+                    throw error
                 } catch {
                     throw CLIError("--router \(routerPolicy) / --router-tiers \(routerTiers): \(error)")
                 }
@@ -206,11 +210,15 @@ extension Tern {
                 var liveRouter: LiveRouter? = nil
                 if let routingFiles {
                     do {
+                        let layers = llama.hyperparameters.layers
                         if let policy = routingFiles.policy {
-                            liveRouter = try LiveRouter(policy: policy, table: routingFiles.tiers, modelLayers: llama.hyperparameters.layers)
+                            liveRouter = try LiveRouter(policy: policy, table: routingFiles.table.tiers.map(\.spec), modelLayers: layers)
+                        } else if let fixed = routingFiles.fixed, fixed.hasPrefix("static:") {
+                            liveRouter = try LiveRouter(staticTier: String(fixed.dropFirst("static:".count)), table: routingFiles.table.tiers.map(\.spec),
+                                                        settings: routingFiles.settings!, modelLayers: layers)
                         } else {
-                            liveRouter = try LiveRouter(staticTier: routingFiles.staticTier!, table: routingFiles.tiers, settings: routingFiles.settings!,
-                                                        modelLayers: llama.hyperparameters.layers)
+                            liveRouter = try LiveRouter(baseline: routingFiles.fixed!, table: routingFiles.table, settings: routingFiles.settings!,
+                                                        modelLayers: layers)
                         }
                     } catch {
                         throw CLIError("--router: \(error)")

@@ -52,6 +52,40 @@ import Testing
         #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(staticTier: "L9", table: tiers, settings: settings, modelLayers: 2) }
     }
 
+    /// Two tiers: "fast" (0.1 s per batch, quality 0.5) and "good" (0.4 s per batch, quality 0.9 on every task).
+    let table = TierTable(machine: "test", model: "test", itemsPerTask: 1, threads: 1, tasks: ChoiceTask.allCases.map(\.name), tiers: [
+        TierProfile(spec: TierSpec(name: "fast", layers: 1, shots: 0), quality: [0.5, 0.5, 0.5, 0.5], batchSizes: [1, 4], seconds: [0.1, 0.1]),
+        TierProfile(spec: TierSpec(name: "good", layers: 2, shots: 0), quality: [0.9, 0.9, 0.9, 0.9], batchSizes: [1, 4], seconds: [0.4, 0.4]),
+    ])
+
+    @Test("greedy deadline served live: the best tier while its predicted finish fits the deadline, then the fast one")
+    func greedyLive() throws {
+        // Deadline 1 s, slack 0.9, batches of 4: the good tier's prediction is 0.4·(q+4)/4 (+0.2 when busy).
+        let settings = SimulationSettings(deadlines: [1, 1, 1, 1], maxBatch: 4)
+        let r = try LiveRouter(baseline: "greedy-deadline", table: table, settings: settings, modelLayers: 2)
+        var tiers: [Int?] = []
+        for _ in 0..<6 {
+            let d = r.route(task: 0)
+            tiers.append(d.tier)
+            r.started(d)
+        }
+        // q = 0: 0.4 ≤ 0.9 → good; q = 1, 2, 3: 0.2 + 0.4 = 0.6 → good; q = 4: 0.2 + 0.8 = 1.0 > 0.9 → fast.
+        #expect(tiers == [1, 1, 1, 1, 0, 0])
+        #expect(r.snapshot().tiers.map(\.inFlight) == [2, 4])
+        #expect(r.route(task: nil).tier != nil && r.snapshot().unlabeled == 1)  // judged against the tightest deadline
+    }
+
+    @Test("random served live spreads over the tiers; an unknown baseline or the oracle is refused")
+    func randomLive() throws {
+        let settings = SimulationSettings(deadlines: [1, 1, 1, 1])
+        let r = try LiveRouter(baseline: "random", table: table, settings: settings, modelLayers: 2, seed: 7)
+        var counts = [0, 0]
+        for _ in 0..<200 { counts[r.route(task: 1).tier!] += 1 }
+        #expect(counts[0] > 60 && counts[1] > 60)
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(baseline: "oracle", table: table, settings: settings, modelLayers: 2) }
+        #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(baseline: "random", table: table, settings: settings, modelLayers: 1) }
+    }
+
     @Test("mismatched policy and tier table are refused with the reason")
     func mismatch() {
         #expect(throws: LiveRouter.MismatchError.self) { _ = try LiveRouter(policy: policy(), table: [tiers[0]], modelLayers: 2) }
