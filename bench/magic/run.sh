@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The measured MAgIC run: vanilla and PGM-aware SmolLM2 and the random floor on the same settings
-# (0..N-1 of every scenario, probes on), played in pieces of under five minutes each (a shared 2-core
-# machine), then merged into one report (AGENTS="pgm" replays only that agent's part): bench/magic/results/{random,vanilla,pgm}.jsonl,
+# (0..N-1 of every scenario, N = 20 by default, probes on), played in pieces (one per game family,
+# each under TIMEOUT seconds), then merged into one report (AGENTS="pgm" replays only that agent's part): bench/magic/results/{random,vanilla,pgm}.jsonl,
 # report.json (the shared reproduction-report shape) and report.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TERN=${TERN:-.build/release/tern}
-N=${N:-2}
+N=${N:-20}
 OUT=${OUT:-bench/magic/results}
 THREADS=${THREADS:-2}
-TIMEOUT=${TIMEOUT:-300}   # seconds per piece (raise it for N > 2)
+TIMEOUT=${TIMEOUT:-3600}   # seconds per piece
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
