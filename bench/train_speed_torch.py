@@ -88,14 +88,19 @@ def measure(name, steps, repetitions):
         loss.backward()
         opt.step()
 
-    for _ in range(5):
+    # The same rule as `tern bench train`: warm-up of at least 5 steps and 0.5 s, timed windows of
+    # at least `steps` steps and 0.25 s.
+    w0, warmed = time.perf_counter(), 0
+    while warmed < 5 or time.perf_counter() - w0 < 0.5:
         step()
+        warmed += 1
     rates = []
     for _ in range(repetitions):
-        t0 = time.perf_counter()
-        for _ in range(steps):
+        t0, done = time.perf_counter(), 0
+        while done < steps or time.perf_counter() - t0 < 0.25:
             step()
-        rates.append(steps * batch / (time.perf_counter() - t0))
+            done += 1
+        rates.append(done * batch / (time.perf_counter() - t0))
     return statistics.median(rates)
 
 

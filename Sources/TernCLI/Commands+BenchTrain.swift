@@ -18,7 +18,7 @@ extension Tern.Bench {
 
         @Option(help: "Threads for kernels and OpenBLAS.") var threads = 2
         @Option(help: "Timed windows per workload (median reported).") var repetitions = 5
-        @Option(help: "SGD steps per timed window.") var steps = 20
+        @Option(help: "Minimum SGD steps per timed window (windows also last at least 0.25 s).") var steps = 20
         @Option(help: "Comma-separated workloads: mlp,cnn,resnet8,transformer.") var workloads = "mlp,cnn,resnet8,transformer"
         @Option(help: "Steps of the MLP workload for the resident-memory check (0 = skip).") var memorySteps = 1000
         @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
@@ -57,15 +57,22 @@ extension Tern.Bench {
                 loss.backward()
                 opt.step()
             }
+            // Warm-up: at least 5 steps and 0.5 s; each timed window at least `steps` steps and
+            // 0.25 s (an MLP window of 20 steps lasts ~40 ms, short enough for CPU wake-up and
+            // frequency changes to halve the rate). bench/train_speed_torch.py uses the same rule.
             let steps = quick ? 2 : self.steps
-            for _ in 0..<(quick ? 1 : 5) { step() }
+            let (warmUp, minimumWindow) = quick ? (0.0, 0.0) : (0.5, 0.25)
+            func seconds(since t0: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
+            let w0 = DispatchTime.now().uptimeNanoseconds
+            var warmed = 0
+            while warmed < (quick ? 1 : 5) || seconds(since: w0) < warmUp { step(); warmed += 1 }
             let rss0 = trainResidentMiB()
             var rates: [Double] = []
             for _ in 0..<(quick ? 1 : repetitions) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<steps { step() }
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-                rates.append(Double(steps * w.batch) / dt)
+                var done = 0
+                while done < steps || seconds(since: t0) < minimumWindow { step(); done += 1 }
+                rates.append(Double(done * w.batch) / seconds(since: t0))
             }
             return (rates.sorted()[rates.count / 2], rates, trainResidentMiB() - rss0)
         }
