@@ -39,6 +39,4 @@ public enum StridedGEMM {
         }
     }
 
-    /// The number of threads OpenBLAS uses now.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
 }

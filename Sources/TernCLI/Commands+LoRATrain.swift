@@ -4,8 +4,8 @@ import ArgumentParser
 import Foundation
 import GGUF
 import InferenceEngine
-import Kernels
 import LoRATraining
+import Tensors
 import Tokenization
 import TransformerModels
 
@@ -51,7 +51,7 @@ extension Tern {
             let path = try ModelStore().resolve(model, progress: true)
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
-            GEMM.setThreads(threads)
+            Parallel.setThreads(threads)  // Tern's pool splits the products; OpenBLAS stays on one thread
             FileHandleStderr.write("loading \(URL(fileURLWithPath: path).lastPathComponent) as f32 for training…\n")
             let twin = try TrainableLlama(file: file)
             let tokenizer = try Tokenizer(gguf: file)
