@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Tern: ten efficient-AI systems on one shared Swift engine.
-// The layering (lowest first) is documented in ../shared/ARCHITECTURE.md and enforced by
+// The layering (lowest first) is documented in the README and enforced by
 // `swift build --explicit-target-dependency-import-check error`.
 
 import PackageDescription
@@ -53,26 +53,26 @@ let package = Package(
     targets: [
         // L0
         .systemLibrary(
-            name: "CBLAS", pkgConfig: "openblas",
+            name: "CBLAS", path: "Sources/Core/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "GGUF", swiftSettings: swiftSettings + cpuFlags),
-        .target(name: "CKernels", cSettings: cKernelFlags),
+        .target(name: "GGUF", path: "Sources/Core/GGUF", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "CKernels", path: "Sources/Core/CKernels", cSettings: cKernelFlags),
         // L1
         .target(
-            name: "Kernels", dependencies: ["CBLAS", "CKernels", "GGUF"],
+            name: "Kernels", dependencies: ["CBLAS", "CKernels", "GGUF"], path: "Sources/Core/Kernels",
             swiftSettings: swiftSettings + cpuFlags),
         // L2
-        .target(name: "Tensors", dependencies: ["Kernels"], swiftSettings: swiftSettings + cpuFlags),
-        .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+        .target(name: "Tensors", dependencies: ["Kernels"], path: "Sources/Training/Tensors", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Tokenization", dependencies: ["GGUF"], path: "Sources/Inference/Tokenization", swiftSettings: swiftSettings),
         // L3
         .target(
-            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Tokenization"],
+            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Tokenization"], path: "Sources/Inference/TransformerModels",
             swiftSettings: swiftSettings + cpuFlags),
         // L0: OpenAI wire types and the client protocol every LLM-using system speaks.
-        .target(name: "OpenAIAPI", swiftSettings: swiftSettings),
+        .target(name: "OpenAIAPI", path: "Sources/Core/OpenAIAPI", swiftSettings: swiftSettings),
         // L4: the serving engine.
         .target(
-            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF"],
+            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF"], path: "Sources/Inference/InferenceEngine",
             swiftSettings: swiftSettings + cpuFlags),
         // L6: the OpenAI-compatible HTTP server.
         .target(
@@ -82,7 +82,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
+            ], path: "Sources/Inference/OpenAIServer",
             swiftSettings: swiftSettings),
         // Composition root
         .executableTarget(
@@ -100,79 +100,79 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ],
+            ], path: "Sources/tern",
             swiftSettings: swiftSettings),
         // Test-only helpers: tiny GGUF models, corrupt files, tolerances.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels"],
+            name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Sources/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "KernelsTests", dependencies: ["Kernels", "GGUF", "Tensors", "TestSupport"],
+            name: "KernelsTests", dependencies: ["Kernels", "GGUF", "Tensors", "TestSupport"], path: "Tests/Core/KernelsTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GGUFTests", dependencies: ["GGUF", "TestSupport"],
+            name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/Core/GGUFTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TokenizationTests", dependencies: ["Tokenization", "GGUF", "TestSupport"],
+            name: "TokenizationTests", dependencies: ["Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/TokenizationTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TransformerModelsTests",
-            dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"],
+            dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"], path: "Tests/Inference/TransformerModelsTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            dependencies: ["InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
                 "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport", "BestEffortServing",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
+            ], path: "Tests/Inference/OpenAIServerTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TernCLITests", dependencies: ["TestSupport", "GGUF"],
+            name: "TernCLITests", dependencies: ["TestSupport", "GGUF"], path: "Tests/tern/TernCLITests",
             swiftSettings: swiftSettings),
 
         // MARK: training stack
         // L3: reverse-mode autograd over Tensors; L4: layers, losses, optimizers; datasets.
-        .target(name: "Autograd", dependencies: ["Tensors"], swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Autograd", dependencies: ["Tensors"], path: "Sources/Training/Autograd", swiftSettings: swiftSettings + cpuFlags),
         .target(
-            name: "NeuralNetworks", dependencies: ["Autograd", "Tensors"],
+            name: "NeuralNetworks", dependencies: ["Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
             swiftSettings: swiftSettings + cpuFlags),
-        .target(name: "Datasets", dependencies: ["Tensors"], swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Datasets", dependencies: ["Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors", "Kernels"],
+            name: "TensorsTests", dependencies: ["Tensors", "Kernels"], path: "Tests/Training/TensorsTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "AutogradTests", dependencies: ["Autograd", "Tensors"],
+            name: "AutogradTests", dependencies: ["Autograd", "Tensors"], path: "Tests/Training/AutogradTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Training/NeuralNetworksTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], exclude: ["Fixtures"],
+            name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], path: "Tests/Training/DatasetsTests", exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         // MARK: end training stack
 
         // MARK: EPIM
         // L0: analytical crossbar PIM cost model; systems layer: epitome operators on the training stack.
-        .target(name: "PIMSimulator", swiftSettings: swiftSettings),
+        .target(name: "PIMSimulator", path: "Sources/Systems/PIMSimulator", swiftSettings: swiftSettings),
         .target(
-            name: "EpitomePIM", dependencies: ["PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
+            name: "EpitomePIM", dependencies: ["PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
             swiftSettings: swiftSettings + cpuFlags),
-        .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], swiftSettings: swiftSettings),
+        .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], path: "Tests/Systems/PIMSimulatorTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"],
+            name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Tests/Systems/EpitomePIMTests",
             swiftSettings: swiftSettings),
         // MARK: end EPIM
         // MARK: Split-Ensemble
         // Systems layer: subtask splitting with OOD-aware targets, tree branching, Hessian pruning, OOD metrics.
         .target(
-            name: "SplitEnsemble", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            name: "SplitEnsemble", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
-            name: "SplitEnsembleTests", dependencies: ["SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"],
+            name: "SplitEnsembleTests", dependencies: ["SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Systems/SplitEnsembleTests",
             swiftSettings: swiftSettings),
         // MARK: end Split-Ensemble
         // MARK: LLMCompiler
@@ -180,47 +180,47 @@ let package = Package(
         // Speaks only to `ChatModelClient`; ZIPFoundation inflates the FOLDOC dictzip file.
         .target(
             name: "AgentCompiler",
-            dependencies: ["OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "Sources/Systems/AgentCompiler",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentCompilerTests",
-            dependencies: ["AgentCompiler", "OpenAIAPI", "OpenAIClient", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            dependencies: ["AgentCompiler", "OpenAIAPI", "OpenAIClient", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Systems/AgentCompilerTests",
             swiftSettings: swiftSettings),
         // L5: ChatModelClient over HTTP (any OpenAI-compatible server).
         .target(
             name: "OpenAIClient",
             dependencies: ["OpenAIAPI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")], path: "Sources/Inference/OpenAIClient",
             swiftSettings: swiftSettings),
         // MARK: end LLMCompiler
         // MARK: best-effort serving
         // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
         .target(
-            name: "BestEffortServing", dependencies: ["TransformerModels", "Tokenization", "GGUF"],
+            name: "BestEffortServing", dependencies: ["TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(
-            name: "BestEffortTraining", dependencies: ["BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"],
+            name: "BestEffortTraining", dependencies: ["BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "BestEffortServingTests",
-            dependencies: ["BestEffortServing", "BestEffortTraining", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            dependencies: ["BestEffortServing", "BestEffortTraining", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Systems/BestEffortServingTests",
             swiftSettings: swiftSettings),
         // MARK: end best-effort serving
         // MARK: LoRA training (systems layer: trains adapters the inference engine serves)
         .target(
-            name: "LoRATraining", dependencies: ["TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"],
+            name: "LoRATraining", dependencies: ["TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/LoRATraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "LoRATrainingTests",
-            dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"],
+            dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/LoRATrainingTests",
             swiftSettings: swiftSettings),
         // MARK: MAgIC
         // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.
-        .target(name: "MultiAgentGames", dependencies: ["OpenAIAPI"], swiftSettings: swiftSettings),
+        .target(name: "MultiAgentGames", dependencies: ["OpenAIAPI"], path: "Sources/Systems/MultiAgentGames", swiftSettings: swiftSettings),
         .testTarget(
             name: "MultiAgentGamesTests",
-            dependencies: ["MultiAgentGames", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"],
+            dependencies: ["MultiAgentGames", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Systems/MultiAgentGamesTests",
             swiftSettings: swiftSettings),
         // MARK: end MAgIC
     ]

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// libFuzzer entry point for the GGUF reader. Built by fuzz/run.sh together with Sources/GGUF.
+// libFuzzer entry point for the GGUF reader. Built by fuzz/run.sh together with Sources/Core/GGUF.
 // Any input must either parse or throw GGUFError; a parsed file's tensor views must be readable.
 
 @_cdecl("LLVMFuzzerTestOneInput")

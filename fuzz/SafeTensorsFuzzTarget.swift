@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // libFuzzer entry point for the safetensors reader behind PEFT LoRA adapters (which arrive via
-// POST /v1/load_lora_adapter). Built by fuzz/run.sh together with Sources/InferenceEngine/SafeTensors.swift.
+// POST /v1/load_lora_adapter). Built by fuzz/run.sh together with Sources/Inference/InferenceEngine/SafeTensors.swift.
 // Any input must either parse or throw SafeTensorsError; parsed tensors must hold shape-product floats.
 
 import Foundation

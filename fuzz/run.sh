@@ -25,8 +25,8 @@ fuzz() {  # name, module, sources..., then seed glob via $seeds
 }
 
 if [[ $which == all || $which == gguf ]]; then
-    seeds="seeds/*.gguf" fuzz gguf GGUFFuzz ../Sources/GGUF/*.swift GGUFFuzzTarget.swift
+    seeds="seeds/*.gguf" fuzz gguf GGUFFuzz ../Sources/Core/GGUF/*.swift GGUFFuzzTarget.swift
 fi
 if [[ $which == all || $which == safetensors ]]; then
-    seeds="seeds/*.safetensors" fuzz safetensors SafeTensorsFuzz ../Sources/InferenceEngine/SafeTensors.swift SafeTensorsFuzzTarget.swift
+    seeds="seeds/*.safetensors" fuzz safetensors SafeTensorsFuzz ../Sources/Inference/InferenceEngine/SafeTensors.swift SafeTensorsFuzzTarget.swift
 fi
