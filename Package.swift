@@ -34,6 +34,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tern", targets: ["TernCLI"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "GGUF", targets: ["GGUF"]),
@@ -56,6 +57,15 @@ let package = Package(
             name: "CBLAS", path: "Sources/Core/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "GGUF", path: "Sources/Core/GGUF", swiftSettings: swiftSettings + cpuFlags),
+        // PNG and JPEG over Debian's libpng and libjpeg. CImageCodecs is C because libjpeg reports
+        // errors by longjmp; ImageIO is the Swift API.
+        .systemLibrary(
+            name: "CImageLibraries", path: "Sources/Core/CImageLibraries", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev", "libjpeg-dev"])]),
+        .target(
+            name: "CImageCodecs", dependencies: ["CImageLibraries"], path: "Sources/Core/CImageCodecs",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"], path: "Sources/Core/ImageIO", swiftSettings: swiftSettings),
         .target(name: "CKernels", path: "Sources/Core/CKernels", cSettings: cKernelFlags),
         // L1
         .target(
@@ -110,6 +120,9 @@ let package = Package(
             name: "KernelsTests", dependencies: ["Kernels", "GGUF", "Tensors", "TestSupport"], path: "Tests/Core/KernelsTests",
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/Core/ImageIOTests", exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/Core/GGUFTests",
             swiftSettings: swiftSettings),
         .testTarget(
@@ -140,7 +153,7 @@ let package = Package(
         .target(
             name: "NeuralNetworks", dependencies: ["Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
             swiftSettings: swiftSettings + cpuFlags),
-        .target(name: "Datasets", dependencies: ["Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "TensorsTests", dependencies: ["Tensors", "Kernels"], path: "Tests/Training/TensorsTests",
             swiftSettings: swiftSettings),

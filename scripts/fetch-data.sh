@@ -5,7 +5,7 @@
 # Idempotent and fast when everything is present. Sources (all offline-installable):
 #   - Fashion-MNIST: Debian package dataset-fashion-mnist (IDX files, gunzipped here)
 #   - 8x8 digits:    sklearn/datasets/data/digits.csv.gz inside the scikit-learn wheel (PyPI)
-#   - photographs:   skimage/data/*.png inside the scikit-image wheel (PyPI), converted to PGM/PPM
+#   - photographs:   skimage/data/*.png inside the scikit-image wheel (PyPI), copied as PNG
 set -euo pipefail
 
 SKLEARN_VERSION=1.7.2
@@ -59,56 +59,22 @@ PY
     echo "fetch-data: digits -> $DATA/digits/digits.csv"
 fi
 
-# --- scikit-image photographs (PNG -> PGM/PPM, decoded with the Python standard library) -------
-if [ ! -s "$DATA/images/camera.pgm" ]; then
+# --- scikit-image photographs (the wheel's PNG files as they are; Tern decodes them with ImageIO) --
+if [ ! -s "$DATA/images/camera.png" ]; then
     W=$(wheel scikit-image "$SKIMAGE_VERSION" "scikit_image-$SKIMAGE_VERSION-*.whl")
     mkdir -p "$DATA/images"
     python3 - "$W" "$DATA/images" <<'PY'
-import struct, sys, zipfile, zlib
+import sys, zipfile
 names = ["camera", "astronaut", "coffee", "chelsea", "coins", "moon", "page", "text", "horse", "brick", "grass", "gravel"]
-def decode_png(data):
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, w = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8]); body = data[pos + 8:pos + 8 + n]; pos += 12 + n
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-    if depth != 8 or interlace != 0 or ctype not in (0, 2, 4, 6):
-        return None
-    ch = {0: 1, 2: 3, 4: 2, 6: 4}[ctype]; stride = w * ch
-    raw = zlib.decompress(idat); out = bytearray(); prev = bytearray(stride); p = 0
-    for _ in range(h):
-        f = raw[p]; line = bytearray(raw[p + 1:p + 1 + stride]); p += 1 + stride
-        for i in range(stride):
-            a = line[i - ch] if i >= ch else 0; b = prev[i]; c = prev[i - ch] if i >= ch else 0
-            if f == 1: line[i] = (line[i] + a) & 255
-            elif f == 2: line[i] = (line[i] + b) & 255
-            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        out += line; prev = line
-    keep = 1 if ch <= 2 else 3
-    pix = bytearray()
-    for i in range(0, len(out), ch):
-        pix += out[i:i + keep]
-    return w, h, keep, bytes(pix)
 with zipfile.ZipFile(sys.argv[1]) as z:
     for name in names:
         try:
-            r = decode_png(z.read(f"skimage/data/{name}.png"))
+            data = z.read(f"skimage/data/{name}.png")
         except KeyError:
             continue
-        if r is None:
-            continue
-        w, h, c, pix = r
-        ext = "pgm" if c == 1 else "ppm"
-        with open(f"{sys.argv[2]}/{name}.{ext}", "wb") as f:
-            f.write(f"P{5 if c == 1 else 6}\n{w} {h}\n255\n".encode() + pix)
+        with open(f"{sys.argv[2]}/{name}.png.tmp", "wb") as f:
+            f.write(data)
 PY
+    for f in "$DATA"/images/*.png.tmp; do mv "$f" "${f%.tmp}"; done
     echo "fetch-data: scikit-image photographs -> $DATA/images"
 fi

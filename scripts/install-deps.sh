@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages Tern needs, idempotently: fast when everything is present.
-# Debian/Ubuntu: OpenBLAS (GEMM), pkg-config (SwiftPM finds OpenBLAS through it), python3 + pip
+# Debian/Ubuntu: OpenBLAS (GEMM), libpng and libjpeg (ImageIO), pkg-config (SwiftPM finds OpenBLAS through it), python3 + pip
 # (model and data files come from PyPI wheels), dict-foldoc (the offline encyclopedia the agents search).
 set -euo pipefail
 
 need=()
 dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev)
+dpkg -s libpng-dev >/dev/null 2>&1 || need+=(libpng-dev)
+dpkg -s libjpeg-dev >/dev/null 2>&1 || need+=(libjpeg-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)

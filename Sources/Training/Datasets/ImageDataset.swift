@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import ImageIO
 public import Tensors
 public import Foundation
 
@@ -83,54 +84,24 @@ public enum Digits {
     }
 }
 
-/// Natural photographs from scikit-image's `skimage/data`, converted to binary PGM/PPM by
-/// `scripts/fetch-data.sh` (`$TERN_HOME/data/images/<name>.pgm|ppm`).
+/// Natural photographs from scikit-image's `skimage/data` (PNG, copied out of the wheel by
+/// `scripts/fetch-data.sh` into `$TERN_HOME/data/images/<name>.png`), decoded by ``ImageIO``.
 public enum SampleImages {
     public static var directory: String { DataDirectory.path + "/images" }
 
-    /// Names of the converted images present.
+    /// Names of the images present (`camera.png`, ...).
     public static func available(directory: String = SampleImages.directory) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".pgm") || $0.hasSuffix(".ppm") }.sorted()
+            .filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") || $0.hasSuffix(".jpeg") }.sorted()
     }
 
-    /// Loads `name` (e.g. `camera.pgm`) as `[C, H, W]` in `[0, 1]`.
+    /// Loads `name` (e.g. `camera.png`; PNG or JPEG by content) as `[C, H, W]` in `[0, 1]`: grey
+    /// images have one channel, colour images three (alpha is dropped).
     public static func load(_ name: String, directory: String = SampleImages.directory) throws -> Tensor {
         let path = directory + "/" + name
-        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError.missingFile(path) }
-        return try Netpbm.parse(data, path: path)
-    }
-}
-
-/// Binary netpbm images: P5 (grey) and P6 (RGB), 8-bit.
-public enum Netpbm {
-    /// Parses to `[C, H, W]` in `[0, 1]`.
-    public static func parse(_ data: Data, path: String = "<memory>") throws -> Tensor {
-        let bytes = [UInt8](data)
-        var pos = 0
-        func token() throws -> String {
-            while pos < bytes.count {
-                if bytes[pos] == UInt8(ascii: "#") { while pos < bytes.count && bytes[pos] != 10 { pos += 1 } }
-                else if bytes[pos] == 32 || bytes[pos] == 10 || bytes[pos] == 13 || bytes[pos] == 9 { pos += 1 }
-                else { break }
-            }
-            let start = pos
-            while pos < bytes.count, ![32, 10, 13, 9].contains(bytes[pos]) { pos += 1 }
-            guard pos > start else { throw DatasetError.malformed(path: path, line: 0) }
-            return String(decoding: bytes[start..<pos], as: UTF8.self)
-        }
-        let magic = try token()
-        guard magic == "P5" || magic == "P6", let w = Int(try token()), let h = Int(try token()), let maxv = Int(try token()), maxv < 256
-        else { throw DatasetError.malformed(path: path, line: 0) }
-        pos += 1  // one whitespace byte after maxval
-        let c = magic == "P6" ? 3 : 1
-        guard bytes.count - pos >= w * h * c else { throw DatasetError.truncated(path: path, expected: pos + w * h * c, found: bytes.count) }
-        var t = Tensor(uninitializedShape: [c, h, w])
-        t.withUnsafeMutableBufferPointer { p in
-            for y in 0..<h { for x in 0..<w { for ch in 0..<c {
-                p[(ch * h + y) * w + x] = Float(bytes[pos + (y * w + x) * c + ch]) / Float(maxv)
-            } } }
-        }
-        return t
+        guard FileManager.default.fileExists(atPath: path) else { throw DatasetError.missingFile(path) }
+        var image = try ImageFile.read(path: path)
+        if image.channels == 2 || image.channels == 4 { image = image.converted(toChannels: image.channels - 1) }
+        return Tensor(shape: [image.channels, image.height, image.width], scalars: image.planarFloats())
     }
 }

@@ -29,15 +29,18 @@ struct FixtureTests {
         #expect(throws: DatasetError.missingFile("/nonexistent")) { try IDX.read(path: "/nonexistent") }
     }
 
-    @Test func digitsAndNetpbm() throws {
+    @Test func digitsAndPNG() throws {
         let d = try Digits.load(path: fixtures + "/tiny-digits.csv")
         #expect(d.images.shape == [3, 1, 8, 8] && d.labels == [0, 1, 2])
         #expect(d.images[1, 0, 0, 1] == Float(6) / 16)
         #expect(throws: DatasetError.malformed(path: "<memory>", line: 1)) { try Digits.parse("1,2,3\n") }
-        let grey = try SampleImages.load("tiny.pgm", directory: fixtures)
+        // tiny-grey.png: 3x2 grey 0, 51, ..., 255; tiny-rgba.png: red (alpha 128) and blue; both
+        // written by zlib + struct (see Fixtures/README.md).
+        let grey = try SampleImages.load("tiny-grey.png", directory: fixtures)
         #expect(grey.shape == [1, 2, 3] && grey.scalars == [0, 0.2, 0.4, 0.6, 0.8, 1])
-        let rgb = try SampleImages.load("tiny.ppm", directory: fixtures)
+        let rgb = try SampleImages.load("tiny-rgba.png", directory: fixtures)
         #expect(rgb.shape == [3, 1, 2] && rgb.scalars == [1, 0, 0, 0, 0, 1])
+        #expect(throws: DatasetError.missingFile(fixtures + "/absent.png")) { try SampleImages.load("absent.png", directory: fixtures) }
     }
 
     @Test func loaderShufflesAndAugments() {
@@ -84,9 +87,9 @@ struct RealDataTests {
         let d = try Digits.load()
         #expect(d.count == 1797 && d.images.shape == [1797, 1, 8, 8])
         #expect(Set(d.labels) == Set(0..<10))
-        let camera = try SampleImages.load("camera.pgm")
+        let camera = try SampleImages.load("camera.png")
         #expect(camera.shape == [1, 512, 512])
-        let astronaut = try SampleImages.load("astronaut.ppm")
+        let astronaut = try SampleImages.load("astronaut.png")
         #expect(astronaut.shape == [3, 512, 512])
         #expect(SampleImages.available().count >= 5)
     }
