@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Tern: ten efficient-AI systems on one shared Swift engine.
-// The layering (lowest first) is documented in the README and enforced by
+// The layering (lowest first) is documented in docs/architecture.md and enforced by
 // `swift build --explicit-target-dependency-import-check error`.
 
 import PackageDescription
@@ -34,7 +34,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tern", targets: ["TernCLI"]),
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "GGUF", targets: ["GGUF"]),
@@ -56,6 +58,8 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/Core/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // One seeded RNG, safetensors, statistics, log-softmax, stop strings, progress reporting.
+        .target(name: "Support", path: "Sources/Core/Support", swiftSettings: swiftSettings + cpuFlags),
         .target(name: "GGUF", path: "Sources/Core/GGUF", swiftSettings: swiftSettings + cpuFlags),
         // PNG and JPEG over Debian's libpng and libjpeg. CImageCodecs is C because libjpeg reports
         // errors by longjmp; ImageIO is the Swift API.
@@ -66,28 +70,30 @@ let package = Package(
             name: "CImageCodecs", dependencies: ["CImageLibraries"], path: "Sources/Core/CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"], path: "Sources/Core/ImageIO", swiftSettings: swiftSettings),
+        // The one reproduction-report shape, its renderers, alternating runs and resumable pieces.
+        .target(name: "Benchmarks", dependencies: ["Support"], path: "Sources/Core/Benchmarks", swiftSettings: swiftSettings),
         .target(name: "CKernels", path: "Sources/Core/CKernels", cSettings: cKernelFlags),
         // L1
         .target(
             name: "Kernels", dependencies: ["CBLAS", "CKernels", "GGUF"], path: "Sources/Core/Kernels",
             swiftSettings: swiftSettings + cpuFlags),
         // L2
-        .target(name: "Tensors", dependencies: ["Kernels"], path: "Sources/Training/Tensors", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Tensors", dependencies: ["Kernels", "Support"], path: "Sources/Training/Tensors", swiftSettings: swiftSettings + cpuFlags),
         .target(name: "Tokenization", dependencies: ["GGUF"], path: "Sources/Inference/Tokenization", swiftSettings: swiftSettings),
         // L3
         .target(
-            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Tokenization"], path: "Sources/Inference/TransformerModels",
+            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Support", "Tokenization"], path: "Sources/Inference/TransformerModels",
             swiftSettings: swiftSettings + cpuFlags),
         // L0: OpenAI wire types and the client protocol every LLM-using system speaks.
-        .target(name: "OpenAIAPI", path: "Sources/Core/OpenAIAPI", swiftSettings: swiftSettings),
+        .target(name: "OpenAIAPI", dependencies: ["Support"], path: "Sources/Core/OpenAIAPI", swiftSettings: swiftSettings),
         // L4: the serving engine.
         .target(
-            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF"], path: "Sources/Inference/InferenceEngine",
+            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF", "Support"], path: "Sources/Inference/InferenceEngine",
             swiftSettings: swiftSettings + cpuFlags),
         // L6: the OpenAI-compatible HTTP server.
         .target(
             name: "OpenAIServer",
-            dependencies: [
+            dependencies: ["Support", 
                 "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels", "BestEffortServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "TernCLI",
             dependencies: [
-                "GGUF", "Kernels", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
+                "GGUF", "Kernels", "Support", "Benchmarks", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
                 "Autograd", "NeuralNetworks", "Datasets", "Tensors", "AgentCompiler", "OpenAIAPI", "OpenAIClient",
                 "PIMSimulator", "EpitomePIM",  // EPIM
                 "SplitEnsemble",  // Split-Ensemble
@@ -114,27 +120,29 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Test-only helpers: tiny GGUF models, corrupt files, tolerances.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels"], path: "Sources/TestSupport",
+            name: "TestSupport", dependencies: ["GGUF", "Kernels", "Support"], path: "Sources/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "KernelsTests", dependencies: ["Kernels", "GGUF", "Tensors", "TestSupport"], path: "Tests/Core/KernelsTests",
+            name: "KernelsTests", dependencies: ["Support", "Kernels", "GGUF", "Tensors", "TestSupport"], path: "Tests/Core/KernelsTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ImageIOTests", dependencies: ["ImageIO"], path: "Tests/Core/ImageIOTests", exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
+        .testTarget(name: "SupportTests", dependencies: ["Support"], path: "Tests/Core/SupportTests", swiftSettings: swiftSettings),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Support"], path: "Tests/Core/BenchmarksTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/Core/GGUFTests",
+            name: "GGUFTests", dependencies: ["Support", "GGUF", "TestSupport"], path: "Tests/Core/GGUFTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TokenizationTests", dependencies: ["Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/TokenizationTests",
+            name: "TokenizationTests", dependencies: ["Support", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/TokenizationTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TransformerModelsTests",
-            dependencies: ["TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"], path: "Tests/Inference/TransformerModelsTests",
+            dependencies: ["Support", "TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"], path: "Tests/Inference/TransformerModelsTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
+            dependencies: ["Support", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "OpenAIServerTests",
@@ -144,24 +152,24 @@ let package = Package(
             ], path: "Tests/Inference/OpenAIServerTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TernCLITests", dependencies: ["TestSupport", "GGUF"], path: "Tests/tern/TernCLITests",
+            name: "TernCLITests", dependencies: ["Benchmarks", "TestSupport", "GGUF"], path: "Tests/tern/TernCLITests",
             swiftSettings: swiftSettings),
 
         // MARK: training stack
         // L3: reverse-mode autograd over Tensors; L4: layers, losses, optimizers; datasets.
-        .target(name: "Autograd", dependencies: ["Tensors"], path: "Sources/Training/Autograd", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Autograd", dependencies: ["Support", "Tensors"], path: "Sources/Training/Autograd", swiftSettings: swiftSettings + cpuFlags),
         .target(
-            name: "NeuralNetworks", dependencies: ["Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
+            name: "NeuralNetworks", dependencies: ["Support", "Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
             swiftSettings: swiftSettings + cpuFlags),
-        .target(name: "Datasets", dependencies: ["ImageIO", "Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
+        .target(name: "Datasets", dependencies: ["ImageIO", "Support", "Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
-            name: "TensorsTests", dependencies: ["Tensors", "Kernels"], path: "Tests/Training/TensorsTests",
+            name: "TensorsTests", dependencies: ["Support", "Tensors", "Kernels"], path: "Tests/Training/TensorsTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "AutogradTests", dependencies: ["Autograd", "Tensors"], path: "Tests/Training/AutogradTests",
+            name: "AutogradTests", dependencies: ["Support", "Autograd", "Tensors"], path: "Tests/Training/AutogradTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Training/NeuralNetworksTests",
+            name: "NeuralNetworksTests", dependencies: ["Support", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Training/NeuralNetworksTests",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "DatasetsTests", dependencies: ["Datasets", "Tensors"], path: "Tests/Training/DatasetsTests", exclude: ["Fixtures"],
@@ -172,20 +180,20 @@ let package = Package(
         // L0: analytical crossbar PIM cost model; systems layer: epitome operators on the training stack.
         .target(name: "PIMSimulator", path: "Sources/Systems/PIMSimulator", swiftSettings: swiftSettings),
         .target(
-            name: "EpitomePIM", dependencies: ["PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
+            name: "EpitomePIM", dependencies: ["Support", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], path: "Tests/Systems/PIMSimulatorTests", swiftSettings: swiftSettings),
         .testTarget(
-            name: "EpitomePIMTests", dependencies: ["EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Tests/Systems/EpitomePIMTests",
+            name: "EpitomePIMTests", dependencies: ["Support", "EpitomePIM", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Tests/Systems/EpitomePIMTests",
             swiftSettings: swiftSettings),
         // MARK: end EPIM
         // MARK: Split-Ensemble
         // Systems layer: subtask splitting with OOD-aware targets, tree branching, Hessian pruning, OOD metrics.
         .target(
-            name: "SplitEnsemble", dependencies: ["NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
+            name: "SplitEnsemble", dependencies: ["Support", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
-            name: "SplitEnsembleTests", dependencies: ["SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Systems/SplitEnsembleTests",
+            name: "SplitEnsembleTests", dependencies: ["Support", "SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Systems/SplitEnsembleTests",
             swiftSettings: swiftSettings),
         // MARK: end Split-Ensemble
         // MARK: LLMCompiler
@@ -193,7 +201,7 @@ let package = Package(
         // Speaks only to `ChatModelClient`; ZIPFoundation inflates the FOLDOC dictzip file.
         .target(
             name: "AgentCompiler",
-            dependencies: ["OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "Sources/Systems/AgentCompiler",
+            dependencies: ["Support", "OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "Sources/Systems/AgentCompiler",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentCompilerTests",
@@ -209,11 +217,11 @@ let package = Package(
         // MARK: best-effort serving
         // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
         .target(
-            name: "BestEffortServing", dependencies: ["TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
+            name: "BestEffortServing", dependencies: ["Support", "TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(
-            name: "BestEffortTraining", dependencies: ["BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
+            name: "BestEffortTraining", dependencies: ["Support", "BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "BestEffortServingTests",
@@ -222,15 +230,15 @@ let package = Package(
         // MARK: end best-effort serving
         // MARK: LoRA training (systems layer: trains adapters the inference engine serves)
         .target(
-            name: "LoRATraining", dependencies: ["TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/LoRATraining",
+            name: "LoRATraining", dependencies: ["Support", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/LoRATraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "LoRATrainingTests",
-            dependencies: ["LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/LoRATrainingTests",
+            dependencies: ["Support", "LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/LoRATrainingTests",
             swiftSettings: swiftSettings),
         // MARK: MAgIC
         // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.
-        .target(name: "MultiAgentGames", dependencies: ["OpenAIAPI"], path: "Sources/Systems/MultiAgentGames", swiftSettings: swiftSettings),
+        .target(name: "MultiAgentGames", dependencies: ["Benchmarks", "Support", "OpenAIAPI"], path: "Sources/Systems/MultiAgentGames", swiftSettings: swiftSettings),
         .testTarget(
             name: "MultiAgentGamesTests",
             dependencies: ["MultiAgentGames", "OpenAIAPI", "OpenAIServer", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Systems/MultiAgentGamesTests",

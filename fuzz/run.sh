@@ -28,5 +28,5 @@ if [[ $which == all || $which == gguf ]]; then
     seeds="seeds/*.gguf" fuzz gguf GGUFFuzz ../Sources/Core/GGUF/*.swift GGUFFuzzTarget.swift
 fi
 if [[ $which == all || $which == safetensors ]]; then
-    seeds="seeds/*.safetensors" fuzz safetensors SafeTensorsFuzz ../Sources/Inference/InferenceEngine/SafeTensors.swift SafeTensorsFuzzTarget.swift
+    seeds="seeds/*.safetensors" fuzz safetensors SafeTensorsFuzz ../Sources/Core/Support/SafeTensors.swift SafeTensorsFuzzTarget.swift
 fi

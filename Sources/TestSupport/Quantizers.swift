@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import GGUF
 
 /// Reference quantizers (ggml's scalar `quantize_row_*_ref` rules) for building test weights.
@@ -64,7 +65,7 @@ public enum Quantizers {
 
     /// Random raw blocks of `type` with finite, moderate fp16 scales: valid input for any decoder.
     public static func randomBlocks(_ type: GGMLType, blocks: Int, seed: UInt64) -> [UInt8] {
-        var rng = TestRandom(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var out = (0..<(blocks * type.typeSize)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         // Offsets of fp16 scale fields within one block.
         let scaleOffsets: [Int] = switch type {
@@ -89,22 +90,3 @@ public enum Quantizers {
     }
 }
 
-/// Deterministic random numbers for tests (SplitMix64).
-public struct TestRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    /// Creates a generator.
-    public init(seed: UInt64) { state = seed }
-    /// Next 64 bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// `n` floats uniform in `range`.
-    public mutating func floats(_ n: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
-        (0..<n).map { _ in Float.random(in: range, using: &self) }
-    }
-}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import GGUF
 
 /// Builds tiny random-weight Llama GGUF models with a byte-level BPE tokenizer, for tests that need
@@ -68,7 +69,7 @@ public enum TinyModels {
 
     /// A complete tiny Llama model as a GGUF image.
     public static func llama(_ c: Configuration = Configuration()) -> [UInt8] {
-        var rng = TestRandom(seed: c.seed)
+        var rng = SeededRandom(seed: c.seed)
         var w = GGUFWriter()
         w.set("general.architecture", .string("llama"))
         w.set("general.name", .string("tiny-test-llama"))

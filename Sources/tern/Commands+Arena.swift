@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
 import Foundation
 import MultiAgentGames
@@ -99,13 +100,12 @@ extension Tern {
                 let path = out + "/" + model.replacingOccurrences(of: "/", with: "_") + "-" + agent + ".jsonl"
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
                 guard let sink = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot write \(path)") }
-                let tty = isatty(STDERR_FILENO) != 0
+                let progress = ProgressReporter(logInterval: 0)
                 let records = try await bench.arena(agent).run(scenarios, settings: s.settingIndices) { done, total, r in
                     sink.write(Data((try r.jsonLine() + "\n").utf8))
-                    let line = "[\(done)/\(total)] \(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s"
-                    FileHandleStderr.write(tty ? "\r" + line + "\u{1B}[K" : line + "\n")
+                    progress.update(done: done, total: total, "\(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
                 }
-                if tty { FileHandleStderr.write("\n") }
+                progress.finish()
                 try sink.close()
                 let m = Metrics.compute(records, options: MetricOptions(released: false))
                 Stdout.write(MagicBenchmark.table([("\(model) (\(agent))", m)]))

@@ -1,10 +1,126 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import Benchmarks
+import Foundation
 
 extension Tern {
     /// `tern bench <system>`: reproduction benchmarks, each printing a table or the shared JSON report.
     struct Bench: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reproduction benchmarks", subcommands: [Speed.self, Train.self, BenchServe.self, EPIM.self, SLoRA.self, BenchCompiler.self, BestEffortBench.self, SplitEnsembleBench.self, BenchMagic.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
+            subcommands: [All.self, Speed.self, Train.self, BenchServe.self, EPIM.self, SLoRA.self, BenchCompiler.self, BestEffortBench.self,
+                          SplitEnsembleBench.self, BenchMagic.self])
+    }
+}
+
+/// Every benchmark `tern bench all` knows: the ten systems (in ARCHITECTURE order) and the engine's
+/// own speed benchmarks. `command` is the `tern bench` subcommand; `nil` while a system is not built.
+enum BenchCatalog {
+    struct Entry {
+        var system: String
+        var command: String?
+        var title: String
+    }
+
+    static let entries: [Entry] = [
+        Entry(system: "slora", command: "slora", title: "S-LoRA"),
+        Entry(system: "best-effort", command: "best-effort", title: "Learned best-effort serving"),
+        Entry(system: "compiler", command: "compiler", title: "LLMCompiler"),
+        Entry(system: "magic", command: "magic", title: "MAgIC"),
+        Entry(system: "stream-diffusion", command: nil, title: "StreamDiffusion"),
+        Entry(system: "vecaf", command: nil, title: "VeCAF"),
+        Entry(system: "mofme", command: nil, title: "MoFME"),
+        Entry(system: "split-ensemble", command: "split-ensemble", title: "Split-Ensemble"),
+        Entry(system: "epim", command: "epim", title: "EPIM"),
+        Entry(system: "reformulation", command: nil, title: "Input reformulation for translation"),
+        Entry(system: "speed", command: "speed", title: "Engine decode and prefill speed vs llama.cpp"),
+        Entry(system: "train", command: "train", title: "Training throughput vs PyTorch"),
+        Entry(system: "serve", command: "serve", title: "Serving vs llama.cpp's server"),
+    ]
+}
+
+extension Tern.Bench {
+    /// `tern bench all`: one combined report from the committed results, or every quick bench.
+    struct All: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "all",
+            abstract: "Render one report (Markdown, JSON, SVG) from bench/<system>/result.json, or run every quick bench with --quick.")
+
+        @Flag(help: "Run every built system's quick benchmark (each about a minute) instead of reading committed results.")
+        var quick = false
+
+        @Flag(help: "Print the combined report as JSON instead of Markdown.")
+        var json = false
+
+        @Option(help: "Folder holding <system>/result.json.")
+        var results = "bench"
+
+        @Option(help: "Write results.md, results.json and results.svg into this folder.")
+        var out: String?
+
+        @Option(help: "Comma list of systems (default: all).")
+        var systems: String?
+
+        func run() async throws {
+            let wanted = systems.map { Set($0.split(separator: ",").map(String.init)) }
+            if let wanted {
+                let known = BenchCatalog.entries.map(\.system)
+                for name in wanted where !known.contains(name) { throw BenchError.unknownSystem(name, known: known) }
+            }
+            let entries = BenchCatalog.entries.filter { wanted?.contains($0.system) ?? true }
+            var reports: [BenchReport] = []
+            var missing: [String] = []
+            for entry in entries {
+                if quick {
+                    guard let command = entry.command else { missing.append(entry.system); continue }
+                    FileHandleStderr.write("tern bench all: \(entry.system) (quick)\n")
+                    reports.append(try runQuick(command))
+                } else {
+                    let path = (results as NSString).appendingPathComponent(entry.system + "/result.json")
+                    if FileManager.default.fileExists(atPath: path) {
+                        reports.append(try BenchReport.load(path: path))
+                    } else {
+                        missing.append(entry.system)
+                    }
+                }
+            }
+            // The combined JSON keeps every claim and setting; raw measurements stay in each system's file.
+            let combined = CombinedReport(reports: reports.map { r in
+                var summary = r
+                summary.results = .string((results as NSString).appendingPathComponent(r.system + "/result.json"))
+                return summary
+            }, missing: missing)
+            let markdown = ReportRenderer.markdown(reports, missing: missing)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let jsonData = try encoder.encode(combined)
+            if let out {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try markdown.write(toFile: out + "/results.md", atomically: true, encoding: .utf8)
+                try jsonData.write(to: URL(fileURLWithPath: out + "/results.json"), options: .atomic)
+                try ReportRenderer.svg(reports).write(toFile: out + "/results.svg", atomically: true, encoding: .utf8)
+                FileHandleStderr.write("tern: wrote \(out)/results.md, results.json, results.svg\n")
+            }
+            Stdout.write(json ? String(decoding: jsonData, as: UTF8.self) + "\n" : markdown)
+        }
+
+        /// Runs `tern bench <command> --quick --json` as a child process (its own threads and memory).
+        private func runQuick(_ command: String) throws -> BenchReport {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            p.arguments = ["bench", command, "--quick", "--json"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw CLIError("tern bench \(command) --quick failed (exit \(p.terminationStatus))") }
+            do {
+                return try JSONDecoder().decode(BenchReport.self, from: data)
+            } catch {
+                throw CLIError("tern bench \(command) --quick printed no reproduction report: \(error)")
+            }
+        }
     }
 }

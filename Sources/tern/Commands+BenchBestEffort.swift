@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import Benchmarks
 import BestEffortServing
 import BestEffortTraining
 import Foundation
+import Support
 
 extension Tern.Bench {
     /// `tern bench best-effort`: the learned router against static serving and baselines in the simulator.
@@ -18,8 +20,9 @@ extension Tern.Bench {
         @Option(help: "A trained policy file to evaluate instead of training one.") var policy: String?
         @Option(help: "Training episodes when training here.") var episodes = 300
         @Option(help: "Simulated seconds per bursty evaluation trace.") var burstSeconds = 900.0
-        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         func run() throws {
             // A given policy file is evaluated under the settings it was trained for.
@@ -63,7 +66,7 @@ extension Tern.Bench {
             let lo = sweepLowOfBest * capBest, hi = sweepHighOfSmall * capSmall
             let rates = (0..<points).map { lo * pow(hi / lo, Double($0) / Double(points - 1)) }
             let sweepSeconds = quick ? 60.0 : 300.0
-            var sweep: [String: Any] = ["rates": rates]
+            var sweep: [String: [Double]] = ["rates": rates]
             var maxRate: [String: Double] = [:]
             for (name, measure) in policies {
                 let a = rates.enumerated().map { i, rate in
@@ -114,65 +117,67 @@ extension Tern.Bench {
             let (r96, f96) = ratio("windows_96"), (r98, f98) = ratio("windows_98")
             let rateRatio = maxRate["static-best"]! > 0 ? maxRate["learned"]! / maxRate["static-best"]! : 0
             let span = capSmall / capBest
-            let claims: [[String: Any]] = [
-                ["id": "max_rate_99pct_availability_vs_static", "unit": "x", "paper": 10.0, "ours": rateRatio,
-                 "description": "highest Poisson rate with >= 99% of requests within deadline, learned / static-best (ours bounded by the tiers' capacity span \(String(format: "%.2f", span))x; paper's OPT-125M..6.7B span ~50x)",
-                 "baseline": "static-best (every request to the best tier) in the same simulator"],
-                ["id": "windows_96pct_peak_vs_static", "unit": "x", "paper": 4.1, "ours": r96,
-                 "description": "fraction of 10 s windows serving >= 96% of peak quality on bursty MMPP traces, learned / static-best" + (f96 ? " (static had 0 windows: floored at 1 window)" : ""),
-                 "baseline": "static-best in the same simulator"],
-                ["id": "windows_98pct_peak_vs_static", "unit": "x", "paper": 2.3, "ours": r98,
-                 "description": "fraction of 10 s windows serving >= 98% of peak quality on bursty MMPP traces, learned / static-best" + (f98 ? " (static had 0 windows: floored at 1 window)" : ""),
-                 "baseline": "static-best in the same simulator"],
+            let claims = [
+                Claim(id: "max_rate_99pct_availability_vs_static",
+                      description: "highest Poisson rate with >= 99% of requests within deadline, learned / static-best", unit: "x",
+                      paper: .value(10), ours: rateRatio, better: .higher,
+                      baseline: "static-best (every request to the best tier) in the same simulator",
+                      note: "bounded by the tiers' capacity span \(String(format: "%.2f", span))x; the paper's OPT-125M..6.7B span is ~50x"),
+                Claim(id: "windows_96pct_peak_vs_static",
+                      description: "fraction of 10 s windows serving >= 96% of peak quality on bursty MMPP traces, learned / static-best",
+                      unit: "x", paper: .value(4.1), ours: r96, better: .higher, baseline: "static-best in the same simulator",
+                      note: f96 ? "static had 0 windows: floored at 1 window" : ""),
+                Claim(id: "windows_98pct_peak_vs_static",
+                      description: "fraction of 10 s windows serving >= 98% of peak quality on bursty MMPP traces, learned / static-best",
+                      unit: "x", paper: .value(2.3), ours: r98, better: .higher, baseline: "static-best in the same simulator",
+                      note: f98 ? "static had 0 windows: floored at 1 window" : ""),
             ]
-            let results: [String: Any] = [
-                "tiers": setup.table.tiers.map { t in ["name": t.spec.name, "quality": t.quality, "batch_sizes": t.batchSizes, "seconds": t.seconds,
-                                                       "capacity_rps": Double(B) / t.latency(batch: B)] as [String: Any] },
-                "static_best_tier": setup.table.tiers[best].spec.name,
-                "capacity_span": span,
-                "max_rate_99": maxRate, "sweep": sweep,
-                "bursty": bursty, "arrival_shift": arrivalShift, "task_mix_shift": mixShift,
-                "training": file.training,
-            ]
-            if json {
-                let report: [String: Any] = [
-                    "system": "best-effort", "machine": trainMachineDescription(),
-                    "settings": ["quick": quick, "deadline_s": settings.deadlines[0], "deadline_scale": settings.deadlines[0] / model.latency[best](B),
-                                 "mode": settings.mode.rawValue, "penalty": settings.penalty, "max_batch": B, "allow_drop": settings.allowDrop,
-                                 "rate_window_s": settings.rateWindow, "queue_scale": settings.queueScale, "rate_scale_rps": settings.rateScale,
-                                 "shared_server": settings.sharedServer, "window_s": window, "sweep_seconds": sweepSeconds, "sweep_points": points,
-                                 "sweep_low_x_static_best_capacity": sweepLowOfBest, "sweep_high_x_smallest_capacity": sweepHighOfSmall,
-                                 "sweep_seeds": "\(sweepSeedBase) + point index", "availability_target": availabilityTarget,
-                                 "window_thresholds": [0.96, 0.98],
-                                 "oracle_slacks": oracleSlacks, "greedy_slack": greedySlack, "random_policy_seed": Int(randomSeed),
-                                 "burst_level_factors_x_static_best_capacity": burstFactors,
-                                 "burst_levels_rps": burstLevels, "burst_dwell_s": dwell, "burst_seconds": seconds, "burst_seeds": seeds.map { Int($0) },
-                                 "arrival_shift_factor": arrivalShiftFactor, "arrival_shift_seed_offset": Int(arrivalShiftSeedOffset),
-                                 "mix_shift_weights": ["favoured": skewHigh, "others": skewLow, "switch_at_fraction": 0.5] as [String: Any],
-                                 "mix_shift_seed_offset": Int(mixShiftSeedOffset),
-                                 "dqn": file.training, "policy_file": policy.map { $0 as Any } ?? NSNull(),
-                                 "tier_file": options.tierFile, "tier_machine": setup.table.machine, "seed": Int(options.seed)] as [String: Any],
-                    "claims": claims, "results": results,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-                return
+            let tiers: [JSONValue] = setup.table.tiers.map { t in
+                ["name": JSONValue(t.spec.name), "quality": .array(t.quality.map { JSONValue($0) }),
+                 "batch_sizes": .array(t.batchSizes.map { JSONValue($0) }), "seconds": .array(t.seconds.map { JSONValue($0) }),
+                 "capacity_rps": JSONValue(Double(B) / t.latency(batch: B))]
             }
-            Stdout.write("tiers (static-best = \(setup.table.tiers[best].spec.name)); deadline \(String(format: "%.2f", settings.deadlines[0])) s, batch \(B)\n")
+            let results: JSONValue = [
+                "tiers": .array(tiers), "static_best_tier": JSONValue(setup.table.tiers[best].spec.name), "capacity_span": JSONValue(span),
+                "max_rate_99": try JSONValue(encoding: maxRate), "sweep": try JSONValue(encoding: sweep),
+                "bursty": try JSONValue(encoding: bursty), "arrival_shift": try JSONValue(encoding: arrivalShift),
+                "task_mix_shift": try JSONValue(encoding: mixShift), "training": try JSONValue(encoding: file.training),
+            ]
+            let report = BenchReport(
+                system: "best-effort",
+                settings: [
+                    "quick": .bool(quick), "deadline_s": JSONValue(settings.deadlines[0]),
+                    "deadline_scale": JSONValue(settings.deadlines[0] / model.latency[best](B)), "mode": JSONValue(settings.mode.rawValue),
+                    "penalty": JSONValue(settings.penalty), "max_batch": JSONValue(B), "allow_drop": .bool(settings.allowDrop),
+                    "rate_window_s": JSONValue(settings.rateWindow), "queue_scale": JSONValue(settings.queueScale),
+                    "rate_scale_rps": JSONValue(settings.rateScale), "shared_server": .bool(settings.sharedServer), "window_s": JSONValue(window),
+                    "sweep_seconds": JSONValue(sweepSeconds), "sweep_points": JSONValue(points),
+                    "sweep_low_x_static_best_capacity": JSONValue(sweepLowOfBest), "sweep_high_x_smallest_capacity": JSONValue(sweepHighOfSmall),
+                    "sweep_seeds": JSONValue("\(sweepSeedBase) + point index"), "availability_target": JSONValue(availabilityTarget),
+                    "window_thresholds": [0.96, 0.98], "oracle_slacks": try JSONValue(encoding: oracleSlacks), "greedy_slack": JSONValue(greedySlack),
+                    "random_policy_seed": JSONValue(Int(randomSeed)), "burst_level_factors_x_static_best_capacity": try JSONValue(encoding: burstFactors),
+                    "burst_levels_rps": try JSONValue(encoding: burstLevels), "burst_dwell_s": JSONValue(dwell), "burst_seconds": JSONValue(seconds),
+                    "burst_seeds": .array(seeds.map { JSONValue(Int($0)) }), "arrival_shift_factor": JSONValue(arrivalShiftFactor),
+                    "arrival_shift_seed_offset": JSONValue(Int(arrivalShiftSeedOffset)),
+                    "mix_shift_weights": ["favoured": JSONValue(skewHigh), "others": JSONValue(skewLow), "switch_at_fraction": 0.5],
+                    "mix_shift_seed_offset": JSONValue(Int(mixShiftSeedOffset)), "dqn": try JSONValue(encoding: file.training),
+                    "policy_file": policy.map { JSONValue($0) } ?? .null, "tier_file": JSONValue(options.tierFile),
+                    "tier_machine": JSONValue(setup.table.machine), "seed": JSONValue(Int(options.seed)),
+                ],
+                claims: claims, results: results)
+            var details = "tiers (static-best = \(setup.table.tiers[best].spec.name)); deadline \(String(format: "%.2f", settings.deadlines[0])) s, batch \(B)\n"
             for t in setup.table.tiers {
-                Stdout.write(String(format: "  %@ quality %@  capacity %.2f req/s\n", pad(t.spec.name, 12),
-                                    t.quality.map { String(format: "%.2f", $0) }.joined(separator: " "), Double(B) / t.latency(batch: B)))
+                details += String(format: "  %@ quality %@  capacity %.2f req/s\n", pad(t.spec.name, 12),
+                                  t.quality.map { String(format: "%.2f", $0) }.joined(separator: " "), Double(B) / t.latency(batch: B))
             }
-            Stdout.write(pad("policy", 16) + " max λ@99%  avail  quality  win≥96%  win≥98%  shift-λ q  shift-mix q\n")
+            details += pad("policy", 16) + " max λ@99%  avail  quality  win≥96%  win≥98%  shift-λ q  shift-mix q\n"
             for (name, _) in policies {
                 let b = bursty[name]!
-                Stdout.write(pad(name, 16) + String(format: " %9.2f  %5.3f  %7.3f  %7.3f  %7.3f  %9.3f  %11.3f\n", maxRate[name]!, b["availability"]!,
-                                    b["relative_quality"]!, b["windows_96"]!, b["windows_98"]!,
-                                    arrivalShift[name]!["relative_quality"]!, mixShift[name]!["relative_quality"]!))
+                details += pad(name, 16) + String(format: " %9.2f  %5.3f  %7.3f  %7.3f  %7.3f  %9.3f  %11.3f\n", maxRate[name]!, b["availability"]!,
+                                                  b["relative_quality"]!, b["windows_96"]!, b["windows_98"]!,
+                                                  arrivalShift[name]!["relative_quality"]!, mixShift[name]!["relative_quality"]!)
             }
-            for c in claims {
-                Stdout.write(String(format: "%@: ours %.2fx (paper %.1fx)\n", c["id"] as! String, c["ours"] as! Double, c["paper"] as! Double))
-            }
+            try output.emit(report, details: details)
         }
     }
 }

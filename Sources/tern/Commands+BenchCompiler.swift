@@ -2,7 +2,9 @@
 
 import AgentCompiler
 import ArgumentParser
+import Benchmarks
 import Foundation
+import Support
 
 extension Tern.Bench {
     /// `tern bench compiler`: LLMCompiler against ReAct and parallel function calling on the same
@@ -23,8 +25,9 @@ extension Tern.Bench {
         @Option(name: .customLong("write-questions"), help: "Write the generated questions to this file and exit.") var writeQuestions: String?
         @Flag(name: .customLong("no-constrained"), help: "Free decoding in live mode.") var noConstrained = false
         @Option(name: .customLong("samples-file"), help: "Append one JSON line per finished sample here (partial results survive).") var samplesFile: String?
-        @Flag(help: "A small version (1 hotpotqa question, oracle, ReAct vs LLMCompiler) for tests.") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         func run() async throws {
             let dictionary = try FoldocDictionary(directory: modelOptions.foldoc)
@@ -52,7 +55,7 @@ extension Tern.Bench {
             // Every sample starts from an empty prefix cache, whatever ran before it.
             if let engine { bench.beforeSample = { engine.clearPrefixCache() } }
             let jsonMode = json
-            let tty = isatty(STDERR_FILENO) != 0 && !jsonMode
+            let progress = ProgressReporter(enabled: !jsonMode, logInterval: 0)
             let sink = samplesFile.flatMap { path -> FileHandle? in
                 FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
@@ -68,76 +71,80 @@ extension Tern.Bench {
                 }
                 let line = String(format: "%@ %@ %@ %@: %.2f s, %d tokens, %@", s.set, s.mode, s.method, s.questionID,
                                   s.result.wallSeconds, s.result.totalTokens, s.correct ? "correct" : "wrong (\(s.result.answer))")
-                if tty { FileHandleStderr.write("\r[\(done)/\(total)] \(line)\u{1B}[K") } else { FileHandleStderr.write("[\(done)/\(total)] \(line)\n") }
+                progress.update(done: done, total: total, line)
             }
-            if tty { FileHandleStderr.write("\n") }
+            progress.finish()
             let cells = CompilerBenchmark.cells(samples)
             let report = makeReport(cells: cells, samples: samples, settings: settings)
-            if json {
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-            } else {
-                Stdout.write(table(cells: cells, settings: settings, claims: report["claims"] as! [[String: Any]]))
-            }
+            try output.emit(report, details: table(cells: cells, settings: settings))
         }
 
         /// Paper numbers (Kim et al. 2024, GPT-3.5 for HotpotQA/Movie, GPT-4 for ParallelQA).
         static let paperLatency: [String: Double] = ["hotpotqa": 1.80, "movie": 3.74, "parallelqa": 2.15]
         static let paperTokens: [String: Double] = ["hotpotqa": 3.37, "movie": 6.73]
 
-        func makeReport(cells: [String: CompilerBenchmark.Cell], samples: [CompilerBenchmark.Sample], settings: CompilerBenchmark.Settings) -> [String: Any] {
-            var claims: [[String: Any]] = []
+        func makeReport(cells: [String: CompilerBenchmark.Cell], samples: [CompilerBenchmark.Sample], settings: CompilerBenchmark.Settings) -> BenchReport {
+            var claims: [Claim] = []
             for mode in settings.modes {
                 for set in settings.sets {
                     guard let c = cells["\(set)/\(mode)/llmcompiler"] ?? cells["\(set)/\(mode)/llmcompiler-nostream"] else { continue }
                     let label = mode == "oracle" ? "gold outputs forced through SmolLM2" : "SmolLM2 planning (constrained)"
+                    let setting = "\(set), \(mode)"
                     if let r = cells["\(set)/\(mode)/react"] {
-                        claims.append(["id": "latency_speedup_vs_react_\(set)_\(mode)", "unit": "x", "paper": Self.paperLatency[set].map { $0 as Any } ?? NSNull(),
-                                       "ours": r.latencyMean / c.latencyMean, "baseline": "ReAct, same engine/tools/latency",
-                                       "description": "\(set): mean wall time ReAct / LLMCompiler (\(label))"])
-                        claims.append(["id": "token_ratio_vs_react_\(set)_\(mode)", "unit": "x", "paper": Self.paperTokens[set].map { $0 as Any } ?? NSNull(),
-                                       "ours": r.tokensMean / max(c.tokensMean, 1), "baseline": "ReAct, same engine/tools",
-                                       "description": "\(set): mean prompt+completion tokens ReAct / LLMCompiler (\(label))"])
+                        claims.append(Claim(id: "latency_speedup_vs_react_\(set)_\(mode)", setting: setting,
+                                            description: "\(set): mean wall time ReAct / LLMCompiler (\(label))", unit: "x",
+                                            paper: Self.paperLatency[set].map(PaperValue.value), ours: r.latencyMean / c.latencyMean,
+                                            better: .higher, baseline: "ReAct, same engine/tools/latency"))
+                        claims.append(Claim(id: "token_ratio_vs_react_\(set)_\(mode)", setting: setting,
+                                            description: "\(set): mean prompt+completion tokens ReAct / LLMCompiler (\(label))", unit: "x",
+                                            paper: Self.paperTokens[set].map(PaperValue.value), ours: r.tokensMean / max(c.tokensMean, 1),
+                                            better: .higher, baseline: "ReAct, same engine/tools"))
                     }
                     if let p = cells["\(set)/\(mode)/parallel"] {
-                        claims.append(["id": "latency_speedup_vs_parallel_\(set)_\(mode)", "unit": "x", "paper": set == "movie" ? 1.35 as Any : NSNull(),
-                                       "ours": p.latencyMean / c.latencyMean, "baseline": "JSON parallel function calling, same engine/tools",
-                                       "description": "\(set): mean wall time parallel function calling / LLMCompiler (\(label)); paper: up to 1.35x"])
+                        claims.append(Claim(id: "latency_speedup_vs_parallel_\(set)_\(mode)", setting: setting,
+                                            description: "\(set): mean wall time parallel function calling / LLMCompiler (\(label)); paper: up to 1.35x",
+                                            unit: "x", paper: set == "movie" ? .value(1.35) : nil, ours: p.latencyMean / c.latencyMean,
+                                            better: .higher, baseline: "JSON parallel function calling, same engine/tools"))
                     }
                     if let s = cells["\(set)/\(mode)/llmcompiler"], let n = cells["\(set)/\(mode)/llmcompiler-nostream"] {
-                        claims.append(["id": "streaming_speedup_\(set)_\(mode)", "unit": "x", "paper": NSNull(),
-                                       "ours": n.latencyMean / s.latencyMean, "baseline": "LLMCompiler without plan streaming",
-                                       "description": "\(set): wall time without / with the streamed planner (\(label))"])
+                        claims.append(Claim(id: "streaming_speedup_\(set)_\(mode)", setting: setting,
+                                            description: "\(set): wall time without / with the streamed planner (\(label))", unit: "x",
+                                            paper: nil, ours: n.latencyMean / s.latencyMean, better: .higher,
+                                            baseline: "LLMCompiler without plan streaming"))
                     }
-                    claims.append(["id": "accuracy_llmcompiler_\(set)_\(mode)", "unit": "%", "paper": NSNull(), "ours": c.accuracy * 100,
-                                   "baseline": "exact answers of the generated set",
-                                   "description": "\(set): LLMCompiler accuracy (\(label)); ReAct \(Int(((cells["\(set)/\(mode)/react"]?.accuracy ?? 0) * 100).rounded()))%"])
+                    let react = Int(((cells["\(set)/\(mode)/react"]?.accuracy ?? 0) * 100).rounded())
+                    claims.append(Claim(id: "accuracy_llmcompiler_\(set)_\(mode)", setting: setting,
+                                        description: "\(set): LLMCompiler accuracy (\(label)); ReAct \(react)%", unit: "%", paper: nil,
+                                        ours: c.accuracy * 100, better: .higher, baseline: "exact answers of the generated set"))
                 }
             }
-            var cellJSON: [String: Any] = [:]
+            var cellJSON: [String: JSONValue] = [:]
             for (k, c) in cells {
-                cellJSON[k] = ["n": c.n, "latency_mean_s": c.latencyMean, "latency_std_s": c.latencyStd, "tokens_mean": c.tokensMean,
-                               "prompt_tokens_mean": c.promptTokensMean, "completion_tokens_mean": c.completionTokensMean,
-                               "llm_seconds_mean": c.llmSecondsMean, "llm_calls_mean": c.llmCallsMean, "accuracy": c.accuracy]
+                cellJSON[k] = ["n": JSONValue(c.n), "latency_mean_s": JSONValue(c.latencyMean), "latency_std_s": JSONValue(c.latencyStd),
+                               "tokens_mean": JSONValue(c.tokensMean), "prompt_tokens_mean": JSONValue(c.promptTokensMean),
+                               "completion_tokens_mean": JSONValue(c.completionTokensMean), "llm_seconds_mean": JSONValue(c.llmSecondsMean),
+                               "llm_calls_mean": JSONValue(c.llmCallsMean), "accuracy": JSONValue(c.accuracy)]
             }
-            let perQuestion = samples.map { s -> [String: Any] in
-                ["set": s.set, "mode": s.mode, "method": s.method, "id": s.questionID, "correct": s.correct, "answer": s.result.answer,
-                 "wall_s": s.result.wallSeconds, "llm_s": s.result.llmSeconds, "tokens": s.result.totalTokens, "llm_calls": s.result.calls.count,
-                 "tool_calls": s.result.toolCalls, "math_tokens": s.result.toolPromptTokens + s.result.toolCompletionTokens,
-                 "plan_issues": s.result.issues.count]
+            let perQuestion: [JSONValue] = samples.map { s in
+                ["set": JSONValue(s.set), "mode": JSONValue(s.mode), "method": JSONValue(s.method), "id": JSONValue(s.questionID),
+                 "correct": .bool(s.correct), "answer": JSONValue(s.result.answer), "wall_s": JSONValue(s.result.wallSeconds),
+                 "llm_s": JSONValue(s.result.llmSeconds), "tokens": JSONValue(s.result.totalTokens), "llm_calls": JSONValue(s.result.calls.count),
+                 "tool_calls": JSONValue(s.result.toolCalls), "math_tokens": JSONValue(s.result.toolPromptTokens + s.result.toolCompletionTokens),
+                 "plan_issues": JSONValue(s.result.issues.count)]
             }
-            return [
-                "system": "compiler", "machine": trainMachineDescription(),
-                "settings": ["model": settings.options.model, "sets": settings.sets, "questions_per_set": settings.questionsPerSet,
-                             "modes": settings.modes, "methods": settings.methods, "search_latency_s": settings.searchLatency,
-                             "search_sentences": settings.sentences, "constrained": settings.options.constrained,
-                             "max_replans": settings.options.maxReplans, "temperature": 0, "quick": quick, "prefix_caching": modelOptions.baseURL == nil && !modelOptions.noPrefixCache,
-                             "prefix_cache_cleared_per_sample": modelOptions.baseURL == nil, "threads": modelOptions.threads],
-                "claims": claims, "results": ["cells": cellJSON, "questions": perQuestion],
-            ]
+            return BenchReport(
+                system: "compiler",
+                settings: ["model": JSONValue(settings.options.model), "sets": .array(settings.sets.map { JSONValue($0) }),
+                           "questions_per_set": JSONValue(settings.questionsPerSet), "modes": .array(settings.modes.map { JSONValue($0) }),
+                           "methods": .array(settings.methods.map { JSONValue($0) }), "search_latency_s": JSONValue(settings.searchLatency),
+                           "search_sentences": JSONValue(settings.sentences), "constrained": .bool(settings.options.constrained),
+                           "max_replans": JSONValue(settings.options.maxReplans), "temperature": 0, "quick": .bool(quick),
+                           "prefix_caching": .bool(modelOptions.baseURL == nil && !modelOptions.noPrefixCache),
+                           "prefix_cache_cleared_per_sample": .bool(modelOptions.baseURL == nil), "threads": JSONValue(modelOptions.threads)],
+                claims: claims, results: ["cells": .object(cellJSON), "questions": .array(perQuestion)])
         }
 
-        func table(cells: [String: CompilerBenchmark.Cell], settings: CompilerBenchmark.Settings, claims: [[String: Any]]) -> String {
+        func table(cells: [String: CompilerBenchmark.Cell], settings: CompilerBenchmark.Settings) -> String {
             var s = String(format: "%-11@ %-7@ %-21@ %9@ %9@ %8@ %6@ %6@\n", "set", "mode", "method", "latency s", "LLM s", "tokens", "calls", "acc %")
             for mode in settings.modes {
                 for set in settings.sets {
@@ -147,11 +154,6 @@ extension Tern.Bench {
                                     c.tokensMean, c.llmCallsMean, c.accuracy * 100)
                     }
                 }
-            }
-            s += "\nclaim                                         paper    ours\n"
-            for c in claims {
-                let paper = (c["paper"] as? Double).map { String(format: "%6.2f", $0) } ?? "     -"
-                s += String(format: "%-44@ %@ %7.2f\n", c["id"] as! String, paper, c["ours"] as! Double)
             }
             return s
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Autograd
 import Datasets
 import EpitomePIM
@@ -32,8 +34,9 @@ extension Tern.Bench {
         @Option(help: "Write the accuracy-vs-crossbars Pareto plot here (SVG).") var svg: String?
         @Option(help: "Only redraw the SVG (--svg) from a saved `tern bench epim --json` report; no training.")
         var plotFrom: String?
-        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         struct Variant {
             let id: String, description: String
@@ -99,15 +102,14 @@ extension Tern.Bench {
         func run() throws {
             if let plotFrom {
                 guard let svg else { throw CLIError("--plot-from needs --svg PATH") }
-                guard let data = FileManager.default.contents(atPath: plotFrom),
-                      let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                      let settings = obj["settings"] as? [String: Any],
-                      let points = (obj["results"] as? [String: Any])?["small_cnn"] as? [[String: Any]] else {
+                let report = try BenchReport.load(path: plotFrom)
+                guard report.system == "epim", case .array(let points)? = report.results["small_cnn"] else {
                     throw CLIError("\(plotFrom) is not a `tern bench epim --json` report")
                 }
                 let plot = ParetoPlot.svg(
-                    points: points.map { ($0["id"] as? String ?? "?", Double($0["crossbars"] as? Int ?? 1), ($0["accuracy"] as? Double ?? 0) * 100) },
-                    title: Self.plotTitle(crossbarSize: settings["crossbar_size_small_cnn"] as? Int ?? 0, bits: settings["bits"] as? Int ?? 0),
+                    points: points.map { ($0["id"]?.stringValue ?? "?", $0["crossbars"]?.numberValue ?? 1, ($0["accuracy"]?.numberValue ?? 0) * 100) },
+                    title: Self.plotTitle(crossbarSize: Int(report.settings["crossbar_size_small_cnn"]?.numberValue ?? 0),
+                                          bits: Int(report.settings["bits"]?.numberValue ?? 0)),
                     xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
                 try plot.write(toFile: svg, atomically: true, encoding: .utf8)
                 return
@@ -148,20 +150,17 @@ extension Tern.Bench {
                 var loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed &+ 1)
                 let total = epochs * loader.batchCount
                 let schedule = WarmupSchedule(warmupSteps: min(100, total / 10), then: CosineSchedule(base: lr, totalSteps: total))
-                let tty = isatty(STDERR_FILENO) != 0 && !json
-                var step = 0, last = Date.distantPast
+                let progress = ProgressReporter(label: label, enabled: !json)
+                var step = 0
                 for _ in 0..<epochs {
                     for (images, labels) in loader.epoch() {
                         optimizer.learningRate = schedule.rate(at: step)
                         let (loss, _) = Training.classificationStep(net, optimizer, images: images, labels: labels)
                         step += 1
-                        if tty && Date().timeIntervalSince(last) > 0.1 {
-                            last = Date()
-                            FileHandleStderr.write(String(format: "\r%@: step %d/%d loss %.4f\u{1B}[K", label, step, total, loss))
-                        }
+                        progress.update(String(format: "step %d/%d loss %.4f", step, total, loss))
                     }
                 }
-                if tty { FileHandleStderr.write("\r\u{1B}[K") }
+                progress.clear()
                 return Training.evaluate(net, images: test.images, labels: test.labels)
             }
 
@@ -169,14 +168,14 @@ extension Tern.Bench {
             var trainedPlain: EpitomeCNN?
             for v in variants(widths: widths) {
                 let t0 = Date()
-                var gen = SeededGenerator(seed: seed)
+                var gen = SeededRandom(seed: seed)
                 let net: EpitomeCNN
                 if let target = v.pruneToMatch {
                     guard let base = trainedPlain, let goal = outcomes.first(where: { $0.id == target }) else { continue }
                     // The largest keep ratio (in 1/64 steps) whose pruned network fits the epitome's crossbars.
                     var keep = 1.0
                     while keep > 1.0 / 64 {
-                        var probeGen = SeededGenerator(seed: 0)
+                        var probeGen = SeededRandom(seed: 0)
                         let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
                                                generator: &probeGen)
                         let c = costOf(probe)
@@ -204,53 +203,53 @@ extension Tern.Bench {
             }
 
             func outcome(_ id: String) -> Outcome? { outcomes.first { $0.id == id } }
-            var claims: [[String: Any]] = [[
-                "id": "crossbar_area_reduction_resnet50_3bit", "unit": "x", "paper": 30.65, "ours": resnet.areaReduction,
-                "description": "crossbar-area reduction of \(bits)-bit epitome ResNet-50 (uniform Co/2, Ci/2 epitomes) under the MNSIM-2.0 cost model",
-                "baseline": "plain ResNet-50 with 32-bit weights on the same crossbars (the paper does not state its baseline precision)",
-            ]]
+            var claims = [Claim(
+                id: "crossbar_area_reduction_resnet50_3bit", setting: "ResNet-50, \(bits)-bit",
+                description: "crossbar-area reduction of \(bits)-bit epitome ResNet-50 (uniform Co/2, Ci/2 epitomes) under the MNSIM-2.0 cost model",
+                unit: "x", paper: .value(30.65), ours: resnet.areaReduction, better: .higher,
+                baseline: "plain ResNet-50 with 32-bit weights on the same crossbars",
+                note: "the paper does not state its baseline precision; see docs/epim.md for the gap")]
             if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-2x2") {
-                claims.append([
-                    "id": "epitome_minus_pruning_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
-                    "ours": Double(e.accuracy - p.accuracy) * 100,
-                    "description": "Fashion-MNIST test accuracy of the \(bits)-bit epitome CNN minus the \(bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)), both started from the same trained plain CNN and fine-tuned with the same epochs; the paper claims EPIM surpasses pruning",
-                    "baseline": "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
-                ])
+                let d = Double(e.accuracy - p.accuracy) * 100
+                claims.append(Claim(
+                    id: "epitome_minus_pruning_accuracy_equal_crossbars", setting: "small CNN, Fashion-MNIST",
+                    description: "test accuracy of the \(bits)-bit epitome CNN minus the \(bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)), both from the same trained plain CNN, fine-tuned with the same epochs; the paper claims EPIM surpasses pruning",
+                    unit: "pp", paper: nil, ours: d, better: .higher,
+                    baseline: "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
+                    reproduced: Claim.judge(d, better: .higher, threshold: 0)))
             }
             if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-weights-2x2") {
-                claims.append([
-                    "id": "epitome_minus_pruning_accuracy_equal_weights", "unit": "pp", "paper": NSNull(),
-                    "ours": Double(e.accuracy - p.accuracy) * 100,
-                    "description": "as epitome_minus_pruning_accuracy_equal_crossbars, with the pruned CNN also storing no more weights (\(e.weights) vs \(p.weights); crossbars \(e.crossbars) vs \(p.crossbars))",
-                    "baseline": "L1 filter pruning of the trained plain CNN to the epitome's weight count, fine-tuned with the same epochs",
-                ])
+                let d = Double(e.accuracy - p.accuracy) * 100
+                claims.append(Claim(
+                    id: "epitome_minus_pruning_accuracy_equal_weights", setting: "small CNN, Fashion-MNIST",
+                    description: "as epitome_minus_pruning_accuracy_equal_crossbars, with the pruned CNN also storing no more weights (\(e.weights) vs \(p.weights); crossbars \(e.crossbars) vs \(p.crossbars))",
+                    unit: "pp", paper: nil, ours: d, better: .higher,
+                    baseline: "L1 filter pruning of the trained plain CNN to the epitome's weight count, fine-tuned with the same epochs",
+                    reproduced: Claim.judge(d, better: .higher, threshold: 0)))
             }
             if let e = outcome("epitome-2x2"), let p = outcome("slim-match-2x2") {
-                claims.append([
-                    "id": "epitome_minus_slim_accuracy_equal_crossbars", "unit": "pp", "paper": NSNull(),
-                    "ours": Double(e.accuracy - p.accuracy) * 100,
-                    "description": "accuracy of the \(bits)-bit epitome CNN trained from scratch minus a \(bits)-bit CNN with the pruned widths trained from scratch (equal epochs, no more crossbars: \(e.crossbars) vs \(p.crossbars))",
-                    "baseline": "narrow CNN at the pruned widths, same training budget as the epitome CNN",
-                ])
+                claims.append(Claim(
+                    id: "epitome_minus_slim_accuracy_equal_crossbars", setting: "small CNN, Fashion-MNIST",
+                    description: "accuracy of the \(bits)-bit epitome CNN trained from scratch minus a \(bits)-bit CNN with the pruned widths trained from scratch (equal epochs, no more crossbars: \(e.crossbars) vs \(p.crossbars))",
+                    unit: "pp", paper: nil, ours: Double(e.accuracy - p.accuracy) * 100, better: .higher,
+                    baseline: "narrow CNN at the pruned widths, same training budget as the epitome CNN"))
             }
             if let e = outcome("epitome-2x2"), let f = outcome("plain-fp32") {
-                claims.append([
-                    "id": "small_cnn_crossbar_reduction", "unit": "x", "paper": NSNull(),
-                    "ours": Double(f.crossbars) / Double(e.crossbars),
-                    "description": "crossbar reduction of the \(bits)-bit epitome CNN against the full-precision plain CNN (\(crossbarSize)x\(crossbarSize) crossbars)",
-                    "baseline": "plain CNN mapped at 32 bits",
-                ])
-                claims.append([
-                    "id": "small_cnn_accuracy_drop_pp", "unit": "pp", "paper": NSNull(),
-                    "ours": Double(f.accuracy - e.accuracy) * 100,
-                    "description": "accuracy lost by the \(bits)-bit epitome CNN against the full-precision plain CNN",
-                    "baseline": "plain CNN, full precision, same training",
-                ])
+                claims.append(Claim(
+                    id: "small_cnn_crossbar_reduction", setting: "small CNN, Fashion-MNIST",
+                    description: "crossbar reduction of the \(bits)-bit epitome CNN against the full-precision plain CNN (\(crossbarSize)x\(crossbarSize) crossbars)",
+                    unit: "x", paper: nil, ours: Double(f.crossbars) / Double(e.crossbars), better: .higher, baseline: "plain CNN mapped at 32 bits"))
+                claims.append(Claim(
+                    id: "small_cnn_accuracy_drop_pp", setting: "small CNN, Fashion-MNIST",
+                    description: "accuracy lost by the \(bits)-bit epitome CNN against the full-precision plain CNN",
+                    unit: "pp", paper: nil, ours: Double(f.accuracy - e.accuracy) * 100, better: .lower,
+                    baseline: "plain CNN, full precision, same training"))
             }
-            let points = outcomes.map { o -> [String: Any] in
-                ["id": o.id, "description": o.description, "accuracy": Double(o.accuracy), "crossbars": o.crossbars,
-                 "weights": o.weights, "widths": o.widths, "area_mm2": o.cost.areaMM2, "latency_us": o.cost.latencyMicroseconds,
-                 "energy_uj": o.cost.energyMicrojoules, "train_seconds": o.seconds]
+            let points: [JSONValue] = outcomes.map { o in
+                ["id": JSONValue(o.id), "description": JSONValue(o.description), "accuracy": JSONValue(Double(o.accuracy)),
+                 "crossbars": JSONValue(o.crossbars), "weights": JSONValue(o.weights), "widths": .array(o.widths.map { JSONValue($0) }),
+                 "area_mm2": JSONValue(o.cost.areaMM2), "latency_us": JSONValue(o.cost.latencyMicroseconds),
+                 "energy_uj": JSONValue(o.cost.energyMicrojoules), "train_seconds": JSONValue(o.seconds)]
             }
             if let svg {
                 let plot = ParetoPlot.svg(points: outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
@@ -258,30 +257,21 @@ extension Tern.Bench {
                                           xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
                 try plot.write(toFile: svg, atomically: true, encoding: .utf8)
             }
-            if json {
-                let report: [String: Any] = [
-                    "system": "epim", "machine": trainMachineDescription(),
-                    "settings": ["quick": quick, "epochs": epochs, "train_images": train.count, "test_images": test.count,
-                                 "batch_size": batchSize, "lr": Double(lr), "bits": bits, "crossbar_size_small_cnn": crossbarSize,
-                                 "threads": threads, "seed": seed, "widths": widths],
-                    "claims": claims,
-                    "results": ["small_cnn": points, "resnet50": resnet.jsonObject(), "seconds": Date().timeIntervalSince(started)],
-                ]
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-            } else {
-                var s = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
-                               bits, resnet.areaReduction)
-                s += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
-                for o in outcomes {
-                    s += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
-                }
-                for c in claims {
-                    s += String(format: "%@: ours %.2f %@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, c["unit"] as! String,
-                                (c["paper"] as? Double).map { String($0) } ?? "n/a")
-                }
-                Stdout.write(s)
+            let report = BenchReport(
+                system: "epim",
+                settings: ["quick": .bool(quick), "epochs": JSONValue(epochs), "train_images": JSONValue(train.count),
+                           "test_images": JSONValue(test.count), "batch_size": JSONValue(batchSize), "lr": JSONValue(Double(lr)),
+                           "bits": JSONValue(bits), "crossbar_size_small_cnn": JSONValue(crossbarSize), "threads": JSONValue(threads),
+                           "seed": JSONValue(Int(seed)), "widths": .array(widths.map { JSONValue($0) })],
+                claims: claims,
+                results: ["small_cnn": .array(points), "resnet50": resnet.jsonObject(), "seconds": JSONValue(Date().timeIntervalSince(started))])
+            var details = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
+                                 bits, resnet.areaReduction)
+            details += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
+            for o in outcomes {
+                details += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
             }
+            try output.emit(report, details: details)
         }
     }
 }

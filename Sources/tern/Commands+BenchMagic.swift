@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Foundation
 import MultiAgentGames
 import OpenAIAPI
@@ -29,8 +31,9 @@ extension Tern.Bench {
         var noConstrained = false
         @Option(help: "Comma list of agents to run: random, vanilla, pgm.") var agents = "random,vanilla,pgm"
         @Option(name: .customLong("from-records"), help: "Build the report from <agent>.jsonl files written by --records-dir instead of playing.") var fromRecords: String?
-        @Flag(help: "One setting and one scenario per game, short clues, probes off, 2-round PD/PG (a smoke run for tests).") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         func run() async throws {
             var bundle = try settingsOptions.bundle(count: settings)
@@ -51,7 +54,7 @@ extension Tern.Bench {
             s.game = quirkOptions.gameOptions(metricProbes: !(quick || noProbes))
             s.player.constrained = !noConstrained
             let bench = MagicBenchmark(client: client, bundle: bundle, settings: s)
-            let tty = isatty(STDERR_FILENO) != 0 && !json
+            let progress = ProgressReporter(enabled: !json, logInterval: 0)
             var results: [MagicBenchmark.AgentResult] = []
             if let dir = fromRecords {
                 for agent in agentList {
@@ -63,11 +66,10 @@ extension Tern.Bench {
                 }
             } else {
                 results = try await bench.run(agents: agentList) { agent, done, total, r in
-                    let line = "\(agent) [\(done)/\(total)] \(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s"
-                    if tty { FileHandleStderr.write("\r" + line + "\u{1B}[K") } else if !json { FileHandleStderr.write(line + "\n") }
+                    progress.update("\(agent) [\(done)/\(total)] \(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
                 }
             }
-            if tty { FileHandleStderr.write("\n") }
+            progress.finish()
             if let recordsDir {
                 try FileManager.default.createDirectory(atPath: recordsDir, withIntermediateDirectories: true)
                 for r in results {
@@ -75,26 +77,12 @@ extension Tern.Bench {
                     try lines.write(toFile: recordsDir + "/\(r.agent).jsonl", atomically: true, encoding: .utf8)
                 }
             }
-            let report = MagicBenchmark.report(results, settings: s, machine: trainMachineDescription(), quick: quick)
-            if json {
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-                return
-            }
-            var out = "corrected metrics (released quirks in --json):\n"
-            out += MagicBenchmark.table(results.map { ($0.agent == "random" ? "random floor" : "\($0.agent) \(s.model)", $0.corrected) })
-            out += "\nreleased metrics:\n" + MagicBenchmark.table(results.map { ($0.agent == "random" ? "random floor" : "\($0.agent) \(s.model)", $0.released) })
-            for r in results { out += String(format: "%@: %d games, %d LLM calls, %d tokens, %.1f s\n", r.agent, r.records.count, r.llmCalls, r.tokens, r.seconds) }
-            out += "\nclaim                          paper    ours\n"
-            for c in report["claims"] as! [[String: Any]] {
-                let paper = (c["paper"] as? Double).map { String(format: "%6.2f", $0) } ?? "     -"
-                let ours = (c["ours"] as? Double).map { String(format: "%7.3f", $0) } ?? "      -"
-                out += (c["id"] as! String).padding(toLength: 30, withPad: " ", startingAt: 0) + " \(paper) \(ours)\n"
-            }
-            if let gain = (report["claims"] as! [[String: Any]]).first(where: { $0["id"] as? String == "pgm_gain_mean_score" }) {
-                out += "\npgm_gain_mean_score: " + (gain["description"] as! String) + "\n"
-            }
-            Stdout.write(out)
+            let report = MagicBenchmark.report(results, settings: s, quick: quick)
+            var details = "corrected metrics (released quirks in --json):\n"
+            details += MagicBenchmark.table(results.map { ($0.agent == "random" ? "random floor" : "\($0.agent) \(s.model)", $0.corrected) })
+            details += "\nreleased metrics:\n" + MagicBenchmark.table(results.map { ($0.agent == "random" ? "random floor" : "\($0.agent) \(s.model)", $0.released) })
+            for r in results { details += String(format: "%@: %d games, %d LLM calls, %d tokens, %.1f s\n", r.agent, r.records.count, r.llmCalls, r.tokens, r.seconds) }
+            try output.emit(report, details: details)
         }
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Foundation
 import GGUF
 import InferenceEngine
@@ -23,53 +25,25 @@ struct SLoRATrace {
     /// ordinary vocabulary ids. Deterministic for a seed.
     static func generate(adapters n: Int, alpha: Double, rate: Double, cv: Double, duration: Double,
                          prompt: Range<Int>, output: Range<Int>, vocabulary: Range<Int>, seed: UInt64) -> [Request] {
-        var rng = SplitMix(seed)
+        var rng = SeededRandom(seed: seed)
         let count = max(1, Int((rate * duration).rounded()))
         var t = 0.0
         var out: [Request] = []
         for _ in 0..<count {
-            let u = pow(rng.uniform(), 1 / alpha)
+            let u = pow(rng.nextOpenDouble(), 1 / alpha)
             let adapter = min(n - 1, Int(u * Double(n)))
             let p = Int.random(in: prompt, using: &rng)
             let ids = (0..<p).map { _ in Int.random(in: vocabulary, using: &rng) }
             out.append(Request(arrival: t, adapter: adapter, prompt: ids, output: Int.random(in: output, using: &rng)))
-            t += rng.gamma(shape: 1 / (cv * cv), scale: cv * cv / rate)
+            t += rng.nextGamma(shape: 1 / (cv * cv), scale: cv * cv / rate)
         }
         return out
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-        mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
-        /// Marsaglia–Tsang; shape < 1 boosted by u^(1/shape).
-        mutating func gamma(shape: Double, scale: Double) -> Double {
-            if shape < 1 { return gamma(shape: shape + 1, scale: scale) * pow(uniform(), 1 / shape) }
-            let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
-            while true {
-                var x = 0.0, v = 0.0
-                repeat {
-                    x = normal()
-                    v = 1 + c * x
-                } while v <= 0
-                v = v * v * v
-                let u = uniform()
-                if log(u) < 0.5 * x * x + d - d * v + d * log(v) { return d * v * scale }
-            }
-        }
-    }
 }
 
 /// What one system achieved on one trace.
-struct SLoRARunResult {
+struct SLoRARunResult: Codable {
     var system: String
     var adapters: Int
     var requests: Int
@@ -83,18 +57,18 @@ struct SLoRARunResult {
 
     var throughput: Double { Double(completed) / max(seconds, 1e-9) }
     func percentile(_ p: Double) -> Double {
-        let s = ttft.sorted()
-        return s.isEmpty ? .nan : s[min(s.count - 1, Int(p * Double(s.count - 1) + 0.5))]
+        Statistics.percentile(ttft, p) ?? .nan
     }
     /// Fraction of requests whose first token came within the SLO (failed requests count as misses).
     var sloAttainment: Double { Double(ttft.filter { $0 < slo }.count) / Double(max(requests, 1)) }
     /// S-LoRA's user satisfaction: mean of 1 − (TTFT/SLO)² within the SLO, 0 otherwise.
     var satisfaction: Double { ttft.reduce(0) { $0 + ($1 < slo ? 1 - ($1 / slo) * ($1 / slo) : 0) } / Double(max(requests, 1)) }
 
-    var json: [String: Any] {
-        ["system": system, "adapters": adapters, "cv": cv, "requests": requests, "completed": completed, "seconds": seconds,
-         "throughput_req_s": throughput, "ttft_p50_s": percentile(0.5), "ttft_p90_s": percentile(0.9),
-         "slo_attainment": sloAttainment, "user_satisfaction": satisfaction, "adapter_swaps": swaps ?? NSNull()]
+    var json: JSONValue {
+        ["system": JSONValue(system), "adapters": JSONValue(adapters), "cv": JSONValue(cv), "requests": JSONValue(requests),
+         "completed": JSONValue(completed), "seconds": JSONValue(seconds), "throughput_req_s": JSONValue(throughput),
+         "ttft_p50_s": JSONValue(percentile(0.5)), "ttft_p90_s": JSONValue(percentile(0.9)), "slo_attainment": JSONValue(sloAttainment),
+         "user_satisfaction": JSONValue(satisfaction), "adapter_swaps": swaps.map { JSONValue($0) } ?? .null]
     }
 }
 
@@ -146,10 +120,9 @@ extension Tern.Bench {
         var ranks: String = "8"
         @Option(name: .customLong("cv-sweep"), help: "Instead of the system comparison: S-LoRA with FCFS, LCFS and early abort at each of these inter-arrival cvs (first adapter count).")
         var cvSweep: String?
-        @Flag(help: "A small version that runs in well under a minute (used by tests).")
-        var quick = false
-        @Flag(help: "Print the reproduction-report JSON.")
-        var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         func run() async throws {
             let counts = adapters.split(separator: ",").compactMap { Int($0) }
@@ -207,9 +180,21 @@ extension Tern.Bench {
                 ]
                 return all.filter { wanted.contains($0.name) && ($0.name == "slora" || n <= baselinesLimit) }
             }
-            var kernel: (base: Double, gather: Double, padded: Double)?
+            let settings: [String: JSONValue] = [
+                "rate": JSONValue(rate), "cv": JSONValue(cv), "alpha": JSONValue(alpha), "duration_s": JSONValue(duration), "slo_s": JSONValue(slo),
+                "kv_memory": JSONValue(kvMemory), "threads": JSONValue(threads), "ranks": JSONValue(ranks), "targets": "q,k,v,o",
+                "systems": JSONValue(systems), "adapter_pool": JSONValue(adapterPool), "baselines_limit": JSONValue(baselinesLimit),
+                "cv_sweep": cvSweep.map { JSONValue($0) } ?? .null, "prompt_tokens": JSONValue("\(promptRange)"),
+                "output_tokens": JSONValue("\(outputRange)"), "quick": JSONValue(quick), "seed": JSONValue(Int(seed)),
+            ]
+            // Each measured run is one resumable piece of a full run (--out DIR).
+            let checkpoint = output.checkpoint(system: "slora", settings: settings)
+            var kernel: KernelStep?
             if sweep == nil {
-                kernel = try Self.loraKernelStep(model: llama, ranks: rankList, batch: 32, repetitions: quick ? 5 : 41)
+                kernel = try checkpoint.piece("kernel step") {
+                    let k = try Self.loraKernelStep(model: llama, ranks: rankList, batch: 32, repetitions: quick ? 5 : 41)
+                    return KernelStep(base: k.base, gather: k.gather, padded: k.padded)
+                }
                 FileHandleStderr.write(String(format: "bench slora: one decode step of 32 sequences, 32 adapters: base %.1f ms, gather %.1f ms, padded bmm %.1f ms\n",
                                               kernel!.base * 1e3, kernel!.gather * 1e3, kernel!.padded * 1e3))
             }
@@ -229,55 +214,57 @@ extension Tern.Bench {
                 // vLLM-packed: one merged model copy per adapter, each an engine with 1/n of the KV
                 // budget, all sharing the CPU; only where the copies fit the packed limit.
                 if sweep == nil, wanted.contains("vllm-packed"), n <= packedLimit {
-                    let trace = trace(cv: cv)
-                    var engines: [EngineClient] = []
-                    for i in 0..<n {
-                        let merged = store.adapter(named: "lora-\(i)")!.merged(into: file)
-                        let copy = try ArchitectureRegistry.load(try GGUFFile(bytes: merged.bytes()), threads: threads, maxBatchTokens: 256)
+                    results.append(try await checkpoint.piece("\(n) adapters/vllm-packed") {
+                        let trace = trace(cv: cv)
+                        var engines: [EngineClient] = []
+                        for i in 0..<n {
+                            let merged = store.adapter(named: "lora-\(i)")!.merged(into: file)
+                            let copy = try ArchitectureRegistry.load(try GGUFFile(bytes: merged.bytes()), threads: threads, maxBatchTokens: 256)
+                            var c = EngineConfiguration()
+                            c.threads = threads
+                            c.maxBatchTokens = 256
+                            c.kvMemoryBytes = max(budget / n, 1 << 20)
+                            let engine = EngineClient(model: copy, tokenizer: tokenizer, configuration: c, policy: FCFSScheduler())
+                            engine.start()
+                            engines.append(engine)
+                        }
+                        FileHandleStderr.write("bench slora: vllm-packed, \(n) merged copies, \(trace.count) requests over \(duration) s\n")
+                        let packed = engines
+                        let r = await Self.replay(trace, engines: { packed[$0] }, named: false, system: "vllm-packed", adapters: n, slo: slo)
+                        for e in engines { e.shutdown() }
+                        return r
+                    })
+                }
+                for system in plan(adapters: n) {
+                    results.append(try await checkpoint.piece("\(n) adapters/\(system.name)/cv \(system.cv)") {
                         var c = EngineConfiguration()
                         c.threads = threads
                         c.maxBatchTokens = 256
-                        c.kvMemoryBytes = max(budget / n, 1 << 20)
-                        let engine = EngineClient(model: copy, tokenizer: tokenizer, configuration: c, policy: FCFSScheduler())
+                        c.kvMemoryBytes = budget
+                        c.prefetchAdapters = system.prefetch
+                        c.separateAdapterPoolBytes = system.separateAdapterPool ? adapterPoolBytes : nil
+                        c.loraBatching = system.batching
+                        if system.mergeSwap {
+                            c.mergeSwap = try MergeSwapWeights(base: file, targets: [.q, .k, .v, .o], threads: threads, maxBatchTokens: 256)
+                        }
+                        let engine = EngineClient(model: c.mergeSwap?.model ?? llama, tokenizer: tokenizer, configuration: c,
+                                                  policy: system.policy(), adapters: store)
                         engine.start()
-                        engines.append(engine)
-                    }
-                    FileHandleStderr.write("bench slora: vllm-packed, \(n) merged copies, \(trace.count) requests over \(duration) s\n")
-                    let packed = engines
-                    let r = await Self.replay(trace, engines: { packed[$0] }, named: false, system: "vllm-packed", adapters: n, slo: slo)
-                    for e in engines { e.shutdown() }
-                    results.append(r)
-                }
-                for system in plan(adapters: n) {
-                    var c = EngineConfiguration()
-                    c.threads = threads
-                    c.maxBatchTokens = 256
-                    c.kvMemoryBytes = budget
-                    c.prefetchAdapters = system.prefetch
-                    c.separateAdapterPoolBytes = system.separateAdapterPool ? adapterPoolBytes : nil
-                    c.loraBatching = system.batching
-                    if system.mergeSwap {
-                        c.mergeSwap = try MergeSwapWeights(base: file, targets: [.q, .k, .v, .o], threads: threads, maxBatchTokens: 256)
-                    }
-                    let engine = EngineClient(model: c.mergeSwap?.model ?? llama, tokenizer: tokenizer, configuration: c,
-                                              policy: system.policy(), adapters: store)
-                    engine.start()
-                    let trace = trace(cv: system.cv)
-                    FileHandleStderr.write("bench slora: \(system.name), \(n) adapters, cv \(system.cv), \(trace.count) requests over \(duration) s\n")
-                    var r = await Self.replay(trace, engines: { _ in engine }, named: true, system: system.name, adapters: n, slo: slo)
-                    r.cv = system.cv
-                    engine.shutdown()
-                    if let m = c.mergeSwap {
-                        r.swaps = m.swaps
-                        FileHandleStderr.write("bench slora: merge-swap switched adapters \(m.swaps) times, \(String(format: "%.1f", m.swapSeconds)) s in all\n")
-                    }
-                    results.append(r)
+                        let trace = trace(cv: system.cv)
+                        FileHandleStderr.write("bench slora: \(system.name), \(n) adapters, cv \(system.cv), \(trace.count) requests over \(duration) s\n")
+                        var r = await Self.replay(trace, engines: { _ in engine }, named: true, system: system.name, adapters: n, slo: slo)
+                        r.cv = system.cv
+                        engine.shutdown()
+                        if let m = c.mergeSwap {
+                            r.swaps = m.swaps
+                            FileHandleStderr.write("bench slora: merge-swap switched adapters \(m.swaps) times, \(String(format: "%.1f", m.swapSeconds)) s in all\n")
+                        }
+                        return r
+                    })
                 }
             }
-            report(results, kernel: kernel, settings: ["rate": rate, "cv": cv, "alpha": alpha, "duration_s": duration, "slo_s": slo, "kv_memory": kvMemory,
-                                       "threads": threads, "ranks": ranks, "targets": "q,k,v,o", "systems": systems,
-                                       "adapter_pool": adapterPool, "baselines_limit": baselinesLimit, "cv_sweep": cvSweep ?? NSNull(), "prompt_tokens": "\(promptRange)",
-                                       "output_tokens": "\(outputRange)", "quick": quick, "seed": seed])
+            try report(results, kernel: kernel, settings: settings)
+            checkpoint.finish()
         }
 
         /// The LoRA kernels alone, without scheduling noise: one decode step of `batch` sequences,
@@ -308,8 +295,7 @@ extension Tern.Bench {
                     times[mode].append(Date().timeIntervalSince(t))
                 }
             }
-            func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
-            return (median(times[0]), median(times[1]), median(times[2]))
+            return (Statistics.median(times[0])!, Statistics.median(times[1])!, Statistics.median(times[2])!)
         }
 
         /// Submits every request at its arrival time and waits for all of them.
@@ -347,25 +333,27 @@ extension Tern.Bench {
                                   seconds: finished.max() ?? 0, ttft: outcomes.compactMap(\.0), slo: slo)
         }
 
-        func report(_ results: [SLoRARunResult], kernel: (base: Double, gather: Double, padded: Double)?, settings: [String: Any]) {
+        /// Seconds of one decode step: base model, gather kernels, padded bmm.
+        struct KernelStep: Codable {
+            var base: Double, gather: Double, padded: Double
+        }
+
+        func report(_ results: [SLoRARunResult], kernel: KernelStep?, settings: [String: JSONValue]) throws {
             func find(_ s: String, _ n: Int) -> SLoRARunResult? { results.first { $0.system == s && $0.adapters == n } }
             let ns = Array(Set(results.map(\.adapters))).sorted()
-            var claims: [[String: Any]] = []
+            var claims: [Claim] = []
             if let s = find("slora", 5), let p = find("vllm-packed", 5) {
-                claims.append(["id": "throughput_vs_vllm_packed_5_adapters", "unit": "x", "paper": 8.05 / 2.04, "ours": s.throughput / p.throughput,
-                               "description": "S-LoRA throughput ÷ vLLM-packed (one merged model copy per adapter, sharing the CPU) with 5 adapters",
-                               "baseline": "vLLM-packed in the same engine: 5 engines over merged f32 q/k/v/o copies, 1/5 of the KV budget each"])
+                claims.append(Claim(id: "throughput_vs_vllm_packed_5_adapters", description: "S-LoRA throughput ÷ vLLM-packed (one merged model copy per adapter, sharing the CPU) with 5 adapters", unit: "x", paper: .value(8.05 / 2.04), ours: s.throughput / p.throughput, better: .higher,
+                                baseline: "vLLM-packed in the same engine: 5 engines over merged f32 q/k/v/o copies, 1/5 of the KV budget each"))
             }
             for (n, paper) in [(5, 8.05 / 0.88), (100, 7.99 / 0.25)] {
                 guard let s = find("slora", n), let p = find("peft", n) else { continue }
-                claims.append(["id": "throughput_vs_peft_\(n)_adapters", "unit": "x", "paper": paper, "ours": s.throughput / p.throughput,
-                               "description": "S-LoRA throughput ÷ PEFT-style throughput with \(n) adapters (paper: S1, A100)",
-                               "baseline": "PEFT-style static per-adapter batches in the same engine, same trace"])
+                claims.append(Claim(id: "throughput_vs_peft_\(n)_adapters", description: "S-LoRA throughput ÷ PEFT-style throughput with \(n) adapters (paper: S1, A100)", unit: "x", paper: .value(paper), ours: s.throughput / p.throughput, better: .higher,
+                                baseline: "PEFT-style static per-adapter batches in the same engine, same trace"))
             }
             if let lo = ns.first, let hi = ns.last, lo != hi, let a = find("slora", hi), let b = find("slora", lo) {
-                claims.append(["id": "throughput_\(hi)_vs_\(lo)_adapters", "unit": "x", "paper": 7.61 / 8.05, "ours": a.throughput / b.throughput,
-                               "description": "S-LoRA throughput with \(hi) adapters ÷ with \(lo) (paper: 2000 vs 5, S1)",
-                               "baseline": "S-LoRA itself with fewer adapters"])
+                claims.append(Claim(id: "throughput_\(hi)_vs_\(lo)_adapters", description: "S-LoRA throughput with \(hi) adapters ÷ with \(lo) (paper: 2000 vs 5, S1)", unit: "x", paper: .value(7.61 / 8.05), ours: a.throughput / b.throughput, better: .higher,
+                                baseline: "S-LoRA itself with fewer adapters", reproduced: a.throughput / b.throughput >= 0.9 * 7.61 / 8.05))
             }
             // S-LoRA's throughput over each baseline and ablation measured at the same adapter count.
             let throughputBaselines: [(system: String, id: String, description: String, baseline: String)] = [
@@ -385,21 +373,17 @@ extension Tern.Bench {
             for n in ns {
                 for b in throughputBaselines {
                     guard let s = find("slora", n), let p = find(b.system, n) else { continue }
-                    claims.append(["id": "throughput_vs_\(b.id)_\(n)_adapters", "unit": "x", "paper": NSNull(), "ours": s.throughput / p.throughput,
-                                   "description": "\(b.description), \(n) adapters", "baseline": b.baseline])
+                    claims.append(Claim(id: "throughput_vs_\(b.id)_\(n)_adapters", description: "\(b.description), \(n) adapters", unit: "x", paper: nil, ours: s.throughput / p.throughput, better: .higher,
+                                baseline: b.baseline))
                 }
                 if let s = find("slora", n), let p = find("slora-no-prefetch", n) {
-                    claims.append(["id": "ttft_p50_no_prefetch_vs_prefetch_\(n)_adapters", "unit": "x", "paper": NSNull(),
-                                   "ours": p.percentile(0.5) / max(s.percentile(0.5), 1e-9),
-                                   "description": "median TTFT without adapter prefetch ÷ with it, \(n) adapters",
-                                   "baseline": "S-LoRA without prefetch (ablation)"])
+                    claims.append(Claim(id: "ttft_p50_no_prefetch_vs_prefetch_\(n)_adapters", description: "median TTFT without adapter prefetch ÷ with it, \(n) adapters", unit: "x", paper: nil, ours: p.percentile(0.5) / max(s.percentile(0.5), 1e-9), better: .higher,
+                                    baseline: "S-LoRA without prefetch (ablation)"))
                 }
             }
             if let kernel {
-                claims.append(["id": "lora_step_overhead_padded_bmm_vs_gather", "unit": "x", "paper": NSNull(),
-                               "ours": (kernel.padded - kernel.base) / max(kernel.gather - kernel.base, 1e-9),
-                               "description": "LoRA cost of one decode step (32 sequences, 32 adapters of ranks \(ranks), q/k/v/o): padded bmm ÷ gather kernels, each minus the same step without adapters",
-                               "baseline": "padded batched matmul (copies padded to the largest rank), same model and step"])
+                claims.append(Claim(id: "lora_step_overhead_padded_bmm_vs_gather", description: "LoRA cost of one decode step (32 sequences, 32 adapters of ranks \(ranks), q/k/v/o): padded bmm ÷ gather kernels, each minus the same step without adapters", unit: "x", paper: nil, ours: (kernel.padded - kernel.base) / max(kernel.gather - kernel.base, 1e-9), better: .lower,
+                                    baseline: "padded batched matmul (copies padded to the largest rank), same model and step"))
             }
             // Early abort against FCFS and LCFS at each burstiness (--cv-sweep).
             for cv in Array(Set(results.map(\.cv))).sorted() {
@@ -407,35 +391,23 @@ extension Tern.Bench {
                 guard let abort = at("slora-abort") else { continue }
                 for other in ["fcfs", "lcfs"] {
                     guard let o = at("slora-\(other)") else { continue }
-                    claims.append(["id": "slo_attainment_abort_minus_\(other)_cv\(String(format: "%g", cv))", "unit": "points", "paper": NSNull(),
-                                   "ours": 100 * (abort.sloAttainment - o.sloAttainment),
-                                   "description": "SLO attainment of early abort minus \(other.uppercased()), percentage points, cv \(String(format: "%g", cv)) at \(rate) req/s",
-                                   "baseline": "S-LoRA with \(other.uppercased()) queue order, same engine and trace"])
+                    claims.append(Claim(id: "slo_attainment_abort_minus_\(other)_cv\(String(format: "%g", cv))", description: "SLO attainment of early abort minus \(other.uppercased()), percentage points, cv \(String(format: "%g", cv)) at \(rate) req/s", unit: "points", paper: nil, ours: 100 * (abort.sloAttainment - o.sloAttainment), better: .higher,
+                                    baseline: "S-LoRA with \(other.uppercased()) queue order, same engine and trace",
+                                    reproduced: Claim.judge(100 * (abort.sloAttainment - o.sloAttainment), better: .higher, threshold: 0)))
                 }
             }
-            if json {
-                var body: [String: Any] = ["runs": results.map(\.json)]
-                if let kernel {
-                    body["lora_decode_step_s"] = ["sequences": 32, "adapters": 32, "base": kernel.base, "gather": kernel.gather, "padded_bmm": kernel.padded]
-                }
-                let report: [String: Any] = ["system": "slora", "machine": trainMachineDescription(), "settings": settings,
-                                             "claims": claims, "results": body]
-                if let data = try? JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]) {
-                    Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-                }
-                return
+            var body: [String: JSONValue] = ["runs": .array(results.map(\.json))]
+            if let kernel {
+                body["lora_decode_step_s"] = ["sequences": 32, "adapters": 32, "base": JSONValue(kernel.base), "gather": JSONValue(kernel.gather),
+                                              "padded_bmm": JSONValue(kernel.padded)]
             }
-            Stdout.write("system              adapters   cv  done/req   req/s  TTFT p50  TTFT p90  SLO att.  satisf.\n")
+            var details = "system              adapters   cv  done/req   req/s  TTFT p50  TTFT p90  SLO att.  satisf.\n"
             for r in results {
-                Stdout.write(String(format: "%@ %8d %4g  %4d/%-4d  %6.2f  %7.2fs  %7.2fs  %8.2f  %7.2f\n",
-                                    r.system.padding(toLength: 18, withPad: " ", startingAt: 0), r.adapters, r.cv, r.completed, r.requests,
-                                    r.throughput, r.percentile(0.5), r.percentile(0.9), r.sloAttainment, r.satisfaction))
+                details += String(format: "%@ %8d %4g  %4d/%-4d  %6.2f  %7.2fs  %7.2fs  %8.2f  %7.2f\n",
+                                  r.system.padding(toLength: 18, withPad: " ", startingAt: 0), r.adapters, r.cv, r.completed, r.requests,
+                                  r.throughput, r.percentile(0.5), r.percentile(0.9), r.sloAttainment, r.satisfaction)
             }
-            for c in claims {
-                let paper = (c["paper"] as? Double).map { String(format: "%.2fx", $0) } ?? "-"
-                let unit = c["unit"] as? String == "x" ? "x" : " \(c["unit"] as? String ?? "")"
-                Stdout.write(String(format: "%@: ours %.2f%@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, unit, paper))
-            }
+            try output.emit(BenchReport(system: "slora", settings: settings, claims: claims, results: .object(body)), details: details)
         }
     }
 }

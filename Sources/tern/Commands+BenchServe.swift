@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import ArgumentParser
+import Benchmarks
 import Foundation
 
 extension Tern {
@@ -10,11 +11,7 @@ extension Tern {
             commandName: "serve",
             abstract: "Serving throughput and latency vs llama.cpp's server over loopback (runs bench/serve/run.sh).")
 
-        @Flag(help: "A short sweep (two rates, 12 requests each).")
-        var quick = false
-
-        @Flag(help: "Print the reproduction-report JSON instead of the table.")
-        var json = false
+        @OptionGroup var output: BenchOutputOptions
 
         func run() throws {
             let fm = FileManager.default
@@ -26,13 +23,13 @@ extension Tern {
             let report = root + "/.build/artifacts/bench-serve.json"
             let p = Process()
             p.executableURL = URL(fileURLWithPath: root + "/bench/serve/run.sh")
-            p.arguments = (quick ? ["--quick"] : []) + ["--json", report]
+            p.arguments = (output.quick ? ["--quick"] : []) + ["--json", report]
             p.currentDirectoryURL = URL(fileURLWithPath: root)
-            if json { p.standardOutput = FileHandle.standardError }
+            p.standardOutput = FileHandle.standardError  // the script's own log; the report comes from its file
             try p.run()
             p.waitUntilExit()
             guard p.terminationStatus == 0 else { throw CLIError("bench/serve/run.sh failed (exit \(p.terminationStatus))") }
-            if json { Stdout.write(try String(contentsOfFile: report, encoding: .utf8)) }
+            try output.emit(try BenchReport.load(path: report))
         }
     }
 }

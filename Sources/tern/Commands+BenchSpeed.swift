@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Foundation
 import GGUF
 import Kernels
@@ -30,16 +32,14 @@ extension Tern.Bench {
         @Option(help: "Repetitions per measurement (medians are reported).")
         var repetitions: Int = 3
 
-        @Flag(help: "A small version that runs in seconds, Tern only (used by tests).")
-        var quick = false
-
-        @Flag(help: "Print the reproduction-report JSON instead of the table.")
-        var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         @Flag(name: .customLong("no-baseline"), help: "Measure Tern only.")
         var noBaseline = false
 
-        @Option(help: "Python interpreter with llama-cpp-python 0.3.36 (bench/llm-speed installs it).")
+        @Option(help: "Python interpreter with llama-cpp-python 0.3.36 (bench/speed/run.sh installs it).")
         var python: String = "python3"
 
         @Option(name: .customLong("baseline-script"), help: "Path of bench/llama_cpp_baseline.py.")
@@ -106,12 +106,7 @@ extension Tern.Bench {
             }
             let report = Report(path: path, plan: plan, reps: reps, ours: ours, theirs: theirs, rss: rss, others: others,
                                 threadCounts: threadCounts, quick: quick)
-            if json {
-                let data = try JSONSerialization.data(withJSONObject: report.json(), options: [.sortedKeys, .prettyPrinted])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-            } else {
-                Stdout.write(report.table())
-            }
+            try output.emit(report.report(), details: report.table())
         }
 
         func progress(_ s: String) {
@@ -321,11 +316,7 @@ private struct Report {
         }
     }
 
-    static func median(_ xs: [Double]?) -> Double? {
-        guard let xs, !xs.isEmpty else { return nil }
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    static func median(_ xs: [Double]?) -> Double? { xs.flatMap(Statistics.median) }
 
     var rows: [Row] {
         var rows: [Row] = []
@@ -362,30 +353,33 @@ private struct Report {
         return "\(model), \(cores) vCPU, \(String(format: "%.0f", mem)) GiB, kernels \(SIMDKernels.detected)"
     }
 
-    func json() -> [String: Any] {
+    func report() -> BenchReport {
         let baseline = "llama.cpp (llama-cpp-python 0.3.36) same GGUF, same threads"
-        let claims: [[String: Any]] = rows.map { r in
+        let claims: [Claim] = rows.map { r in
             var d = "Tern / llama.cpp, \(r.label)"
             if let t = r.threads { d += ", \(t) thread\(t == 1 ? "" : "s")" }
-            if let target = r.target { d += r.lowerIsBetter ? "; target <= \(target)x" : "; target >= \(target)x" }
-            return ["id": r.id, "description": d, "unit": "x", "paper": NSNull(),
-                    "ours": r.ratio.map { ($0 * 1000).rounded() / 1000 } ?? NSNull(), "baseline": baseline]
+            let note = r.target.map { (r.lowerIsBetter ? "target <= " : "target >= ") + formatNumber($0) + "x; reproduced = target met" } ?? ""
+            return Claim(id: r.id, setting: r.threads.map { "\($0) thread\($0 == 1 ? "" : "s")" } ?? "", description: d, unit: "x",
+                         paper: nil, ours: r.ratio.map { ($0 * 1000).rounded() / 1000 }, better: r.lowerIsBetter ? .lower : .higher,
+                         baseline: baseline, reproduced: r.met, note: note)
         }
-        let settings: [String: Any] = [
-            "model": (path as NSString).lastPathComponent, "threads": threadCounts, "repetitions": reps, "quick": quick,
-            "prompt_lengths": plan.promptLengths, "decode_tokens": plan.decodeTokens, "batch_sizes": plan.batchSizes,
-            "batch_prompt": plan.batchPrompt, "batch_steps": plan.batchSteps, "greedy": true,
-            "openblas_coretype": ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? NSNull(),
+        let settings: [String: JSONValue] = [
+            "model": JSONValue((path as NSString).lastPathComponent), "threads": JSONValue(threadCounts), "repetitions": JSONValue(reps),
+            "quick": JSONValue(quick), "prompt_lengths": JSONValue(plan.promptLengths), "decode_tokens": JSONValue(plan.decodeTokens),
+            "batch_sizes": JSONValue(plan.batchSizes), "batch_prompt": JSONValue(plan.batchPrompt), "batch_steps": JSONValue(plan.batchSteps),
+            "greedy": true, "kernels": JSONValue("\(SIMDKernels.detected)"),
+            "openblas_coretype": ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { JSONValue($0) } ?? .null,
         ]
-        let medians: [[String: Any]] = rows.map { r in
-            ["id": r.id, "threads": r.threads ?? NSNull(), "ours": r.ours ?? NSNull(), "llamacpp": r.theirs ?? NSNull(),
-             "ratio": r.ratio ?? NSNull(), "target": r.target ?? NSNull(), "met": r.met ?? NSNull()]
+        let medians: [JSONValue] = rows.map { r in
+            ["id": JSONValue(r.id), "threads": r.threads.map { JSONValue($0) } ?? .null, "ours": JSONValue(r.ours),
+             "llamacpp": JSONValue(r.theirs), "ratio": JSONValue(r.ratio), "target": JSONValue(r.target), "met": r.met.map { JSONValue($0) } ?? .null]
         }
-        let results: [String: Any] = [
-            "ours": ours, "llamacpp": theirs, "peak_rss_mb": rss, "medians": medians,
-            "other_cpu_cores_per_measurement": others, "max_other_cpu_cores": others.max() ?? 0,
+        func runs(_ m: [String: [String: [Double]]]) -> JSONValue { .object(m.mapValues { .object($0.mapValues { JSONValue($0) }) }) }
+        let results: JSONValue = [
+            "ours": runs(ours), "llamacpp": runs(theirs), "peak_rss_mb": .object(rss.mapValues { JSONValue($0) }), "medians": .array(medians),
+            "other_cpu_cores_per_measurement": JSONValue(others), "max_other_cpu_cores": JSONValue(others.max() ?? 0),
         ]
-        return ["system": "speed", "machine": machine, "settings": settings, "claims": claims, "results": results]
+        return BenchReport(system: "speed", settings: settings, claims: claims, results: results)
     }
 
     func table() -> String {

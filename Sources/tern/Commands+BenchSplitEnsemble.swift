@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Datasets
 import Foundation
 import NeuralNetworks
@@ -62,7 +64,7 @@ struct SplitEnsembleMethodOptions: ParsableArguments {
         if digits == nil { FileHandleStderr.write("warning: sklearn digits not found in \(Digits.path); the digits OOD set is skipped\n") }
         let held = heldOut.split(separator: ",").compactMap { Int($0) }
         return OODBenchmarkData.make(fashionTrain: train, fashionTest: test, digits: digits, heldOut: held,
-                                     trainCount: quick ? 600 : trainCount, testCount: quick ? 300 : testLimit,
+                                     trainCount: quick ? 1200 : trainCount, testCount: quick ? 300 : testLimit,
                                      oodCount: quick ? 200 : oodLimit, seed: seed).normalized()
     }
 }
@@ -89,32 +91,28 @@ struct SplitEnsembleOptions: ParsableArguments {
 }
 
 /// Every setting of a run, for the report's `settings` (one entry per ``SplitEnsembleConfiguration`` field).
-func splitEnsembleSettings(_ c: SplitEnsembleConfiguration, data: OODBenchmarkData, heldOut: String, threads: Int) -> [String: Any] {
+func splitEnsembleSettings(_ c: SplitEnsembleConfiguration, data: OODBenchmarkData, heldOut: String, threads: Int) -> [String: JSONValue] {
     [
-        "train_images": data.train.count, "test_images": data.test.count,
-        "ood_sets": data.ood.map { ["name": $0.name, "images": $0.images.shape[0]] as [String: Any] },
-        "id_classes": data.idClasses, "held_out_classes": heldOut,
-        "widths": c.widths, "pools": c.pools, "subtasks": c.subtasks, "grouping": c.grouping.rawValue, "mct": c.mct,
-        "mask_fraction": c.maskKeepFraction, "loss": c.loss.rawValue, "ood_aware_targets": c.oodAwareTargets,
-        "class_balance": c.classBalance, "rounds": c.rounds, "warmup_epochs": c.warmupEpochs,
-        "finetune_epochs": c.finetuneEpochs, "total_epochs": c.totalEpochs, "batch_size": c.batchSize,
-        "lr": Double(c.learningRate), "weight_decay": Double(c.weightDecay), "hutchinson_samples": c.hutchinsonSamples,
-        "hessian_batches": c.hessianBatches, "sensitivity_batches": c.sensitivityBatches,
-        "probe_batch_size": max(c.batchSize, 128), "minimum_channels": c.minimumChannels,
-        "normalize_per_block": c.normalizePerBlock, "ensemble_size": c.ensembleSize, "mc_dropout": Double(c.dropout),
-        "mc_passes": c.monteCarloPasses, "score": c.score.rawValue, "threads": threads,
+        "train_images": JSONValue(data.train.count), "test_images": JSONValue(data.test.count),
+        "ood_sets": .array(data.ood.map { ["name": JSONValue($0.name), "images": JSONValue($0.images.shape[0])] }),
+        "id_classes": JSONValue(data.idClasses), "held_out_classes": JSONValue(heldOut),
+        "widths": JSONValue(c.widths), "pools": JSONValue(c.pools), "subtasks": JSONValue(c.subtasks),
+        "grouping": JSONValue(c.grouping.rawValue), "mct": JSONValue(c.mct), "mask_fraction": JSONValue(c.maskKeepFraction),
+        "loss": JSONValue(c.loss.rawValue), "ood_aware_targets": JSONValue(c.oodAwareTargets), "class_balance": JSONValue(c.classBalance),
+        "rounds": JSONValue(c.rounds), "warmup_epochs": JSONValue(c.warmupEpochs), "finetune_epochs": JSONValue(c.finetuneEpochs),
+        "total_epochs": JSONValue(c.totalEpochs), "batch_size": JSONValue(c.batchSize), "lr": JSONValue(c.learningRate),
+        "weight_decay": JSONValue(c.weightDecay), "hutchinson_samples": JSONValue(c.hutchinsonSamples),
+        "hessian_batches": JSONValue(c.hessianBatches), "sensitivity_batches": JSONValue(c.sensitivityBatches),
+        "probe_batch_size": JSONValue(max(c.batchSize, 128)), "minimum_channels": JSONValue(c.minimumChannels),
+        "normalize_per_block": JSONValue(c.normalizePerBlock), "ensemble_size": JSONValue(c.ensembleSize),
+        "mc_dropout": JSONValue(c.dropout), "mc_passes": JSONValue(c.monteCarloPasses), "score": JSONValue(c.score.rawValue),
+        "threads": JSONValue(threads),
     ]
 }
 
-/// A progress line on standard error, on a TTY only.
-func splitEnsembleProgress(enabled: Bool) -> ProgressHandler? {
-    guard enabled && isatty(STDERR_FILENO) != 0 else { return nil }
-    var last = Date.distantPast
-    return { line in
-        guard Date().timeIntervalSince(last) > 0.1 else { return }
-        last = Date()
-        FileHandleStderr.write("\r" + line + "\u{1B}[K")
-    }
+/// Split-Ensemble's progress callback drawing on a ``ProgressReporter``.
+func splitEnsembleProgress(_ reporter: ProgressReporter) -> ProgressHandler {
+    { reporter.update($0) }
 }
 
 extension Tern.Bench {
@@ -130,14 +128,15 @@ extension Tern.Bench {
         @Option(help: "First seed (seeds run first-seed, first-seed+1, ...).") var firstSeed = 1
         @Option(help: "Ablations on the first seed: comma-separated of \(SplitEnsembleAblation.allCases.map(\.rawValue).joined(separator: ", ")), 'all' or 'none'.")
         var ablations = "all"
-        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         func run() throws {
             Parallel.setThreads(options.threads)
             let started = Date()
             var c = try options.configuration()
-            if quick { c.warmupEpochs = 1; c.finetuneEpochs = 1; c.rounds = 1; c.ensembleSize = 2; c.monteCarloPasses = 2; c.sensitivityBatches = 1 }
+            if quick { c.warmupEpochs = 3; c.finetuneEpochs = 1; c.rounds = 1; c.ensembleSize = 2; c.monteCarloPasses = 2; c.sensitivityBatches = 1 }
             let data = try options.loadData(quick: quick, seed: 1)
             let abl: [SplitEnsembleAblation] = quick || ablations == "none" ? [] : ablations == "all" ? SplitEnsembleAblation.allCases
                 : try ablations.split(separator: ",").map { s in
@@ -145,25 +144,20 @@ extension Tern.Bench {
                     return a
                 }
             let seedList = (0..<(quick ? 1 : max(1, seeds))).map { UInt64($0 + firstSeed) }
-            let experiment = SplitEnsembleExperiment(configuration: c, seeds: seedList, ablations: abl, progress: splitEnsembleProgress(enabled: !json))
+            let reporter = ProgressReporter(enabled: !json)
+            let experiment = SplitEnsembleExperiment(configuration: c, seeds: seedList, ablations: abl, progress: splitEnsembleProgress(reporter))
             let runs = experiment.run(data: data)
-            if !json && isatty(STDERR_FILENO) != 0 { FileHandleStderr.write("\r\u{1B}[K") }
+            reporter.clear()
             let report = SplitEnsembleReport(runs: runs, data: data, configuration: c)
             let seconds = Date().timeIntervalSince(started)
-            if json {
-                let obj: [String: Any] = [
-                    "system": "split-ensemble", "machine": trainMachineDescription(),
-                    "settings": splitEnsembleSettings(c, data: data, heldOut: options.method.heldOut, threads: options.threads).merging([
-                        "quick": quick, "seeds": seedList.map { Int($0) }, "ablations": abl.map(\.rawValue),
-                    ] as [String: Any]) { $1 },
-                    "claims": report.claims(),
-                    "results": ["methods": report.rows().map { $0.json }, "runs": report.runJSON(), "seconds": seconds],
-                ]
-                let out = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                Stdout.write(String(decoding: out, as: UTF8.self) + "\n")
-            } else {
-                Stdout.write(report.table() + String(format: "\n%.0f s\n", seconds))
-            }
+            var settings = splitEnsembleSettings(c, data: data, heldOut: options.method.heldOut, threads: options.threads)
+            settings["quick"] = JSONValue(quick)
+            settings["seeds"] = JSONValue(seedList.map { Int($0) })
+            settings["ablations"] = JSONValue(abl.map(\.rawValue))
+            let bench = BenchReport(system: "split-ensemble", settings: settings, claims: report.claims(),
+                                    results: ["methods": .array(report.rows().map(\.json)), "runs": .array(report.runJSON()),
+                                              "seconds": JSONValue(seconds)])
+            try output.emit(bench, details: report.table() + String(format: "\n%.0f s\n", seconds))
         }
     }
 }
@@ -186,11 +180,12 @@ struct SplitEnsembleReport {
         let perSet: [PerSet]
         let flops: Int, parameters: Int, seeds: Int
 
-        var json: [String: Any] {
-            func ms(_ x: (mean: Double, std: Double)) -> [String: Double] { ["mean": x.mean, "std": x.std] }
-            return ["method": method, "description": description, "accuracy": ms(accuracy), "mean_auroc": ms(meanAUROC),
-                    "mean_fpr95": ms(meanFPR), "mean_aupr": ms(meanAUPR), "flops": flops, "parameters": parameters, "seeds": seeds,
-                    "ood": perSet.map { ["set": $0.set, "auroc": ms($0.auroc), "fpr95": ms($0.fpr), "aupr": ms($0.aupr)] as [String: Any] }]
+        var json: JSONValue {
+            func ms(_ x: (mean: Double, std: Double)) -> JSONValue { ["mean": JSONValue(x.mean), "std": JSONValue(x.std)] }
+            return ["method": JSONValue(method), "description": JSONValue(description), "accuracy": ms(accuracy),
+                    "mean_auroc": ms(meanAUROC), "mean_fpr95": ms(meanFPR), "mean_aupr": ms(meanAUPR), "flops": JSONValue(flops),
+                    "parameters": JSONValue(parameters), "seeds": JSONValue(seeds),
+                    "ood": .array(perSet.map { ["set": JSONValue($0.set), "auroc": ms($0.auroc), "fpr95": ms($0.fpr), "aupr": ms($0.aupr)] })]
         }
     }
 
@@ -225,51 +220,59 @@ struct SplitEnsembleReport {
         return diffs.isEmpty ? nil : meanAndStd(diffs).mean
     }
 
-    func claims() -> [[String: Any]] {
+    func claims() -> [Claim] {
         let se = "split-ensemble-\(configuration.score.rawValue)"
         let all = rows()
         guard let s = all.first(where: { $0.method == se }), let single = all.first(where: { $0.method == "single-msp" }) else { return [] }
-        var out: [[String: Any]] = [
-            ["id": "accuracy_gain_vs_single_pp", "unit": "pp", "paper": 0.8,
-             "ours": (delta("single-msp") { $0.accuracy } ?? .nan) * 100,
-             "description": "ID test accuracy of Split-Ensemble minus the single model at no more FLOPs (paper: +0.8 CIFAR-10, +1.8 CIFAR-100 with ResNet-18), mean over seeds",
-             "baseline": "single CNN of the same widths, same data and epochs, same engine"],
-            ["id": "mean_auroc_gain_vs_single_msp_pp", "unit": "pp", "paper": 2.2,
-             "ours": (delta("single-msp") { $0.meanAUROC } ?? .nan) * 100,
-             "description": "mean OOD AUROC over \(data.ood.map(\.name).joined(separator: ", ")) of Split-Ensemble (\(configuration.score.rawValue) score) minus the single model with MSP (paper: +2.2 CIFAR-10, +8.1 CIFAR-100)",
-             "baseline": "single CNN, maximum softmax probability"],
-            ["id": "mean_auroc_gain_vs_single_energy_pp", "unit": "pp", "paper": NSNull(),
-             "ours": (delta("single-energy") { $0.meanAUROC } ?? .nan) * 100,
-             "description": "as mean_auroc_gain_vs_single_msp_pp against the single model's energy score",
-             "baseline": "single CNN, energy score"],
-            ["id": "flops_ratio_vs_single", "unit": "x", "paper": 1.0, "ours": Double(s.flops) / Double(single.flops),
-             "description": "inference FLOPs of the pruned Split-Ensemble tree over the single model's (engine FLOP counter)",
-             "baseline": "single CNN"],
+        let setting = "Fashion-MNIST, \(runs.count) seed(s)"
+        func points(_ baseline: String, _ metric: (MethodEvaluation) -> Double) -> Double? { delta(baseline, metric).map { $0 * 100 } }
+        var out = [
+            Claim(id: "accuracy_gain_vs_single_pp", setting: setting,
+                  description: "ID test accuracy of Split-Ensemble minus the single model at no more FLOPs (paper: +0.8 CIFAR-10, +1.8 CIFAR-100 with ResNet-18), mean over seeds",
+                  unit: "pp", paper: .value(0.8), ours: points("single-msp") { $0.accuracy }, better: .higher,
+                  baseline: "single CNN of the same widths, same data and epochs, same engine",
+                  reproduced: Claim.judge(points("single-msp") { $0.accuracy }, better: .higher, threshold: 0)),
+            Claim(id: "mean_auroc_gain_vs_single_msp_pp", setting: setting,
+                  description: "mean OOD AUROC over \(data.ood.map(\.name).joined(separator: ", ")) of Split-Ensemble (\(configuration.score.rawValue) score) minus the single model with MSP (paper: +2.2 CIFAR-10, +8.1 CIFAR-100)",
+                  unit: "pp", paper: .value(2.2), ours: points("single-msp") { $0.meanAUROC }, better: .higher,
+                  baseline: "single CNN, maximum softmax probability",
+                  reproduced: Claim.judge(points("single-msp") { $0.meanAUROC }, better: .higher, threshold: 0)),
+            Claim(id: "mean_auroc_gain_vs_single_energy_pp", setting: setting,
+                  description: "as mean_auroc_gain_vs_single_msp_pp against the single model's energy score",
+                  unit: "pp", paper: nil, ours: points("single-energy") { $0.meanAUROC }, better: .higher, baseline: "single CNN, energy score"),
+            Claim(id: "flops_ratio_vs_single", setting: setting,
+                  description: "inference FLOPs of the pruned Split-Ensemble tree over the single model's (engine FLOP counter)",
+                  unit: "x", paper: .value(1), ours: Double(s.flops) / Double(single.flops), better: .lower, baseline: "single CNN",
+                  reproduced: Double(s.flops) <= Double(single.flops) * 1.0001),
         ]
         if let e = all.first(where: { $0.method.hasPrefix("deep-ensemble") }) {
-            out.append(["id": "mean_auroc_vs_deep_ensemble_pp", "unit": "pp", "paper": NSNull(),
-                        "ours": (delta(e.method) { $0.meanAUROC } ?? .nan) * 100,
-                        "description": "mean AUROC of Split-Ensemble minus the \(configuration.ensembleSize)x deep ensemble (which costs \(String(format: "%.1f", Double(e.flops) / Double(s.flops)))x the FLOPs); the paper says it is competitive at about 1/4 of the cost",
-                        "baseline": "deep ensemble of independently initialised single models"])
+            out.append(Claim(id: "mean_auroc_vs_deep_ensemble_pp", setting: setting,
+                             description: "mean AUROC of Split-Ensemble minus the \(configuration.ensembleSize)x deep ensemble (which costs \(String(format: "%.1f", Double(e.flops) / Double(s.flops)))x the FLOPs); the paper says it is competitive at about 1/4 of the cost",
+                             unit: "pp", paper: nil, ours: points(e.method) { $0.meanAUROC }, better: .higher,
+                             baseline: "deep ensemble of independently initialised single models"))
         }
         return out
     }
 
-    func runJSON() -> [[String: Any]] {
+    func runJSON() -> [JSONValue] {
         runs.map { r in
-            func logJSON(_ l: SplitEnsembleTraining.Log) -> [[String: Any]] {
-                l.rounds.enumerated().map { k, round in
-                    ["splits": round.splits.map { ["layer": $0.layer, "groups": $0.groups] as [String: Any] },
-                     "flops_before_pruning": round.flopsBeforePruning, "flops_after_pruning": round.flopsAfterPruning,
-                     "tree": round.tree, "min_iou_per_block_before_split": l.minimumIoU[k]]
-                }
+            func logJSON(_ l: SplitEnsembleTraining.Log) -> JSONValue {
+                .array(l.rounds.enumerated().map { k, round in
+                    ["splits": .array(round.splits.map { ["layer": JSONValue($0.layer), "groups": .array($0.groups.map { JSONValue($0) })] }),
+                     "flops_before_pruning": JSONValue(round.flopsBeforePruning), "flops_after_pruning": JSONValue(round.flopsAfterPruning),
+                     "tree": JSONValue(round.tree), "min_iou_per_block_before_split": JSONValue(l.minimumIoU[k])]
+                })
             }
-            return ["seed": Int(r.seed), "subtasks": r.split.groups, "rounds": logJSON(r.log), "seconds": r.seconds,
-                    "ablations": r.ablationLogs.map { ["ablation": $0.0, "subtasks": $0.1.groups, "rounds": logJSON($0.2)] as [String: Any] },
-                    "methods": r.evaluations.map { e in
-                        ["method": e.method, "accuracy": e.accuracy, "mean_auroc": e.meanAUROC, "flops": e.flops,
-                         "ood": e.ood.map { ["set": $0.set, "auroc": $0.result.auroc, "fpr95": $0.result.fpr95, "aupr": $0.result.aupr] }] as [String: Any]
-                    }]
+            return ["seed": JSONValue(Int(r.seed)), "subtasks": .array(r.split.groups.map { JSONValue($0) }), "rounds": logJSON(r.log),
+                    "seconds": .object(r.seconds.mapValues { JSONValue($0) }),
+                    "ablations": .array(r.ablationLogs.map { ["ablation": JSONValue($0.0), "subtasks": .array($0.1.groups.map { JSONValue($0) }),
+                                                              "rounds": logJSON($0.2)] }),
+                    "methods": .array(r.evaluations.map { e in
+                        ["method": JSONValue(e.method), "accuracy": JSONValue(e.accuracy), "mean_auroc": JSONValue(e.meanAUROC),
+                         "flops": JSONValue(e.flops),
+                         "ood": .array(e.ood.map { ["set": JSONValue($0.set), "auroc": JSONValue($0.result.auroc),
+                                                    "fpr95": JSONValue($0.result.fpr95), "aupr": JSONValue($0.result.aupr)] })]
+                    })]
         }
     }
 
@@ -312,10 +315,6 @@ struct SplitEnsembleReport {
             s += "\n"
         }
         s += "\n"
-        for c in claims() {
-            s += String(format: "%@: ours %+.2f %@ (paper %@)\n", c["id"] as! String, c["ours"] as! Double, c["unit"] as! String,
-                        (c["paper"] as? Double).map { String($0) } ?? "n/a")
-        }
         for r in runs { s += "seed \(r.seed): subtasks \(r.split), tree " + (r.log.rounds.last?.tree ?? "-") + "\n" }
         return s
     }
@@ -336,27 +335,33 @@ extension Tern.Train {
         try splitEnsemble.apply(to: &c, defaultWarmup: epochs)
         c.batchSize = batchSize; c.learningRate = lr
         let d = try splitEnsemble.loadData(directory: data, trainCount: limit > 0 ? limit : 8000, quick: false, seed: seed)
-        let progress = splitEnsembleProgress(enabled: !json)
+        let reporter = ProgressReporter(enabled: !json)
+        let progress = splitEnsembleProgress(reporter)
         let single = SplitEnsembleTraining.trainSingle(d.train, configuration: c, seed: seed, progress: progress)
         let split = c.grouping == .semantic
             ? SubtaskSplit.semantic(classMeans: SplitEnsembleTraining.classMeans(single, data: d.train), subtasks: c.subtasks, seed: seed)
             : SubtaskSplit.random(classes: d.train.classes, subtasks: c.subtasks, seed: seed)
         let (net, log) = SplitEnsembleTraining.trainSplitEnsemble(d.train, split: split, configuration: c, budgetFLOPs: single.flops,
                                                                   seed: seed &+ 200, progress: progress)
-        if progress != nil { FileHandleStderr.write("\r\u{1B}[K") }
+        reporter.clear()
         let evals = Evaluation.single(single, data: d, description: "single") + Evaluation.splitEnsemble(net, data: d, description: "split-ensemble")
         if let save {
             try net.save(to: save, metadata: ["model": "split-ensemble", "subtasks": split.description, "tree": net.treeDescription])
         }
         if json {
-            let obj: [String: Any] = [
-                "model": "split-ensemble", "subtasks": split.groups, "tree": net.treeDescription, "flops": net.flops, "budget_flops": single.flops,
-                "settings": splitEnsembleSettings(c, data: d, heldOut: splitEnsemble.heldOut, threads: threads).merging(["seed": Int(seed)]) { $1 },
-                "rounds": log.rounds.map { ["splits": $0.splits.map(\.groups), "flops_after_pruning": $0.flopsAfterPruning, "tree": $0.tree] as [String: Any] },
-                "methods": evals.map { ["method": $0.method, "accuracy": $0.accuracy, "mean_auroc": $0.meanAUROC, "flops": $0.flops] as [String: Any] },
+            var settings = splitEnsembleSettings(c, data: d, heldOut: splitEnsemble.heldOut, threads: threads)
+            settings["seed"] = JSONValue(Int(seed))
+            let obj: JSONValue = [
+                "model": "split-ensemble", "subtasks": .array(split.groups.map { JSONValue($0) }), "tree": JSONValue(net.treeDescription),
+                "flops": JSONValue(net.flops), "budget_flops": JSONValue(single.flops), "settings": .object(settings),
+                "rounds": .array(log.rounds.map { ["splits": .array($0.splits.map { .array($0.groups.map { JSONValue($0) }) }),
+                                                   "flops_after_pruning": JSONValue($0.flopsAfterPruning), "tree": JSONValue($0.tree)] }),
+                "methods": .array(evals.map { ["method": JSONValue($0.method), "accuracy": JSONValue($0.accuracy),
+                                               "mean_auroc": JSONValue($0.meanAUROC), "flops": JSONValue($0.flops)] }),
             ]
-            let out = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            Stdout.write(String(decoding: out, as: UTF8.self) + "\n")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            Stdout.write(String(decoding: try encoder.encode(obj), as: UTF8.self) + "\n")
         } else {
             var s = "subtasks \(split), tree \(net.treeDescription), \(net.flops) FLOPs (budget \(single.flops))\n"
             for e in evals { s += String(format: "%@ acc %.2f%%  mean AUROC %.2f%%\n", padded(e.method, -24), e.accuracy * 100, e.meanAUROC * 100) }

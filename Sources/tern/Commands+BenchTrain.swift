@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
+import Benchmarks
 import Autograd
 import Foundation
 import NeuralNetworks
@@ -21,14 +23,15 @@ extension Tern.Bench {
         @Option(help: "Minimum SGD steps per timed window (windows also last at least 0.25 s).") var steps = 20
         @Option(help: "Comma-separated workloads: mlp,cnn,resnet8,transformer.") var workloads = "mlp,cnn,resnet8,transformer"
         @Option(help: "Steps of the MLP workload for the resident-memory check (0 = skip).") var memorySteps = 1000
-        @Flag(help: "A small version that runs in seconds (used by tests).") var quick = false
-        @Flag(help: "Print the reproduction-report JSON.") var json = false
+        @OptionGroup var output: BenchOutputOptions
+        private var quick: Bool { output.quick }
+        private var json: Bool { output.json }
 
         struct Workload {
             let name: String, description: String
             let batch: Int
             let input: [Int]
-            let make: (inout SeededGenerator) -> Module
+            let make: (inout SeededRandom) -> Module
             let classification: Bool
         }
 
@@ -44,7 +47,7 @@ extension Tern.Bench {
         ] }
 
         func measure(_ w: Workload) -> (median: Double, all: [Double], rssGrowthMiB: Double) {
-            var gen = SeededGenerator(seed: 1)
+            var gen = SeededRandom(seed: 1)
             let model = w.make(&gen)
             let x = Tensor.normal([w.batch] + w.input, generator: &gen)
             let labels = (0..<w.batch).map { Int32($0 % 10) }
@@ -78,8 +81,15 @@ extension Tern.Bench {
         }
 
         /// Resident memory after 10% of `steps` training steps and at the end: flat when nothing leaks.
-        func memoryCheck(_ w: Workload, steps: Int) -> [String: Any] {
-            var gen = SeededGenerator(seed: 2)
+        struct MemoryCheck: Codable {
+            var workload: String
+            var steps: Int
+            var rss_mib_early: Double
+            var rss_mib_end: Double
+        }
+
+        func memoryCheck(_ w: Workload, steps: Int) -> MemoryCheck {
+            var gen = SeededRandom(seed: 2)
             let model = w.make(&gen)
             let x = Tensor.normal([w.batch] + w.input, generator: &gen)
             let labels = (0..<w.batch).map { Int32($0 % 10) }
@@ -89,48 +99,41 @@ extension Tern.Bench {
                 Training.classificationStep(model, opt, images: x, labels: labels)
                 if s == steps / 10 { early = trainResidentMiB() }
             }
-            return ["workload": w.name, "steps": steps, "rss_mib_early": early, "rss_mib_end": trainResidentMiB()]
+            return MemoryCheck(workload: w.name, steps: steps, rss_mib_early: early, rss_mib_end: trainResidentMiB())
         }
 
         func run() throws {
             Parallel.setThreads(threads)
             let names = workloads.split(separator: ",").map(String.init)
-            var results: [String: Any] = [:]
+            var results: [String: JSONValue] = [:]
             var rows: [(String, Double)] = []
             for w in Self.all where names.contains(w.name) {
                 let (median, all, growth) = measure(w)
                 rows.append((w.name, median))
-                results[w.name] = ["samples_per_second": median, "windows": all, "batch": w.batch,
-                                   "description": w.description, "rss_growth_mib": growth]
+                results[w.name] = ["samples_per_second": JSONValue(median), "windows": JSONValue(all), "batch": JSONValue(w.batch),
+                                   "description": JSONValue(w.description), "rss_growth_mib": JSONValue(growth)]
                 if !json { FileHandleStderr.write(String(format: "%-12@ %10.1f samples/s   (%@)\n", w.name, median, w.description)) }
             }
+            var claims: [Claim] = []
             if memorySteps > 0, let w = Self.all.first(where: { $0.name == "mlp" }) {
                 let m = memoryCheck(w, steps: quick ? 50 : memorySteps)
-                results["memory"] = m
+                results["memory"] = try JSONValue(encoding: m)
                 if !json {
                     FileHandleStderr.write(String(format: "memory: RSS %.1f MiB after 10%% of %d steps, %.1f MiB at the end\n",
-                                                  m["rss_mib_early"] as! Double, m["steps"] as! Int, m["rss_mib_end"] as! Double))
+                                                  m.rss_mib_early, m.steps, m.rss_mib_end))
                 }
-            }
-            if json {
                 // Ratios against PyTorch are claims of bench/train-speed, which runs both sides; this
                 // run measures the one claim it can make alone: memory stays flat over many steps.
-                var claims: [[String: Any]] = []
-                if let m = results["memory"] as? [String: Any], let early = m["rss_mib_early"] as? Double, let end = m["rss_mib_end"] as? Double {
-                    claims.append(["id": "train_rss_growth_mib", "unit": "MiB", "paper": NSNull(), "ours": end - early,
-                                   "description": "resident-memory growth from 10% to 100% of \(m["steps"] ?? 0) MLP training steps",
-                                   "baseline": "the same process after 10% of the steps"])
-                }
-                let report: [String: Any] = [
-                    "system": "train", "machine": trainMachineDescription(),
-                    "settings": ["threads": threads, "repetitions": quick ? 1 : repetitions, "steps": quick ? 2 : steps, "quick": quick],
-                    "claims": claims, "results": results,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
-            } else {
-                for (n, r) in rows { Stdout.write(String(format: "%@\t%.1f\n", n, r)) }
+                claims.append(Claim(id: "train_rss_growth_mib", description: "resident-memory growth from 10% to 100% of \(m.steps) MLP training steps",
+                                    unit: "MiB", paper: nil, ours: m.rss_mib_end - m.rss_mib_early, better: .lower,
+                                    baseline: "the same process after 10% of the steps"))
             }
+            let report = BenchReport(
+                system: "train",
+                settings: ["threads": JSONValue(threads), "repetitions": JSONValue(quick ? 1 : repetitions), "steps": JSONValue(quick ? 2 : steps),
+                           "quick": JSONValue(quick)],
+                claims: claims, results: .object(results))
+            try output.emit(report, details: rows.map { String(format: "%@\t%.1f", $0.0, $0.1) }.joined(separator: "\n") + "\n")
         }
     }
 }

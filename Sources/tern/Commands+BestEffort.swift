@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
 import BestEffortServing
 import BestEffortTraining
@@ -61,7 +62,7 @@ extension Tern {
             let previous = latencyOnly ? try TierTable(contentsOf: output) : nil
             var loaded: [String: TierMeasurer] = [:]
             var profiles: [TierProfile] = []
-            let progress = ProgressCounter(label: "profile", total: sources.count * (ChoiceTask.allCases.count * ((count + 3) / 4) + sizes.count))
+            let progress = ProgressReporter(label: "profile", total: sources.count * (ChoiceTask.allCases.count * ((count + 3) / 4) + sizes.count))
             for (spec, p) in sources {
                 if loaded[p] == nil {
                     let file = try GGUFFile(path: p)
@@ -89,7 +90,7 @@ extension Tern {
                         seconds.append(try await served.latency(spec, batch: b, repetitions: reps))
                         progress.step()
                     }
-                    FileHandleStderr.write("\r\(spec.name): quality \(quality.map { String(format: "%.2f", $0) }) latency \(seconds.map { String(format: "%.3f", $0) }) s\u{1B}[K\n")
+                    progress.log("\(spec.name): quality \(quality.map { String(format: "%.2f", $0) }) latency \(seconds.map { String(format: "%.3f", $0) }) s")
                     profiles.append(TierProfile(spec: spec, quality: quality, batchSizes: sizes, seconds: seconds))
                     continue
                 }
@@ -105,7 +106,7 @@ extension Tern {
                     seconds.append(try m.latency(tier: spec, batch: b, repetitions: reps))
                     progress.step()
                 }
-                FileHandleStderr.write("\r\(spec.name): quality \(quality.map { String(format: "%.2f", $0) }) latency \(seconds.map { String(format: "%.3f", $0) }) s\u{1B}[K\n")
+                progress.log("\(spec.name): quality \(quality.map { String(format: "%.2f", $0) }) latency \(seconds.map { String(format: "%.3f", $0) }) s")
                 profiles.append(TierProfile(spec: spec, quality: quality, batchSizes: sizes, seconds: seconds))
             }
             progress.finish()
@@ -264,9 +265,9 @@ struct BestEffortOptions: ParsableArguments {
 /// Trains the router with a progress line and returns the policy file.
 func trainRouter(_ setup: BestEffortOptions.Setup, dqn: DQNSettings, progress: Bool) -> RouterPolicyFile {
     let trainer = DQNTrainer(model: setup.model, settings: setup.settings, dqn: dqn)
-    let line = ProgressCounter(label: "train", total: dqn.episodes, enabled: progress)
+    let line = ProgressReporter(label: "train", total: dqn.episodes, enabled: progress)
     let weights = trainer.train { r in
-        line.step(detail: String(format: "ε %.2f reward %.3f availability %.3f loss %.4f", r.epsilon, r.meanReward, r.availability, r.loss))
+        line.step(String(format: "ε %.2f reward %.3f availability %.3f loss %.4f", r.epsilon, r.meanReward, r.availability, r.loss))
     }
     line.finish()
     let training: [String: String] = [
@@ -278,27 +279,6 @@ func trainRouter(_ setup: BestEffortOptions.Setup, dqn: DQNSettings, progress: B
     ]
     return RouterPolicyFile(tiers: setup.table.tiers.map(\.spec.name), tasks: setup.table.tasks, settings: setup.settings,
                             network: weights, training: training)
-}
-
-/// A step counter shown as one progress line on a TTY (stderr).
-final class ProgressCounter {
-    let label: String, total: Int
-    var done = 0
-    let enabled: Bool
-
-    init(label: String, total: Int, enabled: Bool = true) {
-        self.label = label
-        self.total = total
-        self.enabled = enabled && isatty(STDERR_FILENO) != 0
-    }
-
-    func step(detail: String = "") {
-        done += 1
-        guard enabled else { return }
-        FileHandleStderr.write("\r\(label): \(done)/\(total) \(detail)\u{1B}[K")
-    }
-
-    func finish() { if enabled { FileHandleStderr.write("\n") } }
 }
 
 extension Tern.BestEffortReplay {

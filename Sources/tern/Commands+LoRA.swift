@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import Support
 import TransformerModels
 
 extension Tern {
@@ -64,7 +65,7 @@ extension Tern.LoRA {
             let arch = file.string("general.architecture") ?? "llama"
             let hp = try LlamaHyperparameters(file: file, arch: arch)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let progress = ProgressLine(label: "adapters", total: Int64(count))
+            let progress = ProgressReporter(label: "adapters", total: count)
             var bytes = 0
             for i in 0..<count {
                 let name = String(format: "%@-%04d", prefix, i)
@@ -73,7 +74,7 @@ extension Tern.LoRA {
                 let dest = (out as NSString).appendingPathComponent(name + ".gguf")
                 do { try adapter.ggufWriter(architecture: arch).write(to: dest) } catch { throw CLIError("\(dest): \(error)") }
                 bytes += adapter.byteCount
-                progress.update(Int64(i + 1))
+                progress.step()
             }
             progress.finish()
             print("wrote \(count) adapter(s) to \(out) (ranks \(rankList.map(String.init).joined(separator: ",")), targets \(list.map(\.ggufName).joined(separator: ",")), \(bytes >> 20) MiB of f32 weights)")

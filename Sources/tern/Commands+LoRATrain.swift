@@ -5,6 +5,7 @@ import Foundation
 import GGUF
 import InferenceEngine
 import LoRATraining
+import Support
 import Tensors
 import Tokenization
 import TransformerModels
@@ -69,16 +70,13 @@ extension Tern {
             let train = task.examples(count: examples, heldOut: false, seed: seed)
             let heldOut = task.examples(count: eval, heldOut: true, seed: seed &+ 1_000)
             let lossBefore = trainer.step(Array(heldOut.prefix(8)), train: false)
-            let progress = ProgressLine(label: "train", total: Int64(steps))
+            let progress = ProgressReporter(label: "train", logInterval: 5)
             var losses: [Float] = []
             var seconds = 0.0
             trainer.train(train) { step, loss, elapsed in
                 losses.append(loss)
                 seconds = elapsed
-                progress.update(Int64(step))
-                if isatty(STDERR_FILENO) == 0 && (step % 10 == 0 || step == steps) {
-                    FileHandleStderr.write(String(format: "step %d/%d  loss %.3f  %.2f s/step\n", step, steps, loss, elapsed / Double(step)))
-                }
+                progress.update(String(format: "step %d/%d | loss %.3f | %.2f s/step", step, steps, loss, elapsed / Double(step)), force: step == steps)
             }
             progress.finish()
             let lossAfter = trainer.step(Array(heldOut.prefix(8)), train: false)

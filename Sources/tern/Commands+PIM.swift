@@ -3,6 +3,7 @@
 import ArgumentParser
 import EpitomePIM
 import Foundation
+import Support
 import PIMSimulator
 
 extension Tern {
@@ -172,37 +173,43 @@ struct PIMReport {
         return s
     }
 
-    func jsonObject() -> [String: Any] {
-        func layerJSON(_ l: LayerCost) -> [String: Any] {
-            ["name": l.name, "weights": l.storedParameters, "row_tiles": l.rowTiles, "column_tiles": l.columnTiles,
-             "crossbars": l.crossbars, "utilization": l.utilization, "area_mm2": l.areaMM2,
-             "latency_us": l.latencyMicroseconds, "energy_uj": l.energyMicrojoules,
-             "energy_parts_uj": ["crossbar": l.crossbarEnergyMicrojoules, "adc": l.adcEnergyMicrojoules,
-                                 "dac": l.dacEnergyMicrojoules, "digital": l.digitalEnergyMicrojoules]]
+    func jsonObject() -> JSONValue {
+        func layerJSON(_ l: LayerCost) -> JSONValue {
+            ["name": JSONValue(l.name), "weights": JSONValue(l.storedParameters), "row_tiles": JSONValue(l.rowTiles),
+             "column_tiles": JSONValue(l.columnTiles), "crossbars": JSONValue(l.crossbars), "utilization": JSONValue(l.utilization),
+             "area_mm2": JSONValue(l.areaMM2), "latency_us": JSONValue(l.latencyMicroseconds), "energy_uj": JSONValue(l.energyMicrojoules),
+             "energy_parts_uj": ["crossbar": JSONValue(l.crossbarEnergyMicrojoules), "adc": JSONValue(l.adcEnergyMicrojoules),
+                                 "dac": JSONValue(l.dacEnergyMicrojoules), "digital": JSONValue(l.digitalEnergyMicrojoules)]]
         }
-        var obj: [String: Any] = [
-            "network": network.name, "bits": bits, "baseline_bits": baselineBits,
-            "hardware": ["crossbar_size": hardware.crossbarSize, "cell_bits": hardware.cellBits, "polarity": hardware.weightPolarity,
-                         "adc_bits": hardware.adcBits, "dac_bits": hardware.dacBits, "input_bits": hardware.inputBits],
-            "prune_keep": pruneKeep,
-            "area_reduction": areaReduction,
-            "gap_explanation": gapExplanation,
-            "variants": variants.map { v -> [String: Any] in
-                ["id": v.id, "description": v.description, "bits": v.bits, "weights": v.storedParameters,
-                 "crossbars": v.cost.crossbars, "area_mm2": v.cost.areaMM2, "latency_us": v.cost.latencyMicroseconds,
-                 "energy_uj": v.cost.energyMicrojoules, "layers": v.cost.layers.map(layerJSON)]
-            },
+        var obj: [String: JSONValue] = [
+            "network": JSONValue(network.name), "bits": JSONValue(bits), "baseline_bits": JSONValue(baselineBits),
+            "hardware": ["crossbar_size": JSONValue(hardware.crossbarSize), "cell_bits": JSONValue(hardware.cellBits),
+                         "polarity": JSONValue(hardware.weightPolarity), "adc_bits": JSONValue(hardware.adcBits),
+                         "dac_bits": JSONValue(hardware.dacBits), "input_bits": JSONValue(hardware.inputBits)],
+            "prune_keep": JSONValue(pruneKeep),
+            "area_reduction": JSONValue(areaReduction),
+            "gap_explanation": JSONValue(gapExplanation),
+            "variants": .array(variants.map { v in
+                ["id": JSONValue(v.id), "description": JSONValue(v.description), "bits": JSONValue(v.bits),
+                 "weights": JSONValue(v.storedParameters), "crossbars": JSONValue(v.cost.crossbars), "area_mm2": JSONValue(v.cost.areaMM2),
+                 "latency_us": JSONValue(v.cost.latencyMicroseconds), "energy_uj": JSONValue(v.cost.energyMicrojoules),
+                 "layers": .array(v.cost.layers.map(layerJSON))]
+            }),
         ]
-        if let r = ratio("plain-8bit", "epitome") { obj["area_reduction_vs_8bit"] = r }
+        if let r = ratio("plain-8bit", "epitome") { obj["area_reduction_vs_8bit"] = JSONValue(r) }
         if let g = searchedGenes {
-            obj["searched_factors"] = zip(network.layers, g).map { ["layer": $0.name, "out": $1.outFactor, "in": $1.inFactor] }
-            obj["search_budget_crossbars"] = searchBudgetCrossbars ?? 0
+            obj["searched_factors"] = .array(zip(network.layers, g).map {
+                ["layer": JSONValue($0.name), "out": JSONValue($1.outFactor), "in": JSONValue($1.inFactor)]
+            })
+            obj["search_budget_crossbars"] = JSONValue(searchBudgetCrossbars ?? 0)
         }
-        return obj
+        return .object(obj)
     }
 
     func jsonString() throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: jsonObject(), options: [.sortedKeys]), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(jsonObject()), as: UTF8.self)
     }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import ArgumentParser
 import Autograd
 import Datasets
@@ -46,13 +47,13 @@ extension Tern {
             // Fashion-MNIST training-set statistics.
             train = train.normalized(mean: 0.2860, std: 0.3530)
             test = test.normalized(mean: 0.2860, std: 0.3530)
-            var gen = SeededGenerator(seed: seed)
+            var gen = SeededRandom(seed: seed)
             let net: Module = model == .mlp ? ReferenceModels.mlp(generator: &gen) : ReferenceModels.smallCNN(generator: &gen)
             let optimizer = SGD(net.trainableParameters, learningRate: lr, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
             var loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed &+ 1)
             let total = epochs * loader.batchCount
             let schedule = WarmupSchedule(warmupSteps: min(200, total / 10), then: CosineSchedule(base: lr, totalSteps: total))
-            let tty = isatty(STDERR_FILENO) != 0 && !json
+            let progress = ProgressReporter(enabled: !json, logInterval: 5)
             var step = 0
             var testAccuracy: Float = 0
             var history: [[String: Any]] = []
@@ -60,26 +61,21 @@ extension Tern {
             for epoch in 1...max(epochs, 1) {
                 let epochStart = Date()
                 var lossSum: Float = 0, accSum: Float = 0, seen = 0, batches = 0
-                var lastDraw = Date.distantPast
                 for (images, labels) in loader.epoch() {
                     optimizer.learningRate = schedule.rate(at: step)
                     let (loss, acc) = Training.classificationStep(net, optimizer, images: images, labels: labels)
                     step += 1; batches += 1
                     lossSum += loss; accSum += acc; seen += labels.count
                     let elapsed = Date().timeIntervalSince(epochStart)
-                    if Date().timeIntervalSince(lastDraw) > (tty ? 0.1 : 5) || batches == loader.batchCount {
-                        lastDraw = Date()
-                        let line = String(format: "epoch %d/%d | step %d/%d | loss %.4f | acc %.2f%% | lr %.4f | %.0f samples/s",
-                                          epoch, epochs, step, total, lossSum / Float(batches), accSum / Float(batches) * 100,
-                                          optimizer.learningRate, Double(seen) / max(elapsed, 1e-9))
-                        FileHandleStderr.write(tty ? "\r" + line + "\u{1B}[K" : line + "\n")
-                    }
+                    progress.update(String(format: "epoch %d/%d | step %d/%d | loss %.4f | acc %.2f%% | lr %.4f | %.0f samples/s",
+                                           epoch, epochs, step, total, lossSum / Float(batches), accSum / Float(batches) * 100,
+                                           optimizer.learningRate, Double(seen) / max(elapsed, 1e-9)), force: batches == loader.batchCount)
                 }
                 testAccuracy = Training.evaluate(net, images: test.images, labels: test.labels)
                 let secs = Date().timeIntervalSince(epochStart)
                 let summary = String(format: "epoch %d: train loss %.4f, train acc %.2f%%, test acc %.2f%%, %.1f s, %.0f samples/s",
                                      epoch, lossSum / Float(batches), accSum / Float(batches) * 100, testAccuracy * 100, secs, Double(seen) / secs)
-                FileHandleStderr.write((tty ? "\r" : "") + summary + (tty ? "\u{1B}[K\n" : "\n"))
+                progress.log(summary)
                 history.append(["epoch": epoch, "train_loss": Double(lossSum / Float(batches)), "test_accuracy": Double(testAccuracy),
                                 "seconds": secs, "samples_per_second": Double(seen) / secs])
             }

@@ -2,6 +2,7 @@
 
 import Crypto
 import Foundation
+import Support
 import ZIPFoundation
 
 /// The local model cache (`$TERN_HOME/models`, default `~/.cache/tern/models`) and `tern pull`'s work.
@@ -49,7 +50,7 @@ struct ModelStore {
         }
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         // Reuse a file that is already there if its hash is right (e.g. copied by hand).
-        if !force, fm.fileExists(atPath: dest), (try? sha256(ofFile: dest, progress: nil)) == entry.sha256 {
+        if !force, fm.fileExists(atPath: dest), (try? sha256(ofFile: dest)) == entry.sha256 {
             try stamp(entry)
             log("verified existing \(dest)")
             return
@@ -81,7 +82,8 @@ struct ModelStore {
         }
         let partial = dest + ".partial"
         try? fm.removeItem(atPath: partial)
-        let bar = progress ? ProgressLine(label: "extracting", total: Int64(member.uncompressedSize)) : nil
+        let bar = progress ? ProgressReporter(label: "extracting") : nil
+        let size = Int64(member.uncompressedSize)
         var hasher = SHA256()
         var done: Int64 = 0
         guard fm.createFile(atPath: partial, contents: nil), let out = FileHandle(forWritingAtPath: partial) else {
@@ -92,7 +94,7 @@ struct ModelStore {
                 hasher.update(data: data)
                 out.write(data)
                 done += Int64(data.count)
-                bar?.update(done)
+                bar?.update(bytes: done, of: size)
             }
             try out.close()
         } catch {
@@ -155,15 +157,10 @@ struct ModelStore {
 }
 
 /// SHA-256 of a file, streamed.
-func sha256(ofFile path: String, progress: ProgressLine?) throws -> String {
+func sha256(ofFile path: String) throws -> String {
     guard let h = FileHandle(forReadingAtPath: path) else { throw CLIError("cannot read \(path)") }
     defer { try? h.close() }
     var hasher = SHA256()
-    var done: Int64 = 0
-    while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty {
-        hasher.update(data: chunk)
-        done += Int64(chunk.count)
-        progress?.update(done)
-    }
+    while let chunk = try h.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
     return hasher.finalize().map { String(format: "%02x", $0) }.joined()
 }

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Kernels
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -50,19 +51,6 @@ enum FileHandleStderr {
 enum Stdout {
     static func write(_ s: String) {
         writeAll(1, s)
-    }
-}
-
-/// Writes all of `s` to a file descriptor, retrying short writes.
-func writeAll(_ fd: Int32, _ s: String) {
-    var s = s
-    s.withUTF8 { buf in
-        var off = 0
-        while off < buf.count {
-            let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-            if n <= 0 { return }
-            off += n
-        }
     }
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
+
 /// `POST /v1/chat/completions` request body (the subset Tern implements, plus `top_k`/`min_p`).
 public struct ChatCompletionRequest: Sendable, Codable, Equatable {
     public var model: String

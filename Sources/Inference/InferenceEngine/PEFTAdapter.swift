@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 public import TransformerModels
 
@@ -49,7 +50,7 @@ public enum PEFTAdapter {
         guard let alpha = config.lora_alpha, alpha.isFinite, alpha >= 0 else { throw LoadError("adapter_config.json lacks a valid lora_alpha") }
         let tensors: [String: SafeTensor]
         do {
-            tensors = try SafeTensorsReader.read(path: weightsPath)
+            tensors = try SafeTensors.read(path: weightsPath).tensors
         } catch {
             throw LoadError("adapter_model.safetensors: \(error)")
         }

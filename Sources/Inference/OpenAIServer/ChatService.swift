@@ -4,6 +4,7 @@ import Foundation
 public import BestEffortServing
 public import InferenceEngine
 public import OpenAIAPI
+public import Support
 public import Tokenization
 import TransformerModels
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Tokenization
 
 #if canImport(Glibc)
@@ -122,9 +123,9 @@ public final class TextGenerator {
         var generated: [Int] = []
         var detok = StreamingDetokenizer(tokenizer: tokenizer)
         var text = ""
-        var held = ""  // text withheld because it could be the start of a stop string
+        var stopMatcher = StopStringMatcher(options.stop)
+        var stoppedByString = false
         var finish = FinishReason.length
-        let maxStop = options.stop.map(\.count).max() ?? 0
 
         var start = now()
         var next = 0
@@ -143,24 +144,15 @@ public final class TextGenerator {
                 finish = .stop
                 break
             }
-            held += detok.append(next)
-            if !options.stop.isEmpty, let (cut, _) = firstStop(in: held, options.stop) {
-                let piece = String(held[..<cut])
+            let (piece, stopped) = stopMatcher.append(detok.append(next))
+            if stopped {
                 text += piece
                 _ = onText(piece)
-                held = ""
                 finish = .stop
+                stoppedByString = true
                 break loop
             }
-            // Withhold only the longest suffix that could still grow into a stop string.
-            var keep = 0
-            for k in stride(from: min(held.count, maxStop - 1), to: 0, by: -1) {
-                let tail = held.suffix(k)
-                if options.stop.contains(where: { $0.hasPrefix(tail) }) { keep = k; break }
-            }
-            if held.count > keep {
-                let piece = String(held.dropLast(keep))
-                held = String(held.suffix(keep))
+            if !piece.isEmpty {
                 text += piece
                 if !onText(piece) { finish = .cancelled; break }
             }
@@ -171,8 +163,8 @@ public final class TextGenerator {
             }
             cachedTokens.append(generated.last!)
         }
-        if finish != .stop {
-            let rest = held + detok.finish()
+        if !stoppedByString {  // text held back for a possible stop string is final after all
+            let rest = stopMatcher.flush() + detok.finish()
             if !rest.isEmpty {
                 text += rest
                 _ = onText(rest)
@@ -187,14 +179,6 @@ public final class TextGenerator {
     public func reset() {
         cache.reset()
         cachedTokens.removeAll()
-    }
-
-    private func firstStop(in s: String, _ stops: [String]) -> (String.Index, String)? {
-        var best: (String.Index, String)?
-        for stop in stops where !stop.isEmpty {
-            if let r = s.firstRange(of: stop), best == nil || r.lowerBound < best!.0 { best = (r.lowerBound, stop) }
-        }
-        return best
     }
 }
 

@@ -2,6 +2,7 @@
 
 import Foundation
 public import OpenAIAPI
+public import Support
 
 /// ReAct (Yao et al.), the paper's baseline: one growing prompt; each step the model writes
 /// `Thought: ...` and `Action: tool[input]` (or `Finish[answer]`), generation stops before

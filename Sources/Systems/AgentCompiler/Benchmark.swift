@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 public import OpenAIAPI
 
@@ -117,12 +118,9 @@ public struct CompilerBenchmark: Sendable {
         return samples
     }
 
-    /// Mean and standard deviation.
+    /// Mean and sample standard deviation; (0, 0) for no values.
     public static func meanStd(_ xs: [Double]) -> (Double, Double) {
-        guard !xs.isEmpty else { return (0, 0) }
-        let m = xs.reduce(0, +) / Double(xs.count)
-        let v = xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count)
-        return (m, v.squareRoot())
+        Statistics.meanAndSpread(xs).map { ($0.mean, $0.spread) } ?? (0, 0)
     }
 
     /// Aggregates of one (set, mode, method) cell.

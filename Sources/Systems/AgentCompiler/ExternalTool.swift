@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 #endif
 public import OpenAIAPI
+public import Support
 
 /// A tool run as a subprocess: its description (name, rules, parameters as a JSON schema) comes
 /// from a JSON file, and each call writes `{"name": ..., "arguments": {param: value, ...}}` to the

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Foundation
 import Synchronization
 
@@ -96,14 +97,14 @@ public enum QuestionSets {
     public static func generate(_ dictionary: FoldocDictionary, count: Int, seed: UInt64 = 2024, sentences: Int = 2) -> [BenchmarkQuestion] {
         let facts = facts(dictionary, sentences: sentences)
         let dated = facts.filter { $0.year != nil }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var out: [BenchmarkQuestion] = []
 
         // HotpotQA comparison.
         var used: Set<String> = []
         var n = 0
         while n < count, dated.count >= 2 {
-            let a = dated[rng.below(dated.count)], b = dated[rng.below(dated.count)]
+            let a = dated[rng.nextInt(below: dated.count)], b = dated[rng.nextInt(below: dated.count)]
             guard a.title != b.title, abs(a.year! - b.year!) >= 3, !used.contains(a.title), !used.contains(b.title) else { continue }
             used.formUnion([a.title, b.title])
             let first = a.year! < b.year! ? a : b
@@ -129,7 +130,7 @@ public enum QuestionSets {
         var attempts = 0
         while n < count, categories.count >= 2, attempts < 10_000 {
             attempts += 1
-            let c = categories[rng.below(categories.count)]
+            let c = categories[rng.nextInt(below: categories.count)]
             var pool = byCategory[c]!
             rng.shuffle(&pool)
             let refs = Array(pool.prefix(4)), right = pool[4]
@@ -137,7 +138,7 @@ public enum QuestionSets {
             var wrong: [Fact] = []
             var cats: Set<String> = []
             while wrong.count < 3, !others.isEmpty {
-                let f = others.remove(at: rng.below(others.count))
+                let f = others.remove(at: rng.nextInt(below: others.count))
                 if !cats.contains(f.category) { wrong.append(f); cats.insert(f.category) }
             }
             guard wrong.count == 3 else { continue }
@@ -164,10 +165,10 @@ public enum QuestionSets {
         used = []
         n = 0
         while n < count, dated.count >= 2 {
-            let a = dated[rng.below(dated.count)], b = dated[rng.below(dated.count)]
+            let a = dated[rng.nextInt(below: dated.count)], b = dated[rng.nextInt(below: dated.count)]
             guard a.title != b.title, !used.contains(a.title), !used.contains(b.title) else { continue }
             used.formUnion([a.title, b.title])
-            let k = 1 + rng.below(9), m = 1 + rng.below(9)
+            let k = 1 + rng.nextInt(below: 9), m = 1 + rng.nextInt(below: 9)
             let ya = a.year! + k, yb = b.year! - m
             let answer = abs(ya - yb)
             let pa = "the year \(a.title) appeared plus \(k)", pb = "the year \(b.title) appeared minus \(m)"
@@ -239,21 +240,3 @@ public enum Scoring {
     }
 }
 
-/// SplitMix64: a tiny, stable generator for reproducible question sets.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    /// Seeds the generator.
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, below(i + 1)) }
-    }
-}

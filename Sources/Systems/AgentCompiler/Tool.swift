@@ -2,6 +2,7 @@
 
 import Foundation
 public import OpenAIAPI
+public import Support
 
 /// A tool's result. Observations keep their type (a number stays a number) so that a later task
 /// whose argument is exactly `$n` receives the value itself; inside longer strings an observation

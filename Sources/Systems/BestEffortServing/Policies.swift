@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 import Foundation
 
 /// Every request to one tier ("static-best" is the paper's static serving; "static-small" the cheapest tier).
@@ -12,11 +13,11 @@ public struct StaticPolicy: RoutingPolicy {
 
 /// A uniformly random tier.
 public struct RandomPolicy: RoutingPolicy {
-    var rng: SplitMix64
+    var rng: SeededRandom
     public let name = "random"
-    public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    public init(seed: UInt64) { rng = SeededRandom.bestEffort(seed: seed) }
     public mutating func route(_ c: RoutingContext, model: ServingModel, settings: SimulationSettings) -> Int {
-        rng.int(model.tierCount)
+        rng.nextInt(below: model.tierCount)
     }
 }
 
@@ -143,17 +144,17 @@ public struct RouterPolicyFile: Codable, Sendable {
 public struct LearnedPolicy: RoutingPolicy {
     public var network: QNetworkWeights
     public var epsilon: Double
-    var rng: SplitMix64
+    var rng: SeededRandom
     public let name = "learned"
 
     public init(network: QNetworkWeights, epsilon: Double = 0, seed: UInt64 = 0) {
         self.network = network
         self.epsilon = epsilon
-        rng = SplitMix64(seed: seed)
+        rng = SeededRandom.bestEffort(seed: seed)
     }
 
     public mutating func route(_ c: RoutingContext, model: ServingModel, settings: SimulationSettings) -> Int {
-        if epsilon > 0, rng.uniform() < epsilon { return rng.int(network.outputs) }
+        if epsilon > 0, rng.nextDouble() < epsilon { return rng.nextInt(below: network.outputs) }
         return network.argmax(c.features)
     }
 }

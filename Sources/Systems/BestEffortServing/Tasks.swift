@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
+
 /// One multiple-choice item: the model scores each option by its log-likelihood after the prompt.
 public struct ChoiceItem: Sendable, Equatable {
     /// The question text, ending where the answer starts.
@@ -27,7 +29,7 @@ public enum ChoiceTask: Int, CaseIterable, Sendable, Codable {
 
     /// `count` items of this task generated from `seed` (same seed, same items).
     public func items(count: Int, seed: UInt64) -> [ChoiceItem] {
-        var rng = SplitMix64(seed: seed &* 31 &+ UInt64(rawValue) &* 1_000_003)
+        var rng = SeededRandom.bestEffort(seed: seed &* 31 &+ UInt64(rawValue) &* 1_000_003)
         return (0..<count).map { _ in item(&rng) }
     }
 
@@ -36,28 +38,28 @@ public enum ChoiceTask: Int, CaseIterable, Sendable, Codable {
         items(count: shots, seed: 0xF3_5A07).map { $0.prompt + $0.options[$0.answer] + "\n\n" }.joined()
     }
 
-    private func item(_ rng: inout SplitMix64) -> ChoiceItem {
+    private func item(_ rng: inout SeededRandom) -> ChoiceItem {
         switch self {
         case .compare:
-            let a = 10 + rng.int(90)
-            var b = 10 + rng.int(90)
-            while b == a { b = 10 + rng.int(90) }
+            let a = 10 + rng.nextInt(below: 90)
+            var b = 10 + rng.nextInt(below: 90)
+            while b == a { b = 10 + rng.nextInt(below: 90) }
             return ChoiceItem(prompt: "Question: Which number is larger, \(a) or \(b)?\nAnswer:",
                               options: [" \(a)", " \(b)"], answer: a > b ? 0 : 1)
         case .sentiment:
-            let positive = rng.int(2) == 0
-            let subject = Self.subjects[rng.int(Self.subjects.count)]
+            let positive = rng.nextInt(below: 2) == 0
+            let subject = Self.subjects[rng.nextInt(below: Self.subjects.count)]
             let words = positive ? Self.positiveWords : Self.negativeWords
-            let w1 = words[rng.int(words.count)]
-            var w2 = words[rng.int(words.count)]
-            while w2 == w1 { w2 = words[rng.int(words.count)] }
+            let w1 = words[rng.nextInt(below: words.count)]
+            var w2 = words[rng.nextInt(below: words.count)]
+            while w2 == w1 { w2 = words[rng.nextInt(below: words.count)] }
             return ChoiceItem(prompt: "Review: The \(subject) was \(w1) and \(w2).\nIs this review positive or negative?\nAnswer:",
                               options: [" positive", " negative"], answer: positive ? 0 : 1)
         case .capital:
-            let i = rng.int(Self.capitals.count)
+            let i = rng.nextInt(below: Self.capitals.count)
             var options = [i]
             while options.count < 4 {
-                let j = rng.int(Self.capitals.count)
+                let j = rng.nextInt(below: Self.capitals.count)
                 if !options.contains(j) { options.append(j) }
             }
             options.shuffle(using: &rng)
@@ -66,10 +68,10 @@ public enum ChoiceTask: Int, CaseIterable, Sendable, Codable {
         case .copy:
             var options: [Int] = []
             while options.count < 4 {
-                let j = rng.int(Self.nouns.count)
+                let j = rng.nextInt(below: Self.nouns.count)
                 if !options.contains(j) { options.append(j) }
             }
-            let target = options[rng.int(4)]
+            let target = options[rng.nextInt(below: 4)]
             return ChoiceItem(prompt: "Repeat the word exactly.\nWord: \(Self.nouns[target])\nRepeated:",
                               options: options.map { " " + Self.nouns[$0] }, answer: options.firstIndex(of: target)!)
         }

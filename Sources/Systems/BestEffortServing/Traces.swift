@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
+
 /// One request: when it arrives and which task it is.
 public struct Request: Sendable, Equatable {
     public var id: Int
@@ -29,9 +31,9 @@ public struct Trace: Sendable {
     }
 
     /// Draws a task index from a mix (non-negative weights).
-    static func draw(_ mix: [Double], _ rng: inout SplitMix64) -> Int {
+    static func draw(_ mix: [Double], _ rng: inout SeededRandom) -> Int {
         let total = mix.reduce(0, +)
-        var u = rng.uniform() * total
+        var u = rng.nextDouble() * total
         for (i, w) in mix.enumerated() {
             u -= w
             if u < 0 { return i }
@@ -49,11 +51,11 @@ public struct Trace: Sendable {
     /// Poisson arrivals at a fixed `rate` (requests/s); the task mix may change at given times.
     public static func poisson(rate: Double, duration: Double, mix: [(start: Double, mix: [Double])], seed: UInt64) -> Trace {
         precondition(rate > 0 && rate.isFinite, "poisson: rate \(rate)")
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom.bestEffort(seed: seed)
         var t = 0.0
         var out: [Request] = []
         while true {
-            t += rng.exponential(rate: rate)
+            t += rng.nextExponential(rate: rate)
             if t >= duration { break }
             out.append(Request(id: out.count, arrival: t, task: draw(mixAt(t, mix), &rng)))
         }
@@ -66,20 +68,20 @@ public struct Trace: Sendable {
     public static func markovModulated(levels: [Double], meanDwell: Double, duration: Double,
                                        mix: [(start: Double, mix: [Double])], seed: UInt64) -> Trace {
         precondition(levels.allSatisfy { $0 > 0 && $0.isFinite }, "markovModulated: levels \(levels)")
-        var rng = SplitMix64(seed: seed)
-        var level = rng.int(levels.count)
-        var segmentEnd = rng.exponential(rate: 1 / meanDwell)
+        var rng = SeededRandom.bestEffort(seed: seed)
+        var level = rng.nextInt(below: levels.count)
+        var segmentEnd = rng.nextExponential(rate: 1 / meanDwell)
         var t = 0.0
         var out: [Request] = []
         while t < duration {
             // Within a segment arrivals are Poisson at the segment's rate (memoryless, so restart at boundaries).
-            let next = t + rng.exponential(rate: levels[level])
+            let next = t + rng.nextExponential(rate: levels[level])
             if next >= segmentEnd {
                 t = segmentEnd
-                var l = rng.int(levels.count - 1)
+                var l = rng.nextInt(below: levels.count - 1)
                 if l >= level { l += 1 }
                 level = levels.count > 1 ? l : level
-                segmentEnd = t + rng.exponential(rate: 1 / meanDwell)
+                segmentEnd = t + rng.nextExponential(rate: 1 / meanDwell)
                 continue
             }
             t = next

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 import Autograd
 public import BestEffortServing
 import NeuralNetworks
@@ -47,7 +48,7 @@ public final class DQNTrainer {
     let online: Sequential
     let target: Sequential
     let optimizer: Adam
-    var rng: SplitMix64
+    var rng: SeededRandom
     // Replay ring buffer.
     var states: [[Float]] = [], actions: [Int32] = [], rewards: [Float] = [], nexts: [[Float]] = [], terminal: [Bool] = []
     var replayNext = 0
@@ -59,13 +60,13 @@ public final class DQNTrainer {
         self.model = model
         self.settings = settings
         self.dqn = dqn
-        var gen = SeededGenerator(seed: dqn.seed)
+        var gen = SeededRandom(seed: dqn.seed)
         let inputs = model.taskCount + model.tierCount + 1
         let outputs = model.tierCount + (settings.allowDrop ? 1 : 0)
         online = Sequential([Linear(inputs, dqn.hidden, generator: &gen), Activation.relu, Linear(dqn.hidden, outputs, generator: &gen)])
         target = Sequential([Linear(inputs, dqn.hidden, generator: &gen), Activation.relu, Linear(dqn.hidden, outputs, generator: &gen)])
         optimizer = Adam(online.trainableParameters, learningRate: dqn.learningRate)
-        rng = SplitMix64(seed: dqn.seed ^ 0x5EED)
+        rng = SeededRandom.bestEffort(seed: dqn.seed ^ 0x5EED)
         syncTarget()
     }
 
@@ -81,10 +82,10 @@ public final class DQNTrainer {
 
     /// The training trace of an episode: Poisson or bursty, random rate and task mix.
     public func trainingTrace(episode: Int) -> Trace {
-        var r = SplitMix64(seed: dqn.seed &* 1_000_003 &+ UInt64(episode))
+        var r = SeededRandom.bestEffort(seed: dqn.seed &* 1_000_003 &+ UInt64(episode))
         let lo = log(dqn.rateRange[0]), hi = log(dqn.rateRange[1])
-        let rate = exp(lo + (hi - lo) * r.uniform())
-        let mix = (0..<model.taskCount).map { _ in 0.2 + r.uniform() }
+        let rate = exp(lo + (hi - lo) * r.nextDouble())
+        let mix = (0..<model.taskCount).map { _ in 0.2 + r.nextDouble() }
         let seed = r.next()
         if episode % 2 == 0 {
             return Trace.poisson(rate: rate, duration: dqn.episodeSeconds, mix: [(0, mix)], seed: seed)
@@ -107,7 +108,7 @@ public final class DQNTrainer {
     func update() -> Float {
         let n = dqn.batchSize, d = inputCount
         var idx: [Int] = []
-        for _ in 0..<n { idx.append(rng.int(states.count)) }
+        for _ in 0..<n { idx.append(rng.nextInt(below: states.count)) }
         let s = Tensor(shape: [n, d], scalars: idx.flatMap { states[$0] })      // [batch, inputs]
         let s2 = Tensor(shape: [n, d], scalars: idx.flatMap { nexts[$0] })      // [batch, inputs]
         let (qOnlineNext, qTargetNext) = withoutGradient { (online(Variable(s2)).value.scalars, target(Variable(s2)).value.scalars) }

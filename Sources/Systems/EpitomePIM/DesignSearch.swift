@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import PIMSimulator
 import Tensors
 
@@ -113,7 +114,7 @@ public struct EpitomeDesignSearch: Sendable {
 
     /// Runs the search; `nil` when no design fits the budget.
     public func run(seed: UInt64) -> Candidate? {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let reference = model.cost(network, weightBits: weightBits).energyMicrojoules
         func evaluate(_ g: [Gene]) -> Candidate { self.evaluate(g, reference: reference) }
         let plain = [Gene](repeating: Gene(outFactor: 1, inFactor: 1), count: network.layers.count)

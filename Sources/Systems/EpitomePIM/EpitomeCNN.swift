@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import NeuralNetworks
 public import PIMSimulator
@@ -14,7 +15,7 @@ public import Tensors
 /// parameters stay in the digital periphery and are not mapped to crossbars.
 ///
 /// ```swift
-/// var g = SeededGenerator(seed: 1)
+/// var g = SeededRandom(seed: 1)
 /// let net = EpitomeCNN(widths: [32, 64, 128], epitomes: [nil, nil, nil], weightBits: 3, generator: &g)
 /// let logits = net(Variable(images))   // [N, 10]
 /// ```
@@ -31,7 +32,7 @@ public final class EpitomeCNN: Module {
     ///   - epitomes: per convolution, an epitome or `nil` for a plain convolution.
     ///   - weightBits: fake-quantization bit-width of all weights (`nil` = full precision).
     public init(widths: [Int] = [32, 64, 128], epitomes: [EpitomeShape?] = [nil, nil, nil], weightBits: Int?,
-                classes: Int = 10, generator: inout SeededGenerator) {
+                classes: Int = 10, generator: inout SeededRandom) {
         precondition(widths.count == 3 && epitomes.count == 3, "EpitomeCNN: 3 widths and 3 epitome choices")
         let inputs = [1, widths[0], widths[1]]
         func conv(_ i: Int) -> EpitomeConv2d {
@@ -76,7 +77,7 @@ public final class EpitomeCNN: Module {
     /// An epitome network started from this trained plain network: every layer is copied, and
     /// each convolution given an epitome gets the least-squares epitome of its trained weight
     /// (``EpitomeConv2d/project(fromWeight:)``). To be fine-tuned.
-    public func projected(epitomes: [EpitomeShape?], weightBits: Int?, generator: inout SeededGenerator) -> EpitomeCNN {
+    public func projected(epitomes: [EpitomeShape?], weightBits: Int?, generator: inout SeededRandom) -> EpitomeCNN {
         let out = EpitomeCNN(widths: widths, epitomes: epitomes, weightBits: weightBits, classes: classes, generator: &generator)
         for (old, new) in zip([conv1, conv2, conv3], [out.conv1, out.conv2, out.conv3]) {
             new.project(fromWeight: old.weight.value)
@@ -94,7 +95,7 @@ public final class EpitomeCNN: Module {
     /// convolution keeps its `⌈keep · width⌉` output filters with the largest L1 norms (the next
     /// layer keeps the matching input channels; batch-norm statistics follow their channels). The
     /// result is a plain network quantized at `weightBits`, to be fine-tuned.
-    public func pruned(keep: Double, weightBits: Int?, generator: inout SeededGenerator) -> EpitomeCNN {
+    public func pruned(keep: Double, weightBits: Int?, generator: inout SeededRandom) -> EpitomeCNN {
         let convs = [conv1, conv2, conv3]
         precondition(convs.allSatisfy { $0.map.epitome == .identity(outChannels: $0.map.outChannels, inChannels: $0.map.inChannels, kernel: 3) },
                      "pruned: only plain networks are pruned")

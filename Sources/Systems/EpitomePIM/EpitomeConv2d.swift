@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import NeuralNetworks
 public import Tensors
@@ -59,7 +60,7 @@ extension Variable {
 /// plain (optionally quantized) convolution, which is how the baselines are built.
 ///
 /// ```swift
-/// var g = SeededGenerator(seed: 1)
+/// var g = SeededRandom(seed: 1)
 /// let conv = EpitomeConv2d(32, 64, kernelSize: 3, padding: 1,
 ///                          epitome: .reduced(outChannels: 64, inChannels: 32, kernel: 3, outFactor: 2, inFactor: 2),
 ///                          weightBits: 3, generator: &g)
@@ -87,7 +88,7 @@ public final class EpitomeConv2d: Module {
     }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                epitome shape: EpitomeShape, weightBits: Int? = nil, bias: Bool = true, generator: inout SeededGenerator) {
+                epitome shape: EpitomeShape, weightBits: Int? = nil, bias: Bool = true, generator: inout SeededRandom) {
         let m = EpitomeIndexMap(epitome: shape, outChannels: outChannels, inChannels: inChannels,
                                 kernelHeight: kernelSize, kernelWidth: kernelSize)
         map = m
@@ -138,7 +139,7 @@ public final class QuantizedLinear: Module {
     public let bias: Variable?
     public let quantizer: WeightQuantizer?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, weightBits: Int?, generator: inout SeededGenerator) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, weightBits: Int?, generator: inout SeededRandom) {
         weight = Variable(Initializer.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true)
         bias = Variable(Initializer.fanInUniform([outFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true)
         quantizer = weightBits.map(WeightQuantizer.init(bits:))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 public import Foundation
 import NeuralNetworks
@@ -37,7 +38,7 @@ public struct AnswerStyleTask: Sendable {
 
     /// Examples from the first or second part of every fact list (`heldOut` = the evaluation part).
     public func examples(count: Int, heldOut: Bool, seed: UInt64) -> [Example] {
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         func split<T>(_ a: [T]) -> [T] { let cut = a.count * 3 / 4; return heldOut ? Array(a[cut...]) : Array(a[..<cut]) }
         let capitals = split(Self.facts), colors = split(Self.colors)
         return (0..<count).map { _ in
@@ -83,7 +84,7 @@ public final class LoRAStyleTrainer {
         self.tokenizer = tokenizer
         self.template = template
         self.settings = settings
-        var g = SeededGenerator(seed: settings.seed)
+        var g = SeededRandom(seed: settings.seed)
         lora = TrainableLoRA(hyperparameters: model.hyperparameters, rank: settings.rank, alpha: settings.alpha,
                              targets: settings.targets, generator: &g)
         optimizer = Adam(lora.parameters, learningRate: settings.learningRate)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 import Foundation
 public import GGUF
@@ -140,7 +141,7 @@ public final class TrainableLoRA {
     public let targets: [LoRAAdapter.Target]
     let pairs: [[Pair?]]  // [layer][target]
 
-    public init(hyperparameters hp: LlamaHyperparameters, rank: Int, alpha: Float, targets: [LoRAAdapter.Target], generator: inout SeededGenerator) {
+    public init(hyperparameters hp: LlamaHyperparameters, rank: Int, alpha: Float, targets: [LoRAAdapter.Target], generator: inout SeededRandom) {
         self.rank = rank
         self.alpha = alpha
         self.targets = targets

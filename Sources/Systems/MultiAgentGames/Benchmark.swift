@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+public import Benchmarks
 public import OpenAIAPI
+import Support
 
 /// `tern bench magic`: vanilla LLM vs PGM-aware LLM vs the random floor on identical settings,
 /// scenarios and scripted defenders.
@@ -94,10 +96,10 @@ public struct MagicBenchmark: Sendable {
     }
 
     /// The shared reproduction report (as a JSON-ready dictionary).
-    public static func report(_ results: [AgentResult], settings: Settings, machine: String, quick: Bool) -> [String: Any] {
+    public static func report(_ results: [AgentResult], settings: Settings, quick: Bool) -> BenchReport {
         func find(_ a: String) -> AgentResult? { results.first { $0.agent == a } }
-        func ratio(_ a: Double?, _ b: Double?) -> Any { if let a, let b, b > 0 { return a / b }; return NSNull() }
-        var claims: [[String: Any]] = []
+        func ratio(_ a: Double?, _ b: Double?) -> Double? { if let a, let b, b > 0 { return a / b }; return nil }
+        var claims: [Claim] = []
         if let v = find("vanilla"), let p = find("pgm") {
             let a = deductionAnalyses(p.records)
             let perScenario = Dictionary(grouping: p.records, by: \.scenario).mapValues(\.count)
@@ -106,52 +108,57 @@ public struct MagicBenchmark: Sendable {
             let caveat = a.total == 0 ? "no deduction analyses"
                 : "\(a.informative) of the PGM agent's \(a.total) deduction analyses are informative (not all 'no change')"
                     + (a.informative == 0 ? ", so its Chameleon votes are tie-breaks and this ratio is not evidence for the paper's claim" : "")
-            claims.append(["id": "pgm_gain_mean_score", "unit": "x", "paper": 1.37,
-                           "ours": ratio(meanScore(p.corrected), meanScore(v.corrected)),
-                           "baseline": "vanilla \(settings.model), same settings and scripted defenders",
-                           "description": "mean of the 8 scores (win rate + 7 metrics, corrected variants) PGM-aware / vanilla; paper: +37% (v3) to +50% (v1/v2) average gain. "
-                               + "Rests on \(p.records.count) PGM and \(v.records.count) vanilla games (\(span)); \(caveat); compare with vanilla_vs_random_floor"])
-            claims.append(["id": "pgm_gain_win_rate", "unit": "x", "paper": NSNull(),
-                           "ours": ratio(p.corrected.winRate, v.corrected.winRate),
-                           "baseline": "vanilla \(settings.model)", "description": "win rate PGM-aware / vanilla (corrected divisors)"])
+            let gain = ratio(meanScore(p.corrected), meanScore(v.corrected))
+            claims.append(Claim(
+                id: "pgm_gain_mean_score", description: "mean of the 8 scores (win rate + 7 metrics, corrected variants) PGM-aware / vanilla; paper: +37% (v3) to +50% (v1/v2) average gain",
+                unit: "x", paper: .value(1.37), ours: gain, better: .higher,
+                baseline: "vanilla \(settings.model), same settings and scripted defenders",
+                reproduced: gain.map { $0 > 1 && a.informative > 0 },
+                note: "rests on \(p.records.count) PGM and \(v.records.count) vanilla games (\(span)); \(caveat); compare with vanilla_vs_random_floor"))
+            claims.append(Claim(id: "pgm_gain_win_rate", description: "win rate PGM-aware / vanilla (corrected divisors)", unit: "x",
+                                paper: nil, ours: ratio(p.corrected.winRate, v.corrected.winRate), better: .higher,
+                                baseline: "vanilla \(settings.model)"))
         }
         if let v = find("vanilla"), let r = find("random") {
-            claims.append(["id": "vanilla_vs_random_floor", "unit": "x", "paper": NSNull(),
-                           "ours": ratio(meanScore(v.corrected), meanScore(r.corrected)),
-                           "baseline": "uniformly random legal moves",
-                           "description": "mean score vanilla / random floor: near 1 means the model plays at the floor and the PGM ratio is uninformative"])
+            claims.append(Claim(id: "vanilla_vs_random_floor", description: "mean score vanilla / random floor: near 1 means the model plays at the floor and the PGM ratio is uninformative",
+                                unit: "x", paper: nil, ours: ratio(meanScore(v.corrected), meanScore(r.corrected)), better: .higher,
+                                baseline: "uniformly random legal moves"))
         }
         if let p = find("pgm"), let r = find("random") {
-            claims.append(["id": "pgm_vs_random_floor", "unit": "x", "paper": NSNull(),
-                           "ours": ratio(meanScore(p.corrected), meanScore(r.corrected)),
-                           "baseline": "uniformly random legal moves", "description": "mean score PGM-aware / random floor"])
+            claims.append(Claim(id: "pgm_vs_random_floor", description: "mean score PGM-aware / random floor", unit: "x", paper: nil,
+                                ours: ratio(meanScore(p.corrected), meanScore(r.corrected)), better: .higher,
+                                baseline: "uniformly random legal moves"))
         }
-        var agents: [String: Any] = [:]
+        var agents: [String: JSONValue] = [:]
         for r in results {
-            func dict(_ m: MetricScores) -> [String: Any] {
-                var d: [String: Any] = [:]
-                for (k, v) in m.all { d[k] = v.map { $0 as Any } ?? NSNull() }
-                d["components"] = m.components
-                return d
+            func scores(_ m: MetricScores) -> JSONValue {
+                var d: [String: JSONValue] = [:]
+                for (k, v) in m.all { d[k] = JSONValue(v) }
+                d["components"] = .object(m.components.mapValues { JSONValue($0) })
+                return .object(d)
             }
             let analyses = deductionAnalyses(r.records)
-            agents[r.agent] = ["released": dict(r.released), "corrected": dict(r.corrected), "games": r.records.count,
-                               "deduction_analyses": analyses.total, "deduction_analyses_informative": analyses.informative,
-                               "seconds": r.seconds, "llm_calls": r.llmCalls, "tokens": r.tokens,
-                               "mean_score_corrected": meanScore(r.corrected).map { $0 as Any } ?? NSNull()]
+            agents[r.agent] = [
+                "released": scores(r.released), "corrected": scores(r.corrected), "games": JSONValue(r.records.count),
+                "deduction_analyses": JSONValue(analyses.total), "deduction_analyses_informative": JSONValue(analyses.informative),
+                "seconds": JSONValue(r.seconds), "llm_calls": JSONValue(r.llmCalls), "tokens": JSONValue(r.tokens),
+                "mean_score_corrected": JSONValue(meanScore(r.corrected)),
+            ]
         }
-        return [
-            "system": "magic", "machine": machine,
-            "settings": ["model": settings.model, "scenarios": settings.scenarios.map(\.rawValue), "settings_per_scenario": settings.settingIndices.count,
-                         "setting_indices": settings.settingIndices, "defenders": "scripted (rule-based), fixed prefix",
-                         "constrained": settings.player.constrained, "clue_max_tokens": settings.player.clueTokens,
-                         "max_tokens": settings.player.maxTokens, "temperature": settings.player.temperature,
-                         "metric_probes": settings.game.metricProbes, "quick": quick,
-                         "game_quirks": ["released_vote_parser": settings.game.releasedVoteParser, "released_contribution": settings.game.releasedContribution,
-                                         "released_decision_parser": settings.game.releasedDecisionParser,
-                                         "released_probe_template": settings.game.releasedProbeTemplate]],
-            "claims": claims, "results": ["agents": agents],
-        ]
+        let g = settings.game
+        return BenchReport(
+            system: "magic",
+            settings: [
+                "model": JSONValue(settings.model), "scenarios": .array(settings.scenarios.map { .string($0.rawValue) }),
+                "settings_per_scenario": JSONValue(settings.settingIndices.count),
+                "setting_indices": .array(settings.settingIndices.map { JSONValue($0) }), "defenders": "scripted (rule-based), fixed prefix",
+                "constrained": .bool(settings.player.constrained), "clue_max_tokens": JSONValue(settings.player.clueTokens),
+                "max_tokens": JSONValue(settings.player.maxTokens), "temperature": JSONValue(settings.player.temperature),
+                "metric_probes": .bool(g.metricProbes), "quick": .bool(quick),
+                "game_quirks": ["released_vote_parser": .bool(g.releasedVoteParser), "released_contribution": .bool(g.releasedContribution),
+                                "released_decision_parser": .bool(g.releasedDecisionParser), "released_probe_template": .bool(g.releasedProbeTemplate)],
+            ],
+            claims: claims, results: ["agents": .object(agents)])
     }
 
     /// A leaderboard table: agents x metrics.

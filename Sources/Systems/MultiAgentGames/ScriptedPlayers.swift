@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 
 /// Rule-based defenders (our stand-in for the paper's GPT-4 defenders): clues from the word-feature

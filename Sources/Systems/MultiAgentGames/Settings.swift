@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Foundation
 
 /// One Chameleon game: topic, secret word, who is the chameleon, and the recorded clue of every

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import Datasets
 import NeuralNetworks
@@ -224,9 +225,5 @@ public struct SplitEnsembleExperiment {
 
 /// Mean and sample standard deviation (0 for one value).
 public func meanAndStd(_ xs: [Double]) -> (mean: Double, std: Double) {
-    guard !xs.isEmpty else { return (.nan, .nan) }
-    let m = xs.reduce(0, +) / Double(xs.count)
-    guard xs.count > 1 else { return (m, 0) }
-    let v = xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)
-    return (m, v.squareRoot())
+    Statistics.meanAndSpread(xs).map { ($0.mean, $0.spread) } ?? (.nan, .nan)
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Datasets
 public import Tensors
 
@@ -41,7 +42,7 @@ public struct OODBenchmarkData: Sendable {
         let teX = allTeX.sliced(alongAxis: 0, 0..<nTest)
         let teY = allTeY[0..<nTest].map { remap[Int($0)] }
         let spare = allTeX.sliced(alongAxis: 0, nTest..<Swift.min(allTeY.count, nTest + m))
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         var ood: [(name: String, images: Tensor)] = []
         if let digits {
             let d = digits.images.sliced(alongAxis: 0, 0..<Swift.min(m, digits.count))

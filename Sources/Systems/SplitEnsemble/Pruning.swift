@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Autograd
 public import Tensors
 
@@ -18,7 +19,7 @@ public enum HessianPruning {
                                          seed: UInt64, loss: (SplitNetwork, Tensor, [Int32]) -> Variable) -> [[Float]] {
         let params = net.blocks.map(\.conv.weight)   // [out, in, 3, 3] each
         var trace = net.blocks.map { [Double](repeating: 0, count: $0.outChannels) }
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         // Keep batch-norm running statistics untouched by the extra forward passes.
         let saved = net.blocks.map { ($0.norm.runningMean.value, $0.norm.runningVar.value) }
         for (images, labels) in batches {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import NeuralNetworks
 public import Tensors
@@ -12,7 +13,7 @@ public final class ConvBlock: Module {
     public let norm: BatchNorm
     public let pool: Bool
 
-    public init(_ inChannels: Int, _ outChannels: Int, pool: Bool, generator: inout SeededGenerator) {
+    public init(_ inChannels: Int, _ outChannels: Int, pool: Bool, generator: inout SeededRandom) {
         conv = Conv2d(inChannels, outChannels, kernelSize: 3, padding: 1, bias: false, generator: &generator)
         norm = BatchNorm(outChannels)
         self.pool = pool
@@ -33,7 +34,7 @@ public final class ConvBlock: Module {
     /// A copy with the output channels `outputs` and input channels `inputs` (sorted indices; `nil`
     /// keeps all), batch-norm parameters and statistics following their channels.
     public func selecting(outputs: [Int32]?, inputs: [Int32]?) -> ConvBlock {
-        var g = SeededGenerator(seed: 0)
+        var g = SeededRandom(seed: 0)
         let o = outputs ?? (0..<outChannels).map { Int32($0) }
         let i = inputs ?? (0..<inChannels).map { Int32($0) }
         let out = ConvBlock(i.count, o.count, pool: pool, generator: &g)
@@ -71,7 +72,7 @@ public struct BranchNode: Sendable, Equatable {
 /// single model (see ``SingleModel``); the tree always has one block per (layer, group).
 ///
 /// ```swift
-/// var g = SeededGenerator(seed: 1)
+/// var g = SeededRandom(seed: 1)
 /// let net = SplitNetwork(widths: [16, 32, 64], pools: [true, true, false], split: split, generator: &g)
 /// let heads = net.subtaskLogits(Variable(images))    // [[N, K_i + 1]] per subtask
 /// ```
@@ -88,7 +89,7 @@ public final class SplitNetwork: Module {
     public let inputShape: [Int]
 
     /// A shared backbone (one block per layer) with one head per subtask.
-    public init(widths: [Int], pools: [Bool], split: SubtaskSplit, inputShape: [Int] = [1, 28, 28], generator: inout SeededGenerator) {
+    public init(widths: [Int], pools: [Bool], split: SubtaskSplit, inputShape: [Int] = [1, 28, 28], generator: inout SeededRandom) {
         precondition(widths.count == pools.count && !widths.isEmpty, "SplitNetwork: \(widths.count) widths, \(pools.count) pool flags")
         var blocks: [ConvBlock] = [], nodes: [BranchNode] = []
         var inC = inputShape[0]
@@ -204,7 +205,7 @@ public final class SplitNetwork: Module {
         let newBlocks = blocks.indices.map { b in
             blocks[b].selecting(outputs: kept[b], inputs: nodes[b].parent.map { kept[$0] })
         }
-        var g = SeededGenerator(seed: 0)
+        var g = SeededRandom(seed: 0)
         let newHeads = (0..<split.count).map { i -> Linear in
             let last = block(layer: depth - 1, subtask: i)
             let old = heads[i]
@@ -236,7 +237,7 @@ public final class SingleModel: Module {
     public let inputShape: [Int]
 
     public init(widths: [Int], pools: [Bool], classes: Int, dropout p: Float = 0, inputShape: [Int] = [1, 28, 28],
-                generator: inout SeededGenerator) {
+                generator: inout SeededRandom) {
         var inC = inputShape[0]
         var blocks: [ConvBlock] = []
         for (l, w) in widths.enumerated() {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Autograd
 public import Tensors
 
@@ -48,7 +49,7 @@ public struct SubtaskSplit: Sendable, Equatable, CustomStringConvertible {
 
     /// Random grouping: a seeded shuffle of the classes cut into `n` groups of near-equal size.
     public static func random(classes: Int, subtasks n: Int, seed: UInt64) -> SubtaskSplit {
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         var order = Array(0..<classes)
         order.shuffle(using: &g)
         let sizes = balancedSizes(classes, n)
@@ -103,7 +104,7 @@ public struct SubtaskSplit: Sendable, Equatable, CustomStringConvertible {
             return try! SubtaskSplit(groups: best.1)
         }
         // Balanced k-means: greedy capacity-constrained assignment by distance, then new centroids.
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         var bestGroups: [[Int]] = [], bestCost = Double.infinity
         for _ in 0..<8 {
             var order = Array(0..<classes); order.shuffle(using: &g)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 public import Datasets
 import NeuralNetworks
@@ -97,7 +98,7 @@ public enum SplitEnsembleTraining {
     /// Trains a ``SingleModel`` with cross-entropy for `totalEpochs` (the baseline and ensemble member).
     public static func trainSingle(_ data: ImageDataset, configuration c: SplitEnsembleConfiguration, seed: UInt64, dropout: Float = 0,
                                    label: String = "single", progress: ProgressHandler? = nil) -> SingleModel {
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         let net = SingleModel(widths: c.widths, pools: c.pools, classes: data.classes, dropout: dropout, generator: &g)
         var loader = DataLoader(data, batchSize: c.batchSize, shuffle: true, seed: seed &+ 1)
         let total = c.totalEpochs * loader.batchCount
@@ -151,7 +152,7 @@ public enum SplitEnsembleTraining {
     public static func trainSplitEnsemble(_ data: ImageDataset, split: SubtaskSplit, configuration c: SplitEnsembleConfiguration,
                                           budgetFLOPs: Int, seed: UInt64, label: String = "split-ensemble",
                                           progress: ProgressHandler? = nil) -> (SplitNetwork, Log) {
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         var net = SplitNetwork(widths: c.widths, pools: c.pools, split: split, generator: &g)
         let counts = classCounts(data.labels, classes: data.classes)
         let weights = (0..<split.count).map { i in

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 public import Tensors
 
 /// Finite-difference verification of gradient rules, for tests of every op, layer and loss.
@@ -27,7 +28,7 @@ public enum GradientCheck {
     ///   - epsilon: the finite-difference step.
     public static func compare(_ f: ([Variable]) -> Variable, at inputs: [Tensor], seed: UInt64 = 7, epsilon: Float = 1e-2,
                                absoluteTolerance: Double = 2e-3, relativeTolerance: Double = 2e-2) -> Report {
-        var gen = SeededGenerator(seed: seed)
+        var gen = SeededRandom(seed: seed)
         let probe = GradientMode.with(enabled: false) { f(inputs.map { Variable($0) }) }
         let weights = Tensor.uniform(probe.shape, low: -1, high: 1, generator: &gen)
         let wScalars = weights.scalars.map(Double.init)

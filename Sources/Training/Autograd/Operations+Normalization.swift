@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Tensors
 
 extension Variable {
@@ -97,7 +98,7 @@ extension Variable {
     }
 
     /// Inverted dropout with drop probability `p`, drawing its mask from `generator`.
-    public func dropout(_ p: Float, generator: inout SeededGenerator) -> Variable {
+    public func dropout(_ p: Float, generator: inout SeededRandom) -> Variable {
         if p <= 0 { return self }
         return multiplied(byConstant: Tensor.dropoutMask(shape, p: p, generator: &generator))
     }

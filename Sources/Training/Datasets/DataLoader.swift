@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Tensors
 
 /// Random image augmentations applied per sample by ``DataLoader``.
@@ -29,13 +30,13 @@ public struct DataLoader: Sendable {
     public var shuffle: Bool
     public var dropLast: Bool
     public var augmentation: Augmentation
-    public var generator: SeededGenerator
+    public var generator: SeededRandom
 
     public init(_ dataset: ImageDataset, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false,
                 augmentation: Augmentation = .init(), seed: UInt64 = 0) {
         self.dataset = dataset; self.batchSize = batchSize; self.shuffle = shuffle; self.dropLast = dropLast
         self.augmentation = augmentation
-        generator = SeededGenerator(seed: seed)
+        generator = SeededRandom(seed: seed)
     }
 
     /// Number of batches per epoch.
@@ -71,7 +72,7 @@ public struct DataLoader: Sendable {
                 for i in 0..<n {
                     let dy = pad > 0 ? Int(generator.next() % UInt64(2 * pad + 1)) - pad : 0
                     let dx = pad > 0 ? Int(generator.next() % UInt64(2 * pad + 1)) - pad : 0
-                    let flip = augmentation.flipProbability > 0 && generator.nextUniform() < augmentation.flipProbability
+                    let flip = augmentation.flipProbability > 0 && generator.nextFloat() < augmentation.flipProbability
                     for ch in 0..<c {
                         let base = (i * c + ch) * h * w
                         for y in 0..<h {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import Tensors
 
@@ -10,7 +11,7 @@ public final class MultiHeadAttention: Module {
     public let query: Linear, key: Linear, value: Linear, output: Linear
     public let heads: Int
 
-    public init(dimension: Int, heads: Int, bias: Bool = true, generator: inout SeededGenerator) {
+    public init(dimension: Int, heads: Int, bias: Bool = true, generator: inout SeededRandom) {
         precondition(dimension % heads == 0, "MultiHeadAttention: \(heads) heads do not divide \(dimension)")
         self.heads = heads
         query = Linear(dimension, dimension, bias: bias, generator: &generator)
@@ -54,7 +55,7 @@ public final class TransformerBlock: Module {
     public let norm2: LayerNorm, fc1: Linear, fc2: Linear
     public let causal: Bool
 
-    public init(dimension: Int, heads: Int, mlpRatio: Int = 4, causal: Bool = false, generator: inout SeededGenerator) {
+    public init(dimension: Int, heads: Int, mlpRatio: Int = 4, causal: Bool = false, generator: inout SeededRandom) {
         norm1 = LayerNorm(dimension)
         attention = MultiHeadAttention(dimension: dimension, heads: heads, generator: &generator)
         norm2 = LayerNorm(dimension)
@@ -75,7 +76,7 @@ public final class ResidualBlock: Module {
     public let conv1: Conv2d, bn1: BatchNorm, conv2: Conv2d, bn2: BatchNorm
     public let shortcut: Sequential?
 
-    public init(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, generator: inout SeededGenerator) {
+    public init(_ inChannels: Int, _ outChannels: Int, stride: Int = 1, generator: inout SeededRandom) {
         conv1 = Conv2d(inChannels, outChannels, kernelSize: 3, stride: stride, padding: 1, bias: false, generator: &generator)
         bn1 = BatchNorm(outChannels)
         conv2 = Conv2d(outChannels, outChannels, kernelSize: 3, padding: 1, bias: false, generator: &generator)
@@ -96,7 +97,7 @@ public enum ResNet {
     /// Stem conv3×3-BN-ReLU, three stages of `blocksPerStage` basic blocks with `widths` channels
     /// (strides 1, 2, 2), global average pooling and a linear classifier. `blocksPerStage: 1` is ResNet-8.
     public static func make(inChannels: Int, classes: Int, widths: [Int] = [16, 32, 64], blocksPerStage: Int = 1,
-                            generator: inout SeededGenerator) -> Sequential {
+                            generator: inout SeededRandom) -> Sequential {
         var layers: [Module] = [
             Conv2d(inChannels, widths[0], kernelSize: 3, padding: 1, bias: false, generator: &generator),
             BatchNorm(widths[0]), Activation.relu,

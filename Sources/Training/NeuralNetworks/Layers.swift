@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import Tensors
 
@@ -9,7 +10,7 @@ public final class Linear: Module {
     public let weight: Variable
     public let bias: Variable?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededGenerator) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededRandom) {
         weight = Variable(Initializer.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true)
         self.bias = bias ? Variable(Initializer.fanInUniform([outFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true) : nil
     }
@@ -27,7 +28,7 @@ public final class Conv2d: Module {
     public let options: Conv2DOptions
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout SeededGenerator) {
+                dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout SeededRandom) {
         let fanIn = inChannels / groups * kernelSize * kernelSize
         weight = Variable(Initializer.fanInUniform([outChannels, inChannels / groups, kernelSize, kernelSize], fanIn: fanIn, generator: &generator),
                           requiresGradient: true)
@@ -48,7 +49,7 @@ public final class ConvTranspose2d: Module {
     public let outputPadding: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, generator: inout SeededGenerator) {
+                outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, generator: inout SeededRandom) {
         let fanIn = outChannels / groups * kernelSize * kernelSize
         weight = Variable(Initializer.fanInUniform([inChannels, outChannels / groups, kernelSize, kernelSize], fanIn: fanIn, generator: &generator),
                           requiresGradient: true)
@@ -117,7 +118,7 @@ public final class BatchNorm: Module {
 public final class Embedding: Module {
     public let weight: Variable
 
-    public init(_ count: Int, _ dimension: Int, generator: inout SeededGenerator) {
+    public init(_ count: Int, _ dimension: Int, generator: inout SeededRandom) {
         weight = Variable(Tensor.normal([count, dimension], generator: &generator), requiresGradient: true)
     }
 
@@ -130,11 +131,11 @@ public final class Embedding: Module {
 /// Inverted dropout with a seeded generator (identity in eval mode).
 public final class Dropout: Module {
     public let probability: Float
-    public var generator: SeededGenerator
+    public var generator: SeededRandom
 
     public init(_ probability: Float, seed: UInt64 = 0) {
         self.probability = probability
-        generator = SeededGenerator(seed: seed)
+        generator = SeededRandom(seed: seed)
     }
 
     public override func callAsFunction(_ x: Variable) -> Variable {

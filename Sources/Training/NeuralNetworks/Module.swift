@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import Tensors
 
@@ -21,7 +22,7 @@ public final class Buffer {
 /// ```swift
 /// final class TwoLayer: Module {
 ///     let fc1: Linear, fc2: Linear
-///     init(generator: inout SeededGenerator) {
+///     init(generator: inout SeededRandom) {
 ///         fc1 = Linear(4, 8, generator: &generator)
 ///         fc2 = Linear(8, 2, generator: &generator)
 ///     }
@@ -152,18 +153,18 @@ public final class Lambda: Module {
 public enum Initializer {
     /// `U(−1/√fanIn, 1/√fanIn)`: PyTorch's default for `Linear` and `Conv2d` weights and biases
     /// (its Kaiming-uniform with `a = √5` reduces to this bound).
-    public static func fanInUniform(_ shape: [Int], fanIn: Int, generator: inout SeededGenerator) -> Tensor {
+    public static func fanInUniform(_ shape: [Int], fanIn: Int, generator: inout SeededRandom) -> Tensor {
         let bound = 1 / Float(fanIn).squareRoot()
         return Tensor.uniform(shape, low: -bound, high: bound, generator: &generator)
     }
 
     /// Kaiming-normal for ReLU networks: `N(0, 2/fanIn)`.
-    public static func kaimingNormal(_ shape: [Int], fanIn: Int, generator: inout SeededGenerator) -> Tensor {
+    public static func kaimingNormal(_ shape: [Int], fanIn: Int, generator: inout SeededRandom) -> Tensor {
         Tensor.normal(shape, std: (2 / Float(fanIn)).squareRoot(), generator: &generator)
     }
 
     /// Xavier-uniform: `U(±√(6 / (fanIn + fanOut)))`.
-    public static func xavierUniform(_ shape: [Int], fanIn: Int, fanOut: Int, generator: inout SeededGenerator) -> Tensor {
+    public static func xavierUniform(_ shape: [Int], fanIn: Int, fanOut: Int, generator: inout SeededRandom) -> Tensor {
         let bound = (6 / Float(fanIn + fanOut)).squareRoot()
         return Tensor.uniform(shape, low: -bound, high: bound, generator: &generator)
     }

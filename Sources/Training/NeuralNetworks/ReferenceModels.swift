@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Support
 public import Autograd
 public import Tensors
 
@@ -7,7 +8,7 @@ public import Tensors
 /// side of `bench/train-speed` builds the same layers in the same order.
 public enum ReferenceModels {
     /// MLP for 28×28 images: flatten → 784-512-ReLU-256-ReLU-10.
-    public static func mlp(generator: inout SeededGenerator) -> Sequential {
+    public static func mlp(generator: inout SeededRandom) -> Sequential {
         Sequential([
             Activation.flatten,
             Linear(784, 512, generator: &generator), Activation.relu,
@@ -18,7 +19,7 @@ public enum ReferenceModels {
 
     /// Small CNN for 28×28 grey images: two conv3×3(pad 1)-ReLU-maxpool2 stages (32, 64 channels),
     /// then 3136-128-ReLU-10.
-    public static func smallCNN(generator: inout SeededGenerator) -> Sequential {
+    public static func smallCNN(generator: inout SeededRandom) -> Sequential {
         Sequential([
             Conv2d(1, 32, kernelSize: 3, padding: 1, generator: &generator), Activation.relu, Activation.maxPool(2),
             Conv2d(32, 64, kernelSize: 3, padding: 1, generator: &generator), Activation.relu, Activation.maxPool(2),
@@ -29,12 +30,12 @@ public enum ReferenceModels {
     }
 
     /// ResNet-8 (CIFAR-style, widths 16-32-64) for `[N, 3, 32, 32]`.
-    public static func resnet8(generator: inout SeededGenerator) -> Sequential {
+    public static func resnet8(generator: inout SeededRandom) -> Sequential {
         ResNet.make(inChannels: 3, classes: 10, generator: &generator)
     }
 
     /// One pre-norm transformer block (D = 128, 4 heads, MLP 512) for `[N, 64, 128]`.
-    public static func transformerBlock(generator: inout SeededGenerator) -> TransformerBlock {
+    public static func transformerBlock(generator: inout SeededRandom) -> TransformerBlock {
         TransformerBlock(dimension: 128, heads: 4, generator: &generator)
     }
 }

@@ -61,14 +61,16 @@ public enum Parallel {
         // Parts are multiples of 16 rows/columns (whole micro-kernel tiles and cache lines).
         let tiles = ((byRows ? m : n) + 15) / 16
         let parts = Swift.min(threadCount, tiles)
-        if parts <= 1 || m * n * k < gemmSplitMinimum
-            || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+        if parts <= 1 || m * n * k < gemmSplitMinimum {
             StridedGEMM.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        activePool().run { w in
-            guard w < parts else { return }
+        // The split depends only on the shape and the thread count, never on whether the pool is
+        // free: a product computed while another caller holds the pool runs the same parts one
+        // after another, so results are bit-identical either way (OpenBLAS's edge kernels round
+        // differently from its interior ones).
+        func part(_ w: Int) {
             let tileRange = ThreadPool.range(of: tiles, part: w, parts: parts)
             let lo = tileRange.lowerBound * 16, hi = Swift.min(tileRange.upperBound * 16, byRows ? m : n)
             guard lo < hi else { return }
@@ -83,6 +85,13 @@ public enum Parallel {
                                   a: a, lda: lda, b: b + (transposeB ? lo * ldb : lo), ldb: ldb,
                                   beta: beta, c: c + lo, ldc: ldc)
             }
+        }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for w in 0..<parts { part(w) }
+            return
+        }
+        activePool().run { w in
+            if w < parts { part(w) }
         }
         busy.store(false, ordering: .releasing)
     }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 import GGUF
 import TestSupport
@@ -113,7 +114,7 @@ struct GGUFReaderTests {
     @Test("random byte flips never crash the reader")
     func byteFlips() {
         let base = CorruptGGUF.make(.none)
-        var rng = TestRandom(seed: 7)
+        var rng = SeededRandom(seed: 7)
         var accepted = 0
         for _ in 0..<3000 {
             var b = base

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 import GGUF
 import Kernels
@@ -17,7 +18,7 @@ struct DotProductTests {
     static let blocks = 18  // 576 inputs, SmolLM2's width
 
     func activations(_ fmt: ActivationFormat, seed: UInt64) -> (floats: [Float], encoded: [UInt8]) {
-        var rng = TestRandom(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let x = rng.floats(Self.blocks * 32, in: -3...3)
         var enc = [UInt8](repeating: 0, count: fmt.byteCount(x.count))
         x.withUnsafeBufferPointer { xs in
@@ -101,11 +102,11 @@ struct MatMulTests {
           arguments: [GGMLType.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .q2_K, .q3_K])
     func parity(_ type: GGMLType) {
         let cols = 512, rows = 37
-        var wr = TestRandom(seed: 3)
+        var wr = SeededRandom(seed: 3)
         let raw = type.blockSize == 1
             ? Quantizers.quantize(wr.floats(rows * cols, in: -0.5...0.5), as: type)
             : Quantizers.randomBlocks(type, blocks: rows * cols / type.blockSize, seed: 11)
-        var rng = TestRandom(seed: 4)
+        var rng = SeededRandom(seed: 4)
         for threads in [1, 2] {
             let pool = ThreadPool(threads: threads)
             let scratch = MatMulScratch(maxTokens: 5, maxCols: cols, threads: threads)
@@ -136,7 +137,7 @@ struct MatMulTests {
 struct ElementwiseTests {
     @Test("RMSNorm equals the formula")
     func rmsNorm() {
-        var rng = TestRandom(seed: 1)
+        var rng = SeededRandom(seed: 1)
         let x = rng.floats(576, in: -4...4), w = rng.floats(576, in: 0.5...1.5)
         var out = [Float](repeating: 0, count: 576)
         Elementwise.rmsNorm(x, weight: w, eps: 1e-5, out: &out, count: 576)
@@ -146,7 +147,7 @@ struct ElementwiseTests {
 
     @Test("RoPE rotates adjacent pairs by position·base^(−2i/d) and preserves norms")
     func rope() {
-        var rng = TestRandom(seed: 2)
+        var rng = SeededRandom(seed: 2)
         let heads = 3, headDim = 64, pos = 37
         let x = rng.floats(heads * headDim)
         var y = x
@@ -185,7 +186,7 @@ struct ElementwiseTests {
 struct AttentionAndFriendsTests {
     @Test("attention over an f16 cache matches the Double reference (GQA 9:3)")
     func attention() {
-        var rng = TestRandom(seed: 9)
+        var rng = SeededRandom(seed: 9)
         let heads = 9, kvHeads = 3, headDim = 64, length = 23, kvStride = kvHeads * headDim
         let q = rng.floats(heads * headDim, in: -2...2)
         let k = rng.floats(length * kvStride, in: -2...2).map { Float16($0) }
@@ -208,7 +209,7 @@ struct AttentionAndFriendsTests {
             Issue.record("this CPU has no AVX2: the C attention path cannot be exercised here")
             return
         }
-        var rng = TestRandom(seed: 41)
+        var rng = SeededRandom(seed: 41)
         for (headDim, heads, kvHeads) in [(64, 9, 3), (32, 4, 4), (48, 6, 2), (128, 2, 1)] {
             for length in [1, 2, 15, 16, 17, 63, 64, 65, 130, 301] {
                 // A shuffled page table of 16-position pages, rows padded beyond kvHeads·headDim.
@@ -243,7 +244,7 @@ struct AttentionAndFriendsTests {
 
     @Test("OpenBLAS sgemm equals the naive triple loop", arguments: [false, true])
     func gemm(transposeB: Bool) {
-        var rng = TestRandom(seed: 10)
+        var rng = SeededRandom(seed: 10)
         let m = 7, n = 13, k = 29
         let a = rng.floats(m * k), b = rng.floats(k * n)
         var c = [Float](repeating: 0, count: m * n), r = c

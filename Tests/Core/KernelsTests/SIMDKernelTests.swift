@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 import GGUF
 import Kernels
@@ -24,7 +25,7 @@ struct SIMDKernelTests {
 
     @Test("activation quantization: same bytes, including zero blocks and exact ties")
     func quantization() {
-        var rng = TestRandom(seed: 77)
+        var rng = SeededRandom(seed: 77)
         var x = rng.floats(48 * 32, in: -5...5)
         for j in 0..<32 { x[j] = 0 }                                  // amax = 0
         for j in 32..<64 { x[j] = Float(j - 48) * 0.5 }               // halves: ties to even
@@ -38,7 +39,7 @@ struct SIMDKernelTests {
     @Test("Q4_1 × Q8_1 and Q8_0 × Q8_0 single dot products", arguments: [1, 18, 48])
     func dots(blocks: Int) {
         for seed in UInt64(0)..<40 {
-            var rng = TestRandom(seed: seed &* 31 &+ 5)
+            var rng = SeededRandom(seed: seed &* 31 &+ 5)
             let x = rng.floats(blocks * 32, in: -3...3)
             let a1 = Self.encode(x, .q8_1, level: .swift), a0 = Self.encode(x, .q8_0, level: .swift)
             let w41 = Quantizers.randomBlocks(.q4_1, blocks: blocks, seed: seed)
@@ -67,7 +68,7 @@ struct SIMDKernelTests {
     func matmul(_ type: GGMLType) {
         for (rows, cols) in [(37, 576), (64, 1536), (5, 64)] {
             let raw = Quantizers.randomBlocks(type, blocks: rows * cols / 32, seed: UInt64(rows))
-            var rng = TestRandom(seed: UInt64(cols))
+            var rng = SeededRandom(seed: UInt64(cols))
             let maxTokens = 40
             let x = rng.floats(maxTokens * cols, in: -2...2)
             for threads in [1, 2, 3] {
@@ -131,7 +132,7 @@ struct FastExpTests {
     @Test("bit-identical to the lane-by-lane reference over [-150, 150], specials included")
     func parity() {
         var xs: [Float] = [-.infinity, .infinity, 0, -0.0, 88.3, 88.4, 88.8, -87.3, -103.9, -104.1, -133.1, -133.2, 133.1, 1e30, -1e30, 200, -200, 201, -201]
-        var rng = TestRandom(seed: 42)
+        var rng = SeededRandom(seed: 42)
         xs += rng.floats(20_000, in: -150...150)
         xs += rng.floats(20_000, in: -1...1)
         while xs.count % 16 != 0 { xs.append(0.5) }

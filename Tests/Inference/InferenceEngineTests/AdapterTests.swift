@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 import GGUF
 import InferenceEngine
@@ -204,7 +205,7 @@ struct PEFTAdapterTests {
         let hp = model.hyperparameters
         let dir = try TempDir()
         let r = 4
-        var rng = TestRandom(seed: 12)
+        var rng = SeededRandom(seed: 12)
         var tensors: [(String, [Int], [Float])] = []
         var expected: [String: ([Float], [Float])] = [:]
         for (proj, target) in [("q_proj", LoRAAdapter.Target.q), ("k_proj", .k), ("v_proj", .v), ("down_proj", .down)] {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Foundation
 import GGUF
 import InferenceEngine
@@ -15,7 +16,7 @@ struct AllocatorPropertyTests {
     @Test("random allocate/release/register/lookup/drop sequences: no page handed out twice, counts exact, all free at the end",
           arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func poolOperations(seed: UInt64) {
-        var rng = TestRandom(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let pageCount = Int.random(in: 1...12, using: &rng)
         let pool = PagePool(pageCount: pageCount, pageSize: 4, layers: 1, kvDim: 8)
         var refs: [Int32: Int] = [:]           // page -> references the test holds
@@ -77,7 +78,7 @@ struct AllocatorPropertyTests {
             if separatePool { c.separateAdapterPoolBytes = c.kvMemoryBytes / 3 }
         }
         defer { engine.shutdown() }
-        var rng = TestRandom(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var jobs: [(GenerationRequest, cancelAfter: Int?)] = []
         for i in 0..<24 {
             var r = GenerationRequest(prompt: (0..<Int.random(in: 3...40, using: &rng)).map { _ in Int.random(in: 3...250, using: &rng) },

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import GGUF
 import Kernels
 import TestSupport
@@ -43,7 +44,7 @@ struct LoRATests {
 
     @Test("shrink + expand kernels equal the Double reference, mixed ranks")
     func kernels() {
-        var rng = TestRandom(seed: 77)
+        var rng = SeededRandom(seed: 77)
         for (tokens, cols, rows, rank) in [(1, 64, 48, 1), (3, 96, 40, 8), (7, 576, 192, 16), (2, 40, 13, 5)] {
             let x = rng.floats(tokens * cols), a = rng.floats(rank * cols), bT = rng.floats(rank * rows)
             var y = rng.floats(tokens * rows), ref = y
@@ -57,7 +58,7 @@ struct LoRATests {
 
     @Test("paged f16 kernels equal their references")
     func pagedKernels() {
-        var rng = TestRandom(seed: 31)
+        var rng = SeededRandom(seed: 31)
         for (tokens, cols, rows, rank) in [(1, 64, 48, 1), (3, 96, 40, 8), (5, 576, 192, 16), (2, 40, 13, 5)] {
             let a = rng.floats(rank * cols).map { Float16($0) }, b = rng.floats(rank * rows).map { Float16($0) }
             let x = rng.floats(tokens * cols)

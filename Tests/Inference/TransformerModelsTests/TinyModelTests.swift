@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import GGUF
 import Kernels
 import TestSupport
@@ -176,7 +177,7 @@ struct SamplingTests {
 
     @Test("top-k 1 equals greedy; a seed makes sampling reproducible; temperature spreads choices")
     func sampling() {
-        var rng = TestRandom(seed: 3)
+        var rng = SeededRandom(seed: 3)
         let logits = rng.floats(500, in: -3...3)
         var p = SamplingParameters()
         p.topK = 1
@@ -199,7 +200,7 @@ struct SamplingTests {
 
     @Test("top-k sampling only draws from the k best; unfiltered sampling follows the softmax")
     func topKAndUnfiltered() {
-        var rng = TestRandom(seed: 8)
+        var rng = SeededRandom(seed: 8)
         var logits = rng.floats(5000, in: -4...4)
         logits[1234] = 5  // a clear winner
         let top5 = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5))

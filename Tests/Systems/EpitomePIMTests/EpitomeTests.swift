@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import EpitomePIM
 import NeuralNetworks
@@ -63,7 +64,7 @@ struct IndexMappingTests {
 struct EpitomeConvolutionTests {
     @Test("(a) output wrapping: conv(x, repeat_out(E)) = channel_repeat(conv(x, E))")
     func outputWrapping() {
-        var g = SeededGenerator(seed: 3)
+        var g = SeededRandom(seed: 3)
         let x = Tensor.normal([2, 4, 6, 6], generator: &g), e = Tensor.normal([3, 4, 3, 3], generator: &g)
         let map = EpitomeIndexMap(epitome: EpitomeShape(outChannels: 3, inChannels: 4, height: 3, width: 3),
                                   outChannels: 8, inChannels: 4, kernelHeight: 3, kernelWidth: 3)
@@ -76,7 +77,7 @@ struct EpitomeConvolutionTests {
 
     @Test("(b) input repetition: conv(x, repeat_in(E)) = conv(Σ_g x_g, E)")
     func inputRepetition() {
-        var g = SeededGenerator(seed: 4)
+        var g = SeededRandom(seed: 4)
         let x = Tensor.normal([2, 6, 5, 5], generator: &g), e = Tensor.normal([4, 2, 3, 3], generator: &g)
         let map = EpitomeIndexMap(epitome: EpitomeShape(outChannels: 4, inChannels: 2, height: 3, width: 3),
                                   outChannels: 4, inChannels: 6, kernelHeight: 3, kernelWidth: 3)
@@ -92,7 +93,7 @@ struct EpitomeConvolutionTests {
         EpitomeShape(outChannels: 2, inChannels: 3, height: 5, width: 4, inputPatch: 2, inputShift: 2, spatialStride: 3),
     ])
     func reuseEqualsGather(shape: EpitomeShape) {
-        var g = SeededGenerator(seed: 5)
+        var g = SeededRandom(seed: 5)
         let x = Tensor.normal([2, 7, 6, 6], generator: &g)
         let e = Tensor.normal([shape.outChannels, shape.inChannels, shape.height, shape.width], generator: &g)
         let bias = Tensor.normal([8], generator: &g)
@@ -106,7 +107,7 @@ struct EpitomeConvolutionTests {
 
     @Test("gradients of both datapaths match finite differences (scatter-add backward)")
     func finiteDifferences() {
-        var g = SeededGenerator(seed: 6)
+        var g = SeededRandom(seed: 6)
         let shape = EpitomeShape(outChannels: 2, inChannels: 2, height: 4, width: 3, inputPatch: 2, inputShift: 1)
         let map = EpitomeIndexMap(epitome: shape, outChannels: 5, inChannels: 3, kernelHeight: 3, kernelWidth: 3)
         let x = Tensor.normal([1, 3, 4, 4], generator: &g)
@@ -131,7 +132,7 @@ struct EpitomeConvolutionTests {
 struct ProjectionTests {
     @Test("projecting an expanded epitome recovers it; projecting any weight gives the per-element mean")
     func projection() {
-        var g = SeededGenerator(seed: 12)
+        var g = SeededRandom(seed: 12)
         let shape = EpitomeShape(outChannels: 2, inChannels: 3, height: 4, width: 3, inputPatch: 2, inputShift: 1)
         let conv = EpitomeConv2d(5, 4, kernelSize: 3, epitome: shape, generator: &g)
         let target = Tensor.normal([2, 3, 4, 3], generator: &g)
@@ -155,7 +156,7 @@ struct ProjectionTests {
 struct QuantizationTests {
     @Test("3-bit weights take at most 7 levels per output channel and pass gradients straight through")
     func levelsAndSTE() {
-        var g = SeededGenerator(seed: 7)
+        var g = SeededRandom(seed: 7)
         let w = Tensor.normal([4, 30], generator: &g)
         let q = WeightQuantizer(bits: 3)
         let wq = q.quantized(w)
@@ -238,7 +239,7 @@ struct MappingAndSearchTests {
 struct EpitomeCNNTests {
     @Test("pruning with keep 1 reproduces the network; keep 0.5 halves widths and keeps the strongest filters")
     func pruning() {
-        var g = SeededGenerator(seed: 9)
+        var g = SeededRandom(seed: 9)
         let net = EpitomeCNN(widths: [4, 6, 8], weightBits: nil, generator: &g)
         net.eval()
         let x = Variable(Tensor.normal([2, 1, 28, 28], generator: &g))
@@ -253,7 +254,7 @@ struct EpitomeCNNTests {
 
     @Test("epitome layers are reported in the design, and the reuse and gather datapaths agree on the network")
     func designAndDatapaths() {
-        var g = SeededGenerator(seed: 10)
+        var g = SeededRandom(seed: 10)
         let e2 = EpitomeShape(outChannels: 3, inChannels: 2, height: 3, width: 3)
         let net = EpitomeCNN(widths: [4, 6, 8], epitomes: [nil, e2, nil], weightBits: 3, generator: &g)
         net.eval()

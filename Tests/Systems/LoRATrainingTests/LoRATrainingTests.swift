@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import GGUF
 import InferenceEngine
@@ -32,7 +33,7 @@ struct LoRATrainingTests {
         let rows = Array(0..<14)
         let base = twin.logits(seqs, rows: rows).value.scalars
         let vocab = twin.hyperparameters.vocabularySize
-        var g = SeededGenerator(seed: 3)
+        var g = SeededRandom(seed: 3)
         let lora = TrainableLoRA(hyperparameters: twin.hyperparameters, rank: 4, alpha: 8, targets: LoRAAdapter.Target.allCases, generator: &g)
         // B starts at zero; give it values so the LoRA term matters.
         for p in lora.parameters where p.shape[1] == 4 { p.value = Tensor(shape: p.shape, scalars: (0..<p.value.count).map { Float($0 % 7) * 0.01 - 0.03 }) }
@@ -54,7 +55,7 @@ struct LoRATrainingTests {
     @Test("gradients reach only the LoRA pairs and match finite differences")
     func gradients() throws {
         let twin = try TrainableLlama(file: try tinyF32())
-        var g = SeededGenerator(seed: 5)
+        var g = SeededRandom(seed: 5)
         let lora = TrainableLoRA(hyperparameters: twin.hyperparameters, rank: 2, alpha: 2, targets: [.q, .v], generator: &g)
         for p in lora.parameters where p.shape[1] == 2 { p.value = Tensor(shape: p.shape, scalars: (0..<p.value.count).map { Float($0 % 5) * 0.05 - 0.1 }) }
         let seqs = [[3, 1, 4, 1, 5]]

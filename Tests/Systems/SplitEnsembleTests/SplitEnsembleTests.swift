@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import Datasets
 import Foundation
@@ -116,7 +117,7 @@ struct SplitTests {
 
     @Test("splitting copies the subtree per group without changing the function; shapes stay consistent")
     func splitting() {
-        var g = SeededGenerator(seed: 3)
+        var g = SeededRandom(seed: 3)
         let split = try! SubtaskSplit(groups: [[0, 1], [2], [3]])
         let net = SplitNetwork(widths: [4, 6, 8], pools: [true, true, false], split: split, inputShape: [1, 12, 12], generator: &g)
         net.eval()
@@ -143,7 +144,7 @@ struct SplitTests {
 struct PruneAndMetricTests {
     @Test("FLOP counter matches hand-computed convolution and head costs")
     func flops() {
-        var g = SeededGenerator(seed: 1)
+        var g = SeededRandom(seed: 1)
         let single = SingleModel(widths: [16, 32, 64], pools: [true, true, false], classes: 8, generator: &g)
         // 2·(16·1·9·28² + 32·16·9·14² + 64·32·9·7² + 64·8)
         #expect(single.flops == 225_792 + 1_806_336 + 1_806_336 + 1_024)
@@ -156,7 +157,7 @@ struct PruneAndMetricTests {
 
     @Test("Hessian-trace pruning of a split tree reaches the budget with consistent shapes")
     func pruning() {
-        var g = SeededGenerator(seed: 2)
+        var g = SeededRandom(seed: 2)
         let split = try! SubtaskSplit(groups: [[0, 1], [2, 3]])
         let widths = [6, 8, 10]
         let unsplit = SplitNetwork(widths: widths, pools: [true, true, false], split: split, inputShape: [1, 12, 12], generator: &g)
@@ -199,7 +200,7 @@ struct PruneAndMetricTests {
 
     @Test("Hutchinson channel traces converge to the exact Hessian diagonal sums (double backward)")
     func hutchinson() {
-        var g = SeededGenerator(seed: 9)
+        var g = SeededRandom(seed: 9)
         let split = try! SubtaskSplit(groups: [[0], [1, 2]])
         let net = SplitNetwork(widths: [2, 3], pools: [true, false], split: split, inputShape: [1, 6, 6], generator: &g)
         let x = Tensor.normal([6, 1, 6, 6], generator: &g)
@@ -264,7 +265,7 @@ struct PruneAndMetricTests {
 struct OODDataTests {
     @Test("held-out classes leave the ID set, labels are remapped, OOD sets have the ID image shape")
     func data() {
-        var g = SeededGenerator(seed: 4)
+        var g = SeededRandom(seed: 4)
         let labels = (0..<60).map { Int32($0 % 10) }
         let fashion = ImageDataset(images: Tensor.uniform([60, 1, 28, 28], generator: &g), labels: labels, classes: 10)
         let digits = ImageDataset(images: Tensor.uniform([5, 1, 8, 8], generator: &g), labels: [0, 1, 2, 3, 4], classes: 10)
@@ -293,7 +294,7 @@ struct EndToEndSplitTests {
     @Test("MCT = 1.0 (any mask IoU below 1 cuts): the trained tree branches, and pruning brings it back to the single model's FLOPs")
     func mctOneSplits() {
         // A tiny labelled set: 4 classes, each a brighter quadrant plus noise, 28 × 28.
-        var g = SeededGenerator(seed: 21)
+        var g = SeededRandom(seed: 21)
         let n = 64
         var pixels = Tensor.uniform([n, 1, 28, 28], high: 0.3, generator: &g).scalars
         let labels = (0..<n).map { Int32($0 % 4) }
@@ -306,7 +307,7 @@ struct EndToEndSplitTests {
         c.widths = [8, 8, 8]; c.batchSize = 16; c.warmupEpochs = 1; c.finetuneEpochs = 1; c.rounds = 1
         c.sensitivityBatches = 1; c.mct = 1.0
         let split = try! SubtaskSplit(groups: [[0, 1], [2, 3]])
-        var gs = SeededGenerator(seed: 5)
+        var gs = SeededRandom(seed: 5)
         let budget = SingleModel(widths: c.widths, pools: c.pools, classes: 4, generator: &gs).flops
         let (net, log) = SplitEnsembleTraining.trainSplitEnsemble(data, split: split, configuration: c, budgetFLOPs: budget, seed: 3)
         // The masks did differ somewhere, so the rule cut there; and it cut at the shallowest such layer.

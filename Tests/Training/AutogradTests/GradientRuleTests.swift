@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import Tensors
 import Testing
 
 /// Random test input away from kinks (|x| ≥ 0.1), so ReLU/abs/max are differentiable there.
 func input(_ shape: [Int], seed: UInt64, awayFromZero: Bool = true) -> Tensor {
-    var g = SeededGenerator(seed: seed)
+    var g = SeededRandom(seed: seed)
     var t = Tensor.normal(shape, generator: &g)
     if awayFromZero {
         t.withUnsafeMutableBufferPointer { p in
@@ -124,7 +125,7 @@ struct GradientRuleTests {
     @Test func poolingAndUpsampling() {
         let x = input([2, 2, 6, 6], seed: 21)
         // Distinct values 0.05 apart, so no finite-difference step crosses a tie.
-        var g = SeededGenerator(seed: 5)
+        var g = SeededRandom(seed: 5)
         let distinct = Tensor(shape: [2, 2, 6, 6], scalars: (0..<144).map { Float($0) * 0.05 - 3.6 }.shuffled(using: &g))
         check("maxPool", [distinct]) { $0[0].maxPooled2d(kernel: 2) }
         check("maxPoolOverlap", [distinct]) { $0[0].maxPooled2d(kernel: 3, stride: 2, padding: 1) }
@@ -148,7 +149,7 @@ struct GradientRuleTests {
     @Test func dropoutAndStraightThrough() {
         let x = input([4, 5], seed: 30)
         check("dropout", [x]) { v in
-            var gen = SeededGenerator(seed: 99)
+            var gen = SeededRandom(seed: 99)
             return v[0].dropout(0.5, generator: &gen)
         }
         // STE: forward is rounding, gradient is the identity.

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import NeuralNetworks
 import Tensors
 import Testing
 
 func randomTensor(_ shape: [Int], seed: UInt64, std: Float = 1) -> Tensor {
-    var g = SeededGenerator(seed: seed)
+    var g = SeededRandom(seed: seed)
     return Tensor.normal(shape, std: std, generator: &g)
 }
 
@@ -55,7 +56,7 @@ func checkModule(_ module: Module, input: Tensor, perTensor: Int = 12, epsilon: 
 @Suite("Layers: gradients match finite differences")
 struct LayerGradientTests {
     @Test func linearAndConvolution() {
-        var g = SeededGenerator(seed: 1)
+        var g = SeededRandom(seed: 1)
         let linear = Linear(5, 3, generator: &g)
         checkModule(linear, input: randomTensor([2, 4, 5], seed: 2)) { linear($0) }
         let conv = Conv2d(4, 6, kernelSize: 3, stride: 2, padding: 1, groups: 2, generator: &g)
@@ -75,13 +76,13 @@ struct LayerGradientTests {
     }
 
     @Test func embedding() {
-        var g = SeededGenerator(seed: 9)
+        var g = SeededRandom(seed: 9)
         let e = Embedding(7, 4, generator: &g)
         checkModule(e, input: randomTensor([1], seed: 10)) { x in e([3, 1, 3], shape: [3]) * x }
     }
 
     @Test func attentionAndTransformer() {
-        var g = SeededGenerator(seed: 11)
+        var g = SeededRandom(seed: 11)
         let mha = MultiHeadAttention(dimension: 8, heads: 2, generator: &g)
         checkModule(mha, input: randomTensor([2, 3, 8], seed: 12), epsilon: 1e-3) { mha.attend(query: $0, key: $0, value: $0, causal: true) }
         let block = TransformerBlock(dimension: 8, heads: 2, mlpRatio: 2, generator: &g)
@@ -89,7 +90,7 @@ struct LayerGradientTests {
     }
 
     @Test func residualNetwork() {
-        var g = SeededGenerator(seed: 14)
+        var g = SeededRandom(seed: 14)
         let block = ResidualBlock(2, 4, stride: 2, generator: &g)
         checkModule(block, input: randomTensor([3, 2, 4, 4], seed: 15), epsilon: 1e-3) { block($0) }
         let net = ResNet.make(inChannels: 1, classes: 3, widths: [2, 4, 4], generator: &g)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import Foundation
 import NeuralNetworks
@@ -87,7 +88,7 @@ struct ParameterTreeTests {
         let body: Sequential
         let head: Linear
         let norm = BatchNorm(3)
-        init(generator: inout SeededGenerator) {
+        init(generator: inout SeededRandom) {
             body = Sequential([Linear(4, 3, generator: &generator), Activation.relu])
             head = Linear(3, 2, bias: false, generator: &generator)
         }
@@ -95,7 +96,7 @@ struct ParameterTreeTests {
     }
 
     @Test func namesFreezingAndCheckpoints() throws {
-        var g = SeededGenerator(seed: 1)
+        var g = SeededRandom(seed: 1)
         let net = Net(generator: &g)
         let names = net.namedParameters().map(\.0)
         #expect(names == ["body.layers.0.weight", "body.layers.0.bias", "head.weight", "norm.weight", "norm.bias"])
@@ -117,7 +118,7 @@ struct ParameterTreeTests {
         let header = String(decoding: data[8..<(8 + n)], as: UTF8.self)
         #expect(header.contains("\"head.weight\":{\"data_offsets\":") && header.contains("\"dtype\":\"F32\""))
         #expect(data.count == 8 + n + 4 * (net.parameterCount + 6))
-        var g2 = SeededGenerator(seed: 99)
+        var g2 = SeededRandom(seed: 99)
         let other = Net(generator: &g2)
         try other.load(from: path)
         other.eval(); net.eval()

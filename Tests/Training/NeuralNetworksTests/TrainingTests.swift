@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Autograd
 import Datasets
 import Foundation
@@ -11,7 +12,7 @@ import Testing
 struct TrainingTests {
     @Test func mlpLearnsSpirals() {
         let (x, y) = Synthetic.spirals(count: 256, seed: 1)
-        var g = SeededGenerator(seed: 2)
+        var g = SeededRandom(seed: 2)
         let net = Sequential([Linear(2, 64, generator: &g), Activation.tanh, Linear(64, 64, generator: &g), Activation.tanh, Linear(64, 2, generator: &g)])
         let opt = Adam(net.trainableParameters, learningRate: 0.01)
         var loss: Float = 0
@@ -23,7 +24,7 @@ struct TrainingTests {
     @Test func cnnLearnsShapesDeterministically() {
         func run() -> (Float, Float) {
             let data = Synthetic.shapes(count: 192, size: 12, seed: 3)
-            var g = SeededGenerator(seed: 4)
+            var g = SeededRandom(seed: 4)
             let net = Sequential([
                 Conv2d(1, 8, kernelSize: 3, padding: 1, generator: &g), BatchNorm(8), Activation.relu, Activation.maxPool(2),
                 Conv2d(8, 8, kernelSize: 3, padding: 1, generator: &g), Activation.relu, Activation.flatten,
@@ -44,7 +45,7 @@ struct TrainingTests {
     }
 
     @Test func stepsReleaseTheirGraphAndReuseBuffers() {
-        var g = SeededGenerator(seed: 6)
+        var g = SeededRandom(seed: 6)
         let net = ReferenceModels.smallCNN(generator: &g)
         let opt = SGD(net.trainableParameters, learningRate: 0.01, momentum: 0.9)
         let x = Tensor.normal([8, 1, 28, 28], generator: &g)

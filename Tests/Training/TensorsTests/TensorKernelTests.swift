@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Support
 import Kernels
 import Tensors
 import Testing
 
 func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
-    var g = SeededGenerator(seed: seed)
+    var g = SeededRandom(seed: seed)
     return Tensor.normal(shape, generator: &g)
 }
 

@@ -37,7 +37,8 @@ struct BestEffortCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let o = try Tern.json(r.stdout)
         #expect(o["system"] as? String == "best-effort")
-        #expect((o["machine"] as? String)?.isEmpty == false)
+        #expect(((o["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
+        #expect((o["commit"] as? String)?.isEmpty == false && o["date"] is String)
         let settings = try #require(o["settings"] as? [String: Any])
         #expect(settings["quick"] as? Bool == true && settings["policy_file"] as? String == path)
         for key in ["penalty", "rate_window_s", "queue_scale", "rate_scale_rps", "oracle_slacks", "greedy_slack", "mix_shift_weights",

@@ -12,7 +12,7 @@ struct SplitEnsembleCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try Tern.json(r.stdout)
         #expect(obj["system"] as? String == "split-ensemble")
-        #expect(!(try #require(obj["machine"] as? String)).isEmpty)
+        #expect(((obj["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
         #expect((obj["settings"] as? [String: Any])?["quick"] as? Bool == true)
         let claims = try #require(obj["claims"] as? [[String: Any]])
         let ids = Set(claims.compactMap { $0["id"] as? String })
@@ -26,20 +26,22 @@ struct SplitEnsembleCommandTests {
                                       "split-ensemble-combined", "split-ensemble-msp", "split-ensemble-energy"]))
         for m in methods {
             let acc = try #require((m["accuracy"] as? [String: Double])?["mean"])
-            #expect(acc > 0.3 && acc <= 1, "\(m["method"] ?? "?") accuracy \(acc)")   // 8 classes: chance is 0.125
+            #expect(acc > 0.5 && acc <= 1, "\(m["method"] ?? "?") accuracy \(acc)")   // 8 classes: chance is 0.125; quick runs reach 0.6-0.73
             let sets = try #require(m["ood"] as? [[String: Any]])
             #expect(sets.count == 6)
             #expect(sets.allSatisfy { (($0["auroc"] as? [String: Double])?["mean"]).map { $0.isFinite } == true })
         }
-        // Something the quick run can fail: after two epochs on 600 images the single model's energy
-        // score already tells Fashion-MNIST from pure noise, far above the 0.5 of a score that knows nothing
-        // (the quick model is weak elsewhere: digits, rotated and inverted images sit near 0.5).
-        let single = try #require(methods.first { $0["method"] as? String == "single-energy" }?["ood"] as? [[String: Any]])
-        func auroc(_ set: String) throws -> Double {
-            try #require((single.first { $0["set"] as? String == set }?["auroc"] as? [String: Double])?["mean"])
+        // Something the quick run can fail: after three epochs on 1,200 images the single model's energy
+        // score tells Fashion-MNIST from sklearn's digits (0.98-0.99 on seeds 1-3), and its softmax
+        // confidence ranks the held-out Fashion-MNIST classes below the trained ones (0.63-0.70), both
+        // above the 0.5 of a score that knows nothing. (Pure noise is no such test: a briefly trained
+        // model's energy is often higher on noise than on real images, AUROC 0.2-0.5.)
+        func auroc(_ method: String, _ set: String) throws -> Double {
+            let sets = try #require(methods.first { $0["method"] as? String == method }?["ood"] as? [[String: Any]])
+            return try #require((sets.first { $0["set"] as? String == set }?["auroc"] as? [String: Double])?["mean"])
         }
-        let noise = (try auroc("gaussian") + auroc("uniform")) / 2
-        #expect(noise > 0.8, "single-energy noise AUROC \(noise)")
+        #expect(try auroc("single-energy", "digits") > 0.9)
+        #expect(try auroc("single-msp", "held-out") > 0.55)
         let settings = try #require(obj["settings"] as? [String: Any])
         for key in ["minimum_channels", "normalize_per_block", "hutchinson_samples", "hessian_batches", "sensitivity_batches", "probe_batch_size"] {
             #expect(settings[key] != nil, "settings.\(key)")

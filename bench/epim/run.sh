@@ -5,13 +5,13 @@
 # cost model, and accuracy against crossbar count on Fashion-MNIST for plain, quantized, pruned and
 # epitome variants of one small CNN, all trained by Tern's autograd with the same data and epochs.
 #
-#   bench/epim [--quick] [--out DIR] [extra `tern bench epim` options...]
+#   bench/epim/run.sh [--quick] [--out DIR] [extra `tern bench epim` options...]
 #
 # Writes DIR/epim.json (the shared reproduction-report shape), DIR/epim-pareto.svg and
 # DIR/pim-report-resnet50.txt / .json (the per-layer table); DIR defaults to .build/artifacts.
 # Data: scripts/fetch-data.sh (Fashion-MNIST under $TERN_HOME/data).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 QUICK=(); OUT=.build/artifacts; EXTRA=()
 while [ $# -gt 0 ]; do

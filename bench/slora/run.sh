@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench/slora: S-LoRA multi-adapter serving against its baselines (PEFT-style static batches,
+# bench/slora/run.sh: S-LoRA multi-adapter serving against its baselines (PEFT-style static batches,
 # merge-swap, single-adapter batching, vLLM-packed model copies) and ablations (no prefetch, no
 # unified pool, padded bmm) on one engine, one synthetic trace (power-law adapter popularity, Gamma
 # arrivals), one KV + adapter budget; or, with --cv-sweep, FCFS / LCFS / early abort across
 # burstiness. Prints the table and writes the reproduction-report JSON to out/bench-slora.json.
 #
-#   bench/slora [--adapters 5,100,2000] [--rate 8] [--cv 1] [--duration 20] [--ranks 8,16] [--quick]
-#   bench/slora --cv-sweep 1,2,4 [--rate 8]
+#   bench/slora/run.sh [--adapters 5,100,2000] [--rate 8] [--cv 1] [--duration 20] [--ranks 8,16] [--quick]
+#   bench/slora/run.sh --cv-sweep 1,2,4 [--rate 8]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SCRATCH="${TERN_BENCH_SCRATCH:-.build}"
 swift build -c release --scratch-path "$SCRATCH" --product tern >&2
 mkdir -p out

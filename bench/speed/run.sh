@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench/llm-speed: Tern against llama.cpp on SmolLM2-135M Q4_1, same GGUF, same threads, same token
+# bench/speed/run.sh: Tern against llama.cpp on SmolLM2-135M Q4_1, same GGUF, same threads, same token
 # ids, greedy. Prints the table and writes the reproduction-report JSON (out/bench-speed.json).
 #
-#   bench/llm-speed [--repetitions N] [--threads 1,2] [--quick] [--keep-openblas-env]
+#   bench/speed/run.sh [--repetitions N] [--threads 1,2] [--quick] [--keep-openblas-env]
 #
 # It installs llama-cpp-python 0.3.36 for the baseline if missing (a benchmark-only tool, never a
 # dependency of Tern), builds tern in release mode, waits until the machine is quiet, then runs
@@ -14,7 +14,7 @@
 # quantized kernels do not call OpenBLAS, and llama.cpp does not link it, so this changes nothing
 # measured here; --keep-openblas-env keeps them). Tests and CI never change them.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 SCRATCH="${TERN_BENCH_SCRATCH:-.build-speed}"
 PYTHON="${PYTHON:-python3}"
@@ -28,7 +28,7 @@ for a in "$@"; do
 done
 
 if ! "$PYTHON" -c 'import llama_cpp, sys; sys.exit(0 if llama_cpp.__version__ == "0.3.36" else 1)' 2>/dev/null; then
-    echo "bench/llm-speed: installing llama-cpp-python==0.3.36 (baseline only)" >&2
+    echo "bench/speed/run.sh: installing llama-cpp-python==0.3.36 (baseline only)" >&2
     "$PYTHON" -m pip install --quiet "llama-cpp-python==0.3.36" numpy
 fi
 
@@ -39,10 +39,10 @@ TERN="$SCRATCH/release/tern"
 for _ in $(seq 1 120); do
     load=$(cut -d' ' -f1 /proc/loadavg)
     awk -v l="$load" 'BEGIN { exit !(l < 0.5) }' && break
-    echo "bench/llm-speed: waiting for a quiet machine (load $load)" >&2
+    echo "bench/speed/run.sh: waiting for a quiet machine (load $load)" >&2
     sleep 5
 done
-echo "bench/llm-speed: load before the run: $(cat /proc/loadavg)" >&2
+echo "bench/speed/run.sh: load before the run: $(cat /proc/loadavg)" >&2
 
 mkdir -p out
 run() {
