@@ -190,7 +190,7 @@ let package = Package(
         // MARK: Split-Ensemble
         // Systems layer: subtask splitting with OOD-aware targets, tree branching, Hessian pruning, OOD metrics.
         .target(
-            name: "SplitEnsemble", dependencies: ["Support", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
+            name: "SplitEnsemble", dependencies: ["Benchmarks", "Support", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "SplitEnsembleTests", dependencies: ["Support", "SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Systems/SplitEnsembleTests",
@@ -201,7 +201,7 @@ let package = Package(
         // Speaks only to `ChatModelClient`; ZIPFoundation inflates the FOLDOC dictzip file.
         .target(
             name: "AgentCompiler",
-            dependencies: ["Support", "OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "Sources/Systems/AgentCompiler",
+            dependencies: ["Benchmarks", "Support", "OpenAIAPI", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "Sources/Systems/AgentCompiler",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentCompilerTests",

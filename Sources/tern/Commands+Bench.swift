@@ -47,7 +47,7 @@ extension Tern.Bench {
             commandName: "all",
             abstract: "Render one report (Markdown, JSON, SVG) from bench/<system>/result.json, or run every quick bench with --quick.")
 
-        @Flag(help: "Run every built system's quick benchmark (each about a minute) instead of reading committed results.")
+        @Flag(help: "Run every built system's quick benchmark (each about a minute) instead of reading committed results; a system that fails is listed as missing.")
         var quick = false
 
         @Flag(help: "Print the combined report as JSON instead of Markdown.")
@@ -75,7 +75,13 @@ extension Tern.Bench {
                 if quick {
                     guard let command = entry.command else { missing.append(entry.system); continue }
                     FileHandleStderr.write("tern bench all: \(entry.system) (quick)\n")
-                    reports.append(try runQuick(command))
+                    do {
+                        reports.append(try runQuick(command))
+                    } catch {
+                        // One system's failure (a missing peer, say) does not lose the others' reports.
+                        FileHandleStderr.write("tern bench all: \(entry.system) failed: \(error)\n")
+                        missing.append(entry.system)
+                    }
                 } else {
                     let path = (results as NSString).appendingPathComponent(entry.system + "/result.json")
                     if FileManager.default.fileExists(atPath: path) {
