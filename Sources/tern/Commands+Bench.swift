@@ -97,7 +97,10 @@ extension Tern.Bench {
                 summary.results = .string((results as NSString).appendingPathComponent(r.system + "/result.json"))
                 return summary
             }, missing: missing)
-            let markdown = ReportRenderer.markdown(reports, missing: missing)
+            let markdown = quick
+                ? ReportRenderer.markdown(reports, missing: missing,
+                                          source: "Rendered by `tern bench all --quick`: every built system's quick benchmark, run just now with small settings (not the committed full runs).")
+                : ReportRenderer.markdown(reports, missing: missing)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let jsonData = try encoder.encode(combined)

@@ -187,8 +187,8 @@ public struct Claim: Codable, Sendable, Equatable {
     /// One line: why ours differs, or what it rests on.
     public var note: String
 
-    /// Creates a claim. `reproduced` defaults to ``judge(_:threshold:)`` with the neutral threshold
-    /// 1 for ratios (`unit == "x"`) and no verdict otherwise.
+    /// Creates a claim. `reproduced` defaults to ``judge(_:better:threshold:)`` with the neutral
+    /// threshold 1 for ratios (`unit == "x"`) the paper reports, and no verdict otherwise.
     public init(id: String, setting: String = "", description: String, unit: String, paper: PaperValue?, ours: Double?,
                 better: Better, baseline: String, reproduced: Bool? = nil, note: String = "") {
         self.id = id
@@ -200,7 +200,7 @@ public struct Claim: Codable, Sendable, Equatable {
         self.better = better
         self.baseline = baseline
         self.note = note
-        self.reproduced = reproduced ?? (unit == "x" ? Claim.judge(self.ours, better: better, threshold: 1) : nil)
+        self.reproduced = reproduced ?? (unit == "x" && paper != nil ? Claim.judge(self.ours, better: better, threshold: 1) : nil)
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -33,10 +33,11 @@ public enum ReportRenderer {
     }
 
     /// The combined Markdown report: one section per system, every claim with the paper's number
-    /// beside ours, the baseline, the verdict and the note.
-    public static func markdown(_ reports: [BenchReport], missing: [String] = []) -> String {
+    /// beside ours, the baseline, the verdict and the note. `source` says where the reports came from.
+    public static func markdown(_ reports: [BenchReport], missing: [String] = [],
+                                source: String = "Rendered by `tern bench all` from the committed `bench/<system>/result.json` files.") -> String {
         var out = "# Tern reproduction report\n\n"
-        out += "Rendered by `tern bench all` from the committed `bench/<system>/result.json` files. "
+        out += source + " "
         out += "`ours` is measured by the run that wrote each file; ratios are ours against the baseline in the same engine.\n\n"
         let claims = reports.flatMap(\.claims)
         let reproduced = claims.filter { $0.reproduced == true }.count
