@@ -198,12 +198,3 @@ public struct SplitEnsembleReport {
         return s
     }
 }
-
-/// `s` padded with spaces to `width` characters: left-aligned for a negative width, right-aligned
-/// otherwise (`String(format:)` ignores widths of `%@` on Linux).
-private func padded(_ s: String, _ width: Int) -> String {
-    let n = abs(width) - s.count
-    guard n > 0 else { return s }
-    let pad = String(repeating: " ", count: n)
-    return width < 0 ? s + pad : pad + s
-}
