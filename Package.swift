@@ -180,7 +180,7 @@ let package = Package(
         // L0: analytical crossbar PIM cost model; systems layer: epitome operators on the training stack.
         .target(name: "PIMSimulator", path: "Sources/Systems/PIMSimulator", swiftSettings: swiftSettings),
         .target(
-            name: "EpitomePIM", dependencies: ["Support", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
+            name: "EpitomePIM", dependencies: ["Benchmarks", "Datasets", "Support", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], path: "Tests/Systems/PIMSimulatorTests", swiftSettings: swiftSettings),
         .testTarget(

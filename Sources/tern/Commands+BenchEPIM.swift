@@ -108,19 +108,17 @@ extension Tern.Bench {
                 }
                 let plot = ParetoPlot.svg(
                     points: points.map { ($0["id"]?.stringValue ?? "?", $0["crossbars"]?.numberValue ?? 1, ($0["accuracy"]?.numberValue ?? 0) * 100) },
-                    title: Self.plotTitle(crossbarSize: Int(report.settings["crossbar_size_small_cnn"]?.numberValue ?? 0),
+                    title: EPIMBenchmark.plotTitle(crossbarSize: Int(report.settings["crossbar_size_small_cnn"]?.numberValue ?? 0),
                                           bits: Int(report.settings["bits"]?.numberValue ?? 0)),
                     xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
                 try plot.write(toFile: svg, atomically: true, encoding: .utf8)
                 return
             }
             Parallel.setThreads(threads)
-            let started = Date()
-            // Claim 1: ResNet-50 crossbar area under the MNSIM-2.0 defaults (no training).
-            let resnet = PIMReport.make(network: .resnet50(), hardware: .mnsim2, bits: bits, baselineBits: 32,
-                                        outFactor: 2, inFactor: 2, searchBudget: quick ? 0 : 1, seed: seed)
-
-            // Claim 2: accuracy vs crossbars on Fashion-MNIST.
+            var settings = EPIMBenchmark.Settings()
+            settings.epochs = epochs; settings.batchSize = batchSize; settings.lr = lr; settings.bits = bits
+            settings.crossbarSize = crossbarSize; settings.seed = seed; settings.threads = threads; settings.quick = quick
+            let bench = EPIMBenchmark(settings: settings)
             let dir = data ?? FashionMNIST.directory
             var train: ImageDataset, test: ImageDataset
             do {
@@ -132,146 +130,14 @@ extension Tern.Bench {
             let trainN = quick ? 1000 : trainLimit, testN = quick ? 500 : testLimit
             if trainN > 0 { train = train.prefix(trainN) }
             if testN > 0 { test = test.prefix(testN) }
-            train = train.normalized(mean: 0.2860, std: 0.3530)
-            test = test.normalized(mean: 0.2860, std: 0.3530)
-            let epochs = quick ? 1 : self.epochs
-            var hw = PIMConfiguration.mnsim2
-            hw.crossbarSize = crossbarSize
-            hw.dacsPerGroup = crossbarSize / 2
-            hw.adcsPerGroup = crossbarSize / 2
-            let model = CrossbarCostModel(hw)
-            let widths = [32, 64, 128]
-
-            func costOf(_ net: EpitomeCNN) -> NetworkCost {
-                model.cost(net.design.workloads(weightBits: net.weightBits ?? 32))
-            }
-            func fit(_ net: EpitomeCNN, label: String) -> Float {
-                let optimizer = SGD(net.trainableParameters, learningRate: lr, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
-                var loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed &+ 1)
-                let total = epochs * loader.batchCount
-                let schedule = WarmupSchedule(warmupSteps: min(100, total / 10), then: CosineSchedule(base: lr, totalSteps: total))
-                let progress = ProgressReporter(label: label, enabled: !json)
-                var step = 0
-                for _ in 0..<epochs {
-                    for (images, labels) in loader.epoch() {
-                        optimizer.learningRate = schedule.rate(at: step)
-                        let (loss, _) = Training.classificationStep(net, optimizer, images: images, labels: labels)
-                        step += 1
-                        progress.update(String(format: "step %d/%d loss %.4f", step, total, loss))
-                    }
-                }
-                progress.clear()
-                return Training.evaluate(net, images: test.images, labels: test.labels)
-            }
-
-            var outcomes: [Outcome] = []
-            var trainedPlain: EpitomeCNN?
-            for v in variants(widths: widths) {
-                let t0 = Date()
-                var gen = SeededRandom(seed: seed)
-                let net: EpitomeCNN
-                if let target = v.pruneToMatch {
-                    guard let base = trainedPlain, let goal = outcomes.first(where: { $0.id == target }) else { continue }
-                    // The largest keep ratio (in 1/64 steps) whose pruned network fits the epitome's crossbars.
-                    var keep = 1.0
-                    while keep > 1.0 / 64 {
-                        var probeGen = SeededRandom(seed: 0)
-                        let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
-                                               generator: &probeGen)
-                        let c = costOf(probe)
-                        if c.crossbars <= goal.crossbars && (!v.matchWeights || c.storedParameters <= goal.weights) { break }
-                        keep -= 1.0 / 64
-                    }
-                    net = v.scratch
-                        ? EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits, generator: &gen)
-                        : base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
-                } else if v.fromPlain {
-                    guard let base = trainedPlain else { continue }
-                    net = base.projected(epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
-                } else {
-                    net = EpitomeCNN(widths: widths, epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
-                }
-                let acc = fit(net, label: v.id)
-                if v.id == "plain-fp32" { trainedPlain = net }
-                let cost = costOf(net)
-                let o = Outcome(id: v.id, description: v.description, accuracy: acc, crossbars: cost.crossbars,
-                                weights: cost.storedParameters, cost: cost, seconds: Date().timeIntervalSince(t0), widths: net.widths)
-                outcomes.append(o)
-                if !json {
-                    FileHandleStderr.write(String(format: "%@ acc %6.2f%%  crossbars %4d  weights %7d  (%.0f s)\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.seconds))
-                }
-            }
-
-            func outcome(_ id: String) -> Outcome? { outcomes.first { $0.id == id } }
-            var claims = [Claim(
-                id: "crossbar_area_reduction_resnet50_3bit", setting: "ResNet-50, \(bits)-bit",
-                description: "crossbar-area reduction of \(bits)-bit epitome ResNet-50 (uniform Co/2, Ci/2 epitomes) under the MNSIM-2.0 cost model",
-                unit: "x", paper: .value(30.65), ours: resnet.areaReduction, better: .higher,
-                baseline: "plain ResNet-50 with 32-bit weights on the same crossbars",
-                note: "the paper does not state its baseline precision; see docs/epim.md for the gap")]
-            if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-2x2") {
-                let d = Double(e.accuracy - p.accuracy) * 100
-                claims.append(Claim(
-                    id: "epitome_minus_pruning_accuracy_equal_crossbars", setting: "small CNN, Fashion-MNIST",
-                    description: "test accuracy of the \(bits)-bit epitome CNN minus the \(bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)), both from the same trained plain CNN, fine-tuned with the same epochs; the paper claims EPIM surpasses pruning",
-                    unit: "pp", paper: nil, ours: d, better: .higher,
-                    baseline: "L1 filter pruning of the trained plain CNN, fine-tuned with the same epochs",
-                    reproduced: Claim.judge(d, better: .higher, threshold: 0)))
-            }
-            if let e = outcome("epitome-2x2-from-plain"), let p = outcome("pruned-match-weights-2x2") {
-                let d = Double(e.accuracy - p.accuracy) * 100
-                claims.append(Claim(
-                    id: "epitome_minus_pruning_accuracy_equal_weights", setting: "small CNN, Fashion-MNIST",
-                    description: "as epitome_minus_pruning_accuracy_equal_crossbars, with the pruned CNN also storing no more weights (\(e.weights) vs \(p.weights); crossbars \(e.crossbars) vs \(p.crossbars))",
-                    unit: "pp", paper: nil, ours: d, better: .higher,
-                    baseline: "L1 filter pruning of the trained plain CNN to the epitome's weight count, fine-tuned with the same epochs",
-                    reproduced: Claim.judge(d, better: .higher, threshold: 0)))
-            }
-            if let e = outcome("epitome-2x2"), let p = outcome("slim-match-2x2") {
-                claims.append(Claim(
-                    id: "epitome_minus_slim_accuracy_equal_crossbars", setting: "small CNN, Fashion-MNIST",
-                    description: "accuracy of the \(bits)-bit epitome CNN trained from scratch minus a \(bits)-bit CNN with the pruned widths trained from scratch (equal epochs, no more crossbars: \(e.crossbars) vs \(p.crossbars))",
-                    unit: "pp", paper: nil, ours: Double(e.accuracy - p.accuracy) * 100, better: .higher,
-                    baseline: "narrow CNN at the pruned widths, same training budget as the epitome CNN"))
-            }
-            if let e = outcome("epitome-2x2"), let f = outcome("plain-fp32") {
-                claims.append(Claim(
-                    id: "small_cnn_crossbar_reduction", setting: "small CNN, Fashion-MNIST",
-                    description: "crossbar reduction of the \(bits)-bit epitome CNN against the full-precision plain CNN (\(crossbarSize)x\(crossbarSize) crossbars)",
-                    unit: "x", paper: nil, ours: Double(f.crossbars) / Double(e.crossbars), better: .higher, baseline: "plain CNN mapped at 32 bits"))
-                claims.append(Claim(
-                    id: "small_cnn_accuracy_drop_pp", setting: "small CNN, Fashion-MNIST",
-                    description: "accuracy lost by the \(bits)-bit epitome CNN against the full-precision plain CNN",
-                    unit: "pp", paper: nil, ours: Double(f.accuracy - e.accuracy) * 100, better: .lower,
-                    baseline: "plain CNN, full precision, same training"))
-            }
-            let points: [JSONValue] = outcomes.map { o in
-                ["id": JSONValue(o.id), "description": JSONValue(o.description), "accuracy": JSONValue(Double(o.accuracy)),
-                 "crossbars": JSONValue(o.crossbars), "weights": JSONValue(o.weights), "widths": .array(o.widths.map { JSONValue($0) }),
-                 "area_mm2": JSONValue(o.cost.areaMM2), "latency_us": JSONValue(o.cost.latencyMicroseconds),
-                 "energy_uj": JSONValue(o.cost.energyMicrojoules), "train_seconds": JSONValue(o.seconds)]
-            }
+            let run = bench.run(train: train, test: test, showProgress: !json)
             if let svg {
-                let plot = ParetoPlot.svg(points: outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
-                                          title: Self.plotTitle(crossbarSize: crossbarSize, bits: bits),
+                let plot = ParetoPlot.svg(points: run.outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
+                                          title: EPIMBenchmark.plotTitle(crossbarSize: crossbarSize, bits: bits),
                                           xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
                 try plot.write(toFile: svg, atomically: true, encoding: .utf8)
             }
-            let report = BenchReport(
-                system: "epim",
-                settings: ["quick": .bool(quick), "epochs": JSONValue(epochs), "train_images": JSONValue(train.count),
-                           "test_images": JSONValue(test.count), "batch_size": JSONValue(batchSize), "lr": JSONValue(Double(lr)),
-                           "bits": JSONValue(bits), "crossbar_size_small_cnn": JSONValue(crossbarSize), "threads": JSONValue(threads),
-                           "seed": JSONValue(Int(seed)), "widths": .array(widths.map { JSONValue($0) })],
-                claims: claims,
-                results: ["small_cnn": .array(points), "resnet50": resnet.jsonObject(), "seconds": JSONValue(Date().timeIntervalSince(started))])
-            var details = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
-                                 bits, resnet.areaReduction)
-            details += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
-            for o in outcomes {
-                details += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
-            }
-            try output.emit(report, details: details)
+            try output.emit(bench.report(run), details: bench.table(run))
         }
     }
 }
