@@ -217,7 +217,7 @@ let package = Package(
         // MARK: best-effort serving
         // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
         .target(
-            name: "BestEffortServing", dependencies: ["Support", "TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
+            name: "BestEffortServing", dependencies: ["Benchmarks", "Support", "TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(
