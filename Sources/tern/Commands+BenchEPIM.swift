@@ -38,67 +38,6 @@ extension Tern.Bench {
         private var quick: Bool { output.quick }
         private var json: Bool { output.json }
 
-        struct Variant {
-            let id: String, description: String
-            let bits: Int?
-            let epitomes: [EpitomeShape?]
-            /// Prune the trained plain network to the crossbars of this variant (nil = not pruned).
-            let pruneToMatch: String?
-            /// With `pruneToMatch`: train the pruned widths from scratch instead of fine-tuning.
-            var scratch = false
-            /// Start from the trained plain network (least-squares epitomes), then fine-tune.
-            var fromPlain = false
-            /// With `pruneToMatch`: match stored weights (at no more crossbars) instead of crossbars only.
-            var matchWeights = false
-        }
-
-        func variants(widths: [Int]) -> [Variant] {
-            func reduced(_ o: Int, _ i: Int, spatial: Int = 3) -> [EpitomeShape?] {
-                let ins = [1, widths[0], widths[1]]
-                return [nil] + (1...2).map { l -> EpitomeShape? in
-                    EpitomeShape(outChannels: widths[l] / o, inChannels: ins[l] / i, height: spatial, width: spatial)
-                }
-            }
-            var v = [
-                Variant(id: "plain-fp32", description: "plain convolution, full precision (mapped at 32 bits)", bits: nil,
-                        epitomes: [nil, nil, nil], pruneToMatch: nil),
-                Variant(id: "quantized", description: "quantization only, \(bits)-bit QAT", bits: bits, epitomes: [nil, nil, nil], pruneToMatch: nil),
-                Variant(id: "epitome-2x2", description: "epitome Co/2 Ci/2 (conv2, conv3) + \(bits)-bit QAT", bits: bits,
-                        epitomes: reduced(2, 2), pruneToMatch: nil),
-                Variant(id: "pruned-match-2x2", description: "L1 filter pruning of plain-fp32 to epitome-2x2's crossbars, \(bits)-bit QAT fine-tune",
-                        bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2"),
-                Variant(id: "epitome-2x2-from-plain", description: "epitome Co/2 Ci/2 fitted to the trained plain-fp32 weights, \(bits)-bit QAT fine-tune",
-                        bits: bits, epitomes: reduced(2, 2), pruneToMatch: nil, fromPlain: true),
-                Variant(id: "slim-match-2x2", description: "the pruned widths trained from scratch with the same epochs, \(bits)-bit QAT",
-                        bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", scratch: true),
-            ]
-            if !quick {
-                v += [
-                    Variant(id: "pruned-match-weights-2x2", description: "L1 filter pruning to no more weights (and crossbars) than epitome-2x2, \(bits)-bit QAT fine-tune",
-                            bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", matchWeights: true),
-                    Variant(id: "epitome-4x2", description: "epitome Co/4 Ci/2 + \(bits)-bit QAT", bits: bits, epitomes: reduced(4, 2), pruneToMatch: nil),
-                    Variant(id: "pruned-match-4x2", description: "L1 filter pruning to epitome-4x2's crossbars, \(bits)-bit QAT fine-tune",
-                            bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-4x2"),
-                    Variant(id: "epitome-2x2-offsets", description: "epitome Co/2 Ci/2 with a 4x4 spatial epitome (per-copy window offsets) + \(bits)-bit QAT",
-                            bits: bits, epitomes: reduced(2, 2, spatial: 4), pruneToMatch: nil),
-                ]
-            }
-            return v
-        }
-
-        struct Outcome {
-            let id: String, description: String
-            let accuracy: Float
-            let crossbars: Int, weights: Int
-            let cost: NetworkCost
-            let seconds: Double
-            let widths: [Int]
-        }
-
-        static func plotTitle(crossbarSize: Int, bits: Int) -> String {
-            "Fashion-MNIST: accuracy vs crossbars (\(crossbarSize)x\(crossbarSize), \(bits)-bit variants)"
-        }
-
         func run() throws {
             if let plotFrom {
                 guard let svg else { throw CLIError("--plot-from needs --svg PATH") }
