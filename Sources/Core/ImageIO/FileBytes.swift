@@ -8,6 +8,16 @@ import Darwin
 
 private func errnoReason() -> String { String(cString: strerror(errno)) }
 
+/// Reads the file at `path` and decodes it, naming `path` in any decoding error.
+func decodeFile(path: String, _ decode: ([UInt8]) throws(ImageIOError) -> Image) throws(ImageIOError) -> Image {
+    let bytes = try readFileBytes(path: path)
+    do {
+        return try decode(bytes)
+    } catch {
+        throw error.at(path: path)
+    }
+}
+
 /// The whole contents of the regular file at `path`.
 func readFileBytes(path: String) throws(ImageIOError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -36,11 +36,6 @@ public enum ImageFile {
     /// - Throws: ``ImageIOError/unreadable(path:reason:)``,
     ///   ``ImageIOError/unknownFormat(path:leadingBytes:)`` and the decoders' errors, all naming `path`.
     public static func read(path: String, channels: Int? = nil) throws(ImageIOError) -> Image {
-        let bytes = try readFileBytes(path: path)
-        do {
-            return try decode(bytes, channels: channels)
-        } catch {
-            throw error.at(path: path)
-        }
+        try decodeFile(path: path) { bytes throws(ImageIOError) in try decode(bytes, channels: channels) }
     }
 }

@@ -36,12 +36,7 @@ public enum PNG {
     /// - Throws: ``ImageIOError/unreadable(path:reason:)`` and the errors of ``decode(_:channels:)``
     ///   naming `path`.
     public static func read(path: String, channels: Int? = nil) throws(ImageIOError) -> Image {
-        let bytes = try readFileBytes(path: path)
-        do {
-            return try decode(bytes, channels: channels)
-        } catch {
-            throw error.at(path: path)
-        }
+        try decodeFile(path: path) { bytes throws(ImageIOError) in try decode(bytes, channels: channels) }
     }
 
     /// Encodes `image` and writes it to `path`, replacing any file there.
