@@ -341,17 +341,7 @@ private struct Report {
         return rows
     }
 
-    var machine: String {
-        var model = "unknown CPU"
-        if let s = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = s.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let v = line.split(separator: ":", maxSplits: 1).last {
-            model = v.trimmingCharacters(in: .whitespaces)
-        }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let mem = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
-        return "\(model), \(cores) vCPU, \(String(format: "%.0f", mem)) GiB, kernels \(SIMDKernels.detected)"
-    }
+    var machine: String { MachineInfo.current().summary + ", kernels \(SIMDKernels.detected)" }
 
     func report() -> BenchReport {
         let baseline = "llama.cpp (llama-cpp-python 0.3.36) same GGUF, same threads"

@@ -146,14 +146,6 @@ func trainResidentMiB() -> Double {
     return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
 }
 
-/// CPU model and core count, for reports.
-func trainMachineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-        .split(separator: "\n").first { $0.hasPrefix("model name") }?
-        .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-    return "\(cpu), \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores"
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif

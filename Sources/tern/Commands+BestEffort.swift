@@ -2,6 +2,7 @@
 
 import Support
 import ArgumentParser
+import Benchmarks
 import BestEffortServing
 import BestEffortTraining
 import Foundation
@@ -111,7 +112,7 @@ extension Tern {
             }
             progress.finish()
             profiles.sort { $0.seconds[0] < $1.seconds[0] }
-            let table = TierTable(machine: trainMachineDescription(), model: URL(fileURLWithPath: path).lastPathComponent,
+            let table = TierTable(machine: MachineInfo.current().summary, model: URL(fileURLWithPath: path).lastPathComponent,
                                   itemsPerTask: previous?.itemsPerTask ?? count, threads: threads, tasks: ChoiceTask.allCases.map(\.name), tiers: profiles)
             try table.write(to: output)
             Stdout.write("wrote \(output)\n")

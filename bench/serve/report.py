@@ -27,8 +27,9 @@ def commit():
         return "unknown"
 
 
-def claim(id, description, paper, ours, better, baseline, note=""):
-    reproduced = None if ours is None else (ours > paper if better == "higher" else ours < paper)
+def claim(id, description, target, ours, better, baseline, note=""):
+    """An engineering target, not a paper number: `reproduced` says whether ours meets it."""
+    reproduced = None if ours is None else (ours > target if better == "higher" else ours < target)
     return {"id": id, "setting": f"{threads} threads", "description": description, "unit": "x", "paper": None, "ours": ours,
             "better": better, "reproduced": reproduced, "baseline": baseline, "note": note}
 
