@@ -5,7 +5,7 @@ import Benchmarks
 import Foundation
 import Support
 
-/// The options every `tern bench <system>` shares: `--quick`, `--json`, `--out DIR`.
+/// The options every benchmark shares: `--quick`, `--json`, `--out DIR`.
 struct BenchOutputOptions: ParsableArguments {
     @Flag(help: "A small version in about a minute (used by the tests).")
     var quick = false
@@ -39,6 +39,82 @@ struct BenchOutputOptions: ParsableArguments {
             Stdout.write(try report.jsonString())
         } else {
             Stdout.write((details.isEmpty ? "" : details + "\n") + ReportRenderer.table(report))
+        }
+    }
+}
+
+extension Tern.Bench {
+    /// `tern bench <system>`: the one generic command over every ``SystemBenchmark``.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run one system's benchmark: tern bench <system> [--quick] [--json] [--out DIR] [--set key=value ...].",
+            discussion: "Systems: \(BenchCatalog.benchmarks.map { $0.name }.joined(separator: ", ")). "
+                + "`tern bench <system> --list-settings` shows every setting with its full and quick defaults.")
+
+        @Argument(help: "The system to benchmark.")
+        var system: String
+
+        @OptionGroup var output: BenchOutputOptions
+
+        @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable), e.g. --set epochs=3.", valueName: "key=value"))
+        var overrides: [String] = []
+
+        @Option(help: "Shorthand for --set threads=N.")
+        var threads: Int?
+
+        @Option(name: .shortAndLong, help: "Shorthand for --set model=NAME (a registered model name or a GGUF path).")
+        var model: String?
+
+        @Flag(name: .customLong("list-settings"), help: "Print the settings with their full-run and quick defaults, and exit.")
+        var listSettings = false
+
+        func run() async throws {
+            guard let benchmark = BenchCatalog.benchmarks.first(where: { $0.name == system }) else {
+                throw BenchError.unknownSystem(system, known: BenchCatalog.benchmarks.map { $0.name })
+            }
+            try await run(benchmark)
+        }
+
+        private func run<B: SystemBenchmark>(_ benchmark: B.Type) async throws {
+            if listSettings {
+                Stdout.write(try Self.settingsTable(B.self))
+                return
+            }
+            var all = overrides
+            if let threads { all.append("threads=\(threads)") }
+            if let model { all.append("model=\(model)") }
+            let settings = try BenchSettings.apply(all, to: B.settings(quick: output.quick))
+            let encoded = try BenchSettings.encode(settings)
+            let context = BenchContext(
+                quick: output.quick, checkpoint: output.checkpoint(system: B.name, settings: encoded), showProgress: !output.json,
+                artifacts: output.out.map { ($0 as NSString).appendingPathComponent(B.name) },
+                resolveModel: { try ModelStore().resolve($0, progress: false) })
+            var outcome = try await B.run(settings, context: context)
+            // The report carries every setting (the benchmark's derived ones kept where it adds them).
+            outcome.report.settings.merge(encoded) { derived, _ in derived }
+            outcome.report.settings["quick"] = .bool(output.quick)
+            try output.emit(outcome.report, details: outcome.details)
+            context.checkpoint.finish()
+        }
+
+        static func settingsTable<B: SystemBenchmark>(_ benchmark: B.Type) throws -> String {
+            let full = try BenchSettings.encode(B.settings(quick: false)), quick = try BenchSettings.encode(B.settings(quick: true))
+            func text(_ v: JSONValue?) -> String {
+                switch v {
+                case .string(let s)?: s.isEmpty ? "\"\"" : s
+                case .number(let d)?: formatNumber(d)
+                case .bool(let b)?: "\(b)"
+                case .array(let a)?: a.map { text($0) }.joined(separator: ",")
+                default: "-"
+                }
+            }
+            var s = "\(B.title) (\(B.name)): \(B.abstract)\n\n"
+            s += padded("setting", -22) + " " + padded("full", -14) + " " + padded("quick", -14) + " meaning\n"
+            for key in full.keys.sorted() {
+                s += padded(key, -22) + " " + padded(text(full[key]), -14) + " " + padded(text(quick[key]), -14) + " " + (B.settingsHelp[key] ?? "") + "\n"
+            }
+            return s
         }
     }
 }

@@ -2,21 +2,27 @@
 
 import ArgumentParser
 import Benchmarks
+import EpitomePIM
 import Foundation
+import SplitEnsemble
 
 extension Tern {
     /// `tern bench <system>`: reproduction benchmarks, each printing a table or the shared JSON report.
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
-            subcommands: [All.self, Speed.self, Train.self, BenchServe.self, EPIM.self, SLoRA.self, BenchCompiler.self, BestEffortBench.self,
-                          SplitEnsembleBench.self, BenchMagic.self])
+            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self, BenchCompiler.self, BestEffortBench.self,
+                          BenchMagic.self],
+            defaultSubcommand: Run.self)
     }
 }
 
 /// Every benchmark `tern bench all` knows: the ten systems (in ARCHITECTURE order) and the engine's
 /// own speed benchmarks. `command` is the `tern bench` subcommand; `nil` while a system is not built.
 enum BenchCatalog {
+    /// The benchmarks `tern bench <system>` runs.
+    static let benchmarks: [any SystemBenchmark.Type] = [EPIMBenchmark.self, SplitEnsembleBenchmark.self]
+
     struct Entry {
         var system: String
         var command: String?

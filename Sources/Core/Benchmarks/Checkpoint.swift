@@ -59,13 +59,11 @@ public final class BenchCheckpoint: @unchecked Sendable {
         return value
     }
 
-    /// Deletes the saved pieces (the run finished and its report is written).
+    /// Deletes the saved pieces and the folder, with anything a benchmark kept there beside them
+    /// (a trained network later pieces start from): the run finished and its report is written.
     public func finish() {
         guard let directory else { return }
-        try? FileManager.default.removeItem(atPath: directory + "/pieces.json")
-        if (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true {
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     private func save<T: Codable>(_ key: String, _ value: T) throws {

@@ -12,17 +12,30 @@ import Tensors
 /// model, and accuracy against crossbar count on Fashion-MNIST for plain, quantized, pruned and
 /// epitome variants of one small CNN, all trained with the same data, epochs and schedule.
 public struct EPIMBenchmark: Sendable {
-    /// Every knob of a run.
-    public struct Settings: Sendable {
+    /// Every knob of a run (encoded into the report's settings).
+    public struct Settings: Codable, Sendable, Equatable {
+        /// Training epochs per variant.
         public var epochs = 2
+        /// Training images (0 = all 60,000).
+        public var trainLimit = 15000
+        /// Test images (0 = all 10,000).
+        public var testLimit = 0
         public var batchSize = 64
+        /// Peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine).
         public var lr: Float = 0.05
+        /// Weight bits of the quantized variants.
         public var bits = 3
+        /// Crossbar size for the small CNN (its layers are small; see docs/epim.md).
         public var crossbarSize = 128
         public var seed: UInt64 = 1
         public var threads = 2
-        public var quick = false
-        /// Creates the defaults.
+        /// All variants (the full run) or the six core ones (quick).
+        public var allVariants = true
+        /// The ResNet-50 epitome design-search budget (0 = the uniform Co/2, Ci/2 design only).
+        public var searchBudget = 1.0
+        /// Fashion-MNIST directory ("" = `$TERN_HOME/data/fashion-mnist`).
+        public var data = ""
+        /// Creates the defaults of a full run.
         public init() {}
     }
 
@@ -51,7 +64,7 @@ public struct EPIMBenchmark: Sendable {
 
     /// The designs: plain, quantized, epitome, pruned and slim baselines (more in full runs).
     public func variants(widths: [Int]) -> [Variant] {
-        let bits = settings.bits, quick = settings.quick
+        let bits = settings.bits
         func reduced(_ o: Int, _ i: Int, spatial: Int = 3) -> [EpitomeShape?] {
             let ins = [1, widths[0], widths[1]]
             return [nil] + (1...2).map { l -> EpitomeShape? in
@@ -71,7 +84,7 @@ public struct EPIMBenchmark: Sendable {
             Variant(id: "slim-match-2x2", description: "the pruned widths trained from scratch with the same epochs, \(bits)-bit QAT",
                     bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", scratch: true),
         ]
-        if !quick {
+        if settings.allVariants {
             v += [
                 Variant(id: "pruned-match-weights-2x2", description: "L1 filter pruning to no more weights (and crossbars) than epitome-2x2, \(bits)-bit QAT fine-tune",
                         bits: bits, epitomes: [nil, nil, nil], pruneToMatch: "epitome-2x2", matchWeights: true),
@@ -86,7 +99,7 @@ public struct EPIMBenchmark: Sendable {
     }
 
     /// What one design reached.
-    public struct Outcome: Sendable {
+    public struct Outcome: Sendable, Codable {
         public let id: String, description: String
         public let accuracy: Float
         public let crossbars: Int, weights: Int
@@ -109,16 +122,19 @@ public struct EPIMBenchmark: Sendable {
     }
 
     /// Costs ResNet-50 and trains every variant on `train` (normalised here), evaluating on `test`.
-    public func run(train: ImageDataset, test: ImageDataset, showProgress: Bool) -> Run {
+    /// Each variant is one piece of `checkpoint`; the trained plain CNN, which later variants start
+    /// from, is kept beside the pieces so a resumed run does not train it again.
+    public func run(train: ImageDataset, test: ImageDataset, checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:]),
+                    showProgress: Bool) throws -> Run {
         let started = Date()
-        let bits = settings.bits, seed = settings.seed, quick = settings.quick
+        let bits = settings.bits, seed = settings.seed
         // Claim 1: ResNet-50 crossbar area under the MNSIM-2.0 defaults (no training).
         let resnet = PIMReport.make(network: .resnet50(), hardware: .mnsim2, bits: bits, baselineBits: 32,
-                                    outFactor: 2, inFactor: 2, searchBudget: quick ? 0 : 1, seed: seed)
+                                    outFactor: 2, inFactor: 2, searchBudget: settings.searchBudget, seed: seed)
 
         let train = train.normalized(mean: 0.2860, std: 0.3530)
         let test = test.normalized(mean: 0.2860, std: 0.3530)
-        let epochs = settings.quick ? 1 : settings.epochs
+        let epochs = settings.epochs
         var hw = PIMConfiguration.mnsim2
         hw.crossbarSize = settings.crossbarSize
         hw.dacsPerGroup = settings.crossbarSize / 2
@@ -150,36 +166,57 @@ public struct EPIMBenchmark: Sendable {
 
         var outcomes: [Outcome] = []
         var trainedPlain: EpitomeCNN?
-        for v in variants(widths: widths) {
-            let t0 = Date()
+        let plainPath = checkpoint.directory.map { $0 + "/plain-fp32.safetensors" }
+        /// The trained plain CNN: this run's, or the one a previous run of the same settings saved.
+        func plain() throws -> EpitomeCNN? {
+            if let trainedPlain { return trainedPlain }
+            guard let plainPath, FileManager.default.fileExists(atPath: plainPath) else { return nil }
             var gen = SeededRandom(seed: settings.seed)
-            let net: EpitomeCNN
-            if let target = v.pruneToMatch {
-                guard let base = trainedPlain, let goal = outcomes.first(where: { $0.id == target }) else { continue }
-                // The largest keep ratio (in 1/64 steps) whose pruned network fits the epitome's crossbars.
-                var keep = 1.0
-                while keep > 1.0 / 64 {
-                    var probeGen = SeededRandom(seed: 0)
-                    let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
-                                           generator: &probeGen)
-                    let c = costOf(probe)
-                    if c.crossbars <= goal.crossbars && (!v.matchWeights || c.storedParameters <= goal.weights) { break }
-                    keep -= 1.0 / 64
+            let net = EpitomeCNN(widths: widths, epitomes: [nil, nil, nil], weightBits: nil, generator: &gen)
+            try net.load(from: plainPath)
+            trainedPlain = net
+            return net
+        }
+        for v in variants(widths: widths) {
+            let o: Outcome? = try checkpoint.piece(v.id) { () throws -> Outcome? in
+                let t0 = Date()
+                var gen = SeededRandom(seed: settings.seed)
+                let net: EpitomeCNN
+                if let target = v.pruneToMatch {
+                    guard let base = try plain(), let goal = outcomes.first(where: { $0.id == target }) else { return nil }
+                    // The largest keep ratio (in 1/64 steps) whose pruned network fits the epitome's crossbars.
+                    var keep = 1.0
+                    while keep > 1.0 / 64 {
+                        var probeGen = SeededRandom(seed: 0)
+                        let probe = EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits,
+                                               generator: &probeGen)
+                        let c = costOf(probe)
+                        if c.crossbars <= goal.crossbars && (!v.matchWeights || c.storedParameters <= goal.weights) { break }
+                        keep -= 1.0 / 64
+                    }
+                    net = v.scratch
+                        ? EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits, generator: &gen)
+                        : base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
+                } else if v.fromPlain {
+                    guard let base = try plain() else { return nil }
+                    net = base.projected(epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
+                } else {
+                    net = EpitomeCNN(widths: widths, epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
                 }
-                net = v.scratch
-                    ? EpitomeCNN(widths: widths.map { max(1, Int((Double($0) * keep).rounded(.up))) }, weightBits: v.bits, generator: &gen)
-                    : base.pruned(keep: keep, weightBits: v.bits, generator: &gen)
-            } else if v.fromPlain {
-                guard let base = trainedPlain else { continue }
-                net = base.projected(epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
-            } else {
-                net = EpitomeCNN(widths: widths, epitomes: v.epitomes, weightBits: v.bits, generator: &gen)
+                let acc = fit(net, label: v.id)
+                if v.id == "plain-fp32" {
+                    trainedPlain = net
+                    if let plainPath {
+                        try FileManager.default.createDirectory(atPath: (plainPath as NSString).deletingLastPathComponent,
+                                                                withIntermediateDirectories: true)
+                        try net.save(to: plainPath)
+                    }
+                }
+                let cost = costOf(net)
+                return Outcome(id: v.id, description: v.description, accuracy: acc, crossbars: cost.crossbars,
+                               weights: cost.storedParameters, cost: cost, seconds: Date().timeIntervalSince(t0), widths: net.widths)
             }
-            let acc = fit(net, label: v.id)
-            if v.id == "plain-fp32" { trainedPlain = net }
-            let cost = costOf(net)
-            let o = Outcome(id: v.id, description: v.description, accuracy: acc, crossbars: cost.crossbars,
-                            weights: cost.storedParameters, cost: cost, seconds: Date().timeIntervalSince(t0), widths: net.widths)
+            guard let o else { continue }
             outcomes.append(o)
             if showProgress {
                 ProgressReporter.writeStandardError(String(format: "%@ acc %6.2f%%  crossbars %4d  weights %7d  (%.0f s)\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.seconds))
@@ -244,11 +281,8 @@ public struct EPIMBenchmark: Sendable {
         }
         return BenchReport(
             system: "epim",
-            settings: ["quick": .bool(settings.quick), "epochs": JSONValue(settings.quick ? 1 : settings.epochs),
-                       "train_images": JSONValue(run.trainImages), "test_images": JSONValue(run.testImages),
-                       "batch_size": JSONValue(settings.batchSize), "lr": JSONValue(Double(settings.lr)), "bits": JSONValue(settings.bits),
-                       "crossbar_size_small_cnn": JSONValue(settings.crossbarSize), "threads": JSONValue(settings.threads),
-                       "seed": JSONValue(Int(settings.seed)), "widths": .array(Self.widths.map { JSONValue($0) })],
+            settings: ["train_images": JSONValue(run.trainImages), "test_images": JSONValue(run.testImages),
+                       "widths": .array(Self.widths.map { JSONValue($0) })],
             claims: claims,
             results: ["small_cnn": .array(points), "resnet50": run.resnet.jsonObject(), "seconds": JSONValue(run.seconds)])
     }
@@ -262,5 +296,71 @@ public struct EPIMBenchmark: Sendable {
             s += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)
         }
         return s
+    }
+}
+
+extension EPIMBenchmark: SystemBenchmark {
+    public static let name = "epim"
+    public static let title = "EPIM"
+    public static let abstract = "crossbar-area reduction (ResNet-50 cost model) and accuracy vs crossbars on Fashion-MNIST"
+    public static let settingsHelp = [
+        "epochs": "training epochs per variant",
+        "train_limit": "training images (0 = all 60,000)",
+        "test_limit": "test images (0 = all 10,000)",
+        "batch_size": "batch size",
+        "lr": "peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine)",
+        "bits": "weight bits of the quantized variants",
+        "crossbar_size": "crossbar size for the small CNN (its layers are small; see docs/epim.md)",
+        "seed": "random seed",
+        "threads": "threads for kernels and OpenBLAS",
+        "all_variants": "every variant (full run) or the six core ones",
+        "search_budget": "ResNet-50 epitome design search: crossbar budget as a fraction of the uniform design's (0 = uniform design only)",
+        "data": "Fashion-MNIST directory (empty = $TERN_HOME/data/fashion-mnist)",
+    ]
+
+    public static func settings(quick: Bool) -> Settings {
+        var s = Settings()
+        if quick {
+            s.epochs = 1; s.trainLimit = 1000; s.testLimit = 500; s.allVariants = false; s.searchBudget = 0
+        }
+        return s
+    }
+
+    /// Loads Fashion-MNIST, runs every variant (resuming from `context.checkpoint`) and writes the
+    /// accuracy-vs-crossbars plot to `<artifacts>/pareto.svg`.
+    public static func run(_ settings: Settings, context: BenchContext) async throws -> BenchOutcome {
+        Parallel.setThreads(settings.threads)
+        let directory = settings.data.isEmpty ? FashionMNIST.directory : settings.data
+        var train: ImageDataset, test: ImageDataset
+        do {
+            train = try FashionMNIST.load(train: true, directory: directory)
+            test = try FashionMNIST.load(train: false, directory: directory)
+        } catch {
+            throw EPIMBenchmarkError.missingData(directory: directory, reason: "\(error)")
+        }
+        if settings.trainLimit > 0 { train = train.prefix(settings.trainLimit) }
+        if settings.testLimit > 0 { test = test.prefix(settings.testLimit) }
+        let bench = EPIMBenchmark(settings: settings)
+        let run = try bench.run(train: train, test: test, checkpoint: context.checkpoint, showProgress: context.showProgress)
+        if let artifacts = context.artifacts {
+            let plot = ParetoPlot.svg(points: run.outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
+                                      title: plotTitle(crossbarSize: settings.crossbarSize, bits: settings.bits),
+                                      xLabel: "crossbars (log scale)", yLabel: "test accuracy (%)")
+            try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+            try plot.write(toFile: artifacts + "/pareto.svg", atomically: true, encoding: .utf8)
+        }
+        return BenchOutcome(report: bench.report(run), details: bench.table(run))
+    }
+}
+
+/// Why EPIM's benchmark could not run.
+public enum EPIMBenchmarkError: Error, CustomStringConvertible {
+    /// Fashion-MNIST is not where the settings say.
+    case missingData(directory: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missingData(let d, let why): "cannot read Fashion-MNIST in \(d) (\(why)); run scripts/fetch-data.sh"
+        }
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Benchmarks
 import Support
 import Autograd
 import Datasets
@@ -10,12 +11,12 @@ import Glibc
 #endif
 
 /// AUROC, FPR@95 %TPR and AUPR-In of one OOD set.
-public struct OODResult: Sendable {
+public struct OODResult: Sendable, Codable {
     public var auroc: Double, fpr95: Double, aupr: Double
 }
 
 /// One method (model + OOD score) evaluated on the ID test set and every OOD set.
-public struct MethodEvaluation: Sendable {
+public struct MethodEvaluation: Sendable, Codable {
     public var method: String
     public var description: String
     public var accuracy: Double
@@ -23,6 +24,34 @@ public struct MethodEvaluation: Sendable {
     public var ood: [(set: String, result: OODResult)]
     /// Inference FLOPs per image and parameters.
     public var flops: Int, parameters: Int
+
+    private enum CodingKeys: String, CodingKey { case method, description, accuracy, ood, flops, parameters }
+    private struct SetResult: Codable { var set: String, result: OODResult }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(String.self, forKey: .method)
+        description = try c.decode(String.self, forKey: .description)
+        accuracy = try c.decode(Double.self, forKey: .accuracy)
+        ood = try c.decode([SetResult].self, forKey: .ood).map { ($0.set, $0.result) }
+        flops = try c.decode(Int.self, forKey: .flops)
+        parameters = try c.decode(Int.self, forKey: .parameters)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try c.encode(description, forKey: .description)
+        try c.encode(accuracy, forKey: .accuracy)
+        try c.encode(ood.map { SetResult(set: $0.set, result: $0.result) }, forKey: .ood)
+        try c.encode(flops, forKey: .flops)
+        try c.encode(parameters, forKey: .parameters)
+    }
+
+    init(method: String, description: String, accuracy: Double, ood: [(set: String, result: OODResult)], flops: Int, parameters: Int) {
+        self.method = method; self.description = description; self.accuracy = accuracy; self.ood = ood
+        self.flops = flops; self.parameters = parameters
+    }
 
     public var meanAUROC: Double { ood.map(\.result.auroc).reduce(0, +) / Double(Swift.max(ood.count, 1)) }
     public var meanFPR95: Double { ood.map(\.result.fpr95).reduce(0, +) / Double(Swift.max(ood.count, 1)) }
@@ -154,66 +183,77 @@ public struct SplitEnsembleExperiment {
         self.configuration = configuration; self.seeds = seeds; self.ablations = ablations; self.progress = progress
     }
 
+    /// What one ablation's Split-Ensemble did.
+    public struct AblationLog: Sendable, Codable {
+        public var ablation: String
+        public var split: SubtaskSplit
+        public var log: SplitEnsembleTraining.Log
+    }
+
     /// One seed's evaluations plus what Split-Ensemble did.
-    public struct SeedRun: Sendable {
+    public struct SeedRun: Sendable, Codable {
         public var seed: UInt64
         public var evaluations: [MethodEvaluation]
         public var split: SubtaskSplit
         public var log: SplitEnsembleTraining.Log
-        public var ablationLogs: [(String, SubtaskSplit, SplitEnsembleTraining.Log)]
+        public var ablationLogs: [AblationLog]
         public var seconds: [String: Double]
     }
 
-    public func run(data: OODBenchmarkData) -> [SeedRun] {
-        let c = configuration
-        var out: [SeedRun] = []
-        for (si, seed) in seeds.enumerated() {
-            var seconds: [String: Double] = [:]
-            func timed<T>(_ key: String, _ body: () -> T) -> T {
-                let t0 = now(); defer { seconds[key, default: 0] += now() - t0 }
-                return body()
-            }
-            let base = seed &* 1000
-            let single = timed("single") { SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base, label: "single", progress: progress) }
-            var evals = Evaluation.single(single, data: data, description: "one CNN, \(c.widths), cross-entropy")
-            let members = [single] + (1..<c.ensembleSize).map { k in
-                timed("deep-ensemble") {
-                    SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base &+ UInt64(k), label: "ensemble member \(k + 1)", progress: progress)
-                }
-            }
-            evals += Evaluation.averaged(members, passes: 1, data: data, method: "deep-ensemble-\(c.ensembleSize)",
-                                         description: "\(c.ensembleSize) independently initialised single models, mean softmax")
-            let dropoutModel = timed("mc-dropout") {
-                SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base &+ 100, dropout: c.dropout, label: "mc-dropout", progress: progress)
-            }
-            evals += Evaluation.averaged([dropoutModel], passes: c.monteCarloPasses, data: data, method: "mc-dropout",
-                                         description: "dropout \(c.dropout), \(c.monteCarloPasses) test-time passes, mean softmax")
-            let means = SplitEnsembleTraining.classMeans(single, data: data.train)
-            let budget = single.flops
-            func trainSE(_ cfg: SplitEnsembleConfiguration, method: String, key: String) -> ([MethodEvaluation], SubtaskSplit, SplitEnsembleTraining.Log) {
-                let split = cfg.grouping == .semantic
-                    ? SubtaskSplit.semantic(classMeans: means, subtasks: cfg.subtasks, seed: base)
-                    : SubtaskSplit.random(classes: data.train.classes, subtasks: cfg.subtasks, seed: base)
-                let (net, log) = timed(key) {
-                    SplitEnsembleTraining.trainSplitEnsemble(data.train, split: split, configuration: cfg, budgetFLOPs: budget,
-                                                             seed: base &+ 200, label: method, progress: progress)
-                }
-                let desc = "n=\(cfg.subtasks) \(cfg.grouping.rawValue) subtasks \(split), MCT \(cfg.mct), \(cfg.oodAwareTargets ? "OOD-aware" : "one-hot") targets, tree \(net.treeDescription)"
-                return (Evaluation.splitEnsemble(net, data: data, method: method, description: desc), split, log)
-            }
-            let (se, split, log) = trainSE(c, method: "split-ensemble", key: "split-ensemble")
-            evals += se
-            var ablationLogs: [(String, SubtaskSplit, SplitEnsembleTraining.Log)] = []
-            if si == 0 {
-                for a in ablations {
-                    let (e, s, l) = trainSE(a.apply(c), method: "ablation-\(a.rawValue)", key: "ablation-\(a.rawValue)")
-                    evals += e.filter { $0.method.hasSuffix("-" + c.score.rawValue) }
-                    ablationLogs.append((a.rawValue, s, l))
-                }
-            }
-            out.append(SeedRun(seed: seed, evaluations: evals, split: split, log: log, ablationLogs: ablationLogs, seconds: seconds))
+    /// Trains and evaluates every seed; each seed is one piece of `checkpoint`, so an interrupted
+    /// run resumes at the first unfinished seed.
+    public func run(data: OODBenchmarkData, checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:])) throws -> [SeedRun] {
+        try seeds.enumerated().map { si, seed in
+            try checkpoint.piece("seed \(seed)") { runSeed(seed, first: si == 0, data: data) }
         }
-        return out
+    }
+
+    private func runSeed(_ seed: UInt64, first: Bool, data: OODBenchmarkData) -> SeedRun {
+        let c = configuration
+        var seconds: [String: Double] = [:]
+        func timed<T>(_ key: String, _ body: () -> T) -> T {
+            let t0 = now(); defer { seconds[key, default: 0] += now() - t0 }
+            return body()
+        }
+        let base = seed &* 1000
+        let single = timed("single") { SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base, label: "single", progress: progress) }
+        var evals = Evaluation.single(single, data: data, description: "one CNN, \(c.widths), cross-entropy")
+        let members = [single] + (1..<c.ensembleSize).map { k in
+            timed("deep-ensemble") {
+                SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base &+ UInt64(k), label: "ensemble member \(k + 1)", progress: progress)
+            }
+        }
+        evals += Evaluation.averaged(members, passes: 1, data: data, method: "deep-ensemble-\(c.ensembleSize)",
+                                     description: "\(c.ensembleSize) independently initialised single models, mean softmax")
+        let dropoutModel = timed("mc-dropout") {
+            SplitEnsembleTraining.trainSingle(data.train, configuration: c, seed: base &+ 100, dropout: c.dropout, label: "mc-dropout", progress: progress)
+        }
+        evals += Evaluation.averaged([dropoutModel], passes: c.monteCarloPasses, data: data, method: "mc-dropout",
+                                     description: "dropout \(c.dropout), \(c.monteCarloPasses) test-time passes, mean softmax")
+        let means = SplitEnsembleTraining.classMeans(single, data: data.train)
+        let budget = single.flops
+        func trainSE(_ cfg: SplitEnsembleConfiguration, method: String, key: String) -> ([MethodEvaluation], SubtaskSplit, SplitEnsembleTraining.Log) {
+            let split = cfg.grouping == .semantic
+                ? SubtaskSplit.semantic(classMeans: means, subtasks: cfg.subtasks, seed: base)
+                : SubtaskSplit.random(classes: data.train.classes, subtasks: cfg.subtasks, seed: base)
+            let (net, log) = timed(key) {
+                SplitEnsembleTraining.trainSplitEnsemble(data.train, split: split, configuration: cfg, budgetFLOPs: budget,
+                                                         seed: base &+ 200, label: method, progress: progress)
+            }
+            let desc = "n=\(cfg.subtasks) \(cfg.grouping.rawValue) subtasks \(split), MCT \(cfg.mct), \(cfg.oodAwareTargets ? "OOD-aware" : "one-hot") targets, tree \(net.treeDescription)"
+            return (Evaluation.splitEnsemble(net, data: data, method: method, description: desc), split, log)
+        }
+        let (se, split, log) = trainSE(c, method: "split-ensemble", key: "split-ensemble")
+        evals += se
+        var ablationLogs: [AblationLog] = []
+        if first {
+            for a in ablations {
+                let (e, s, l) = trainSE(a.apply(c), method: "ablation-\(a.rawValue)", key: "ablation-\(a.rawValue)")
+                evals += e.filter { $0.method.hasSuffix("-" + c.score.rawValue) }
+                ablationLogs.append(AblationLog(ablation: a.rawValue, split: s, log: l))
+            }
+        }
+        return SeedRun(seed: seed, evaluations: evals, split: split, log: log, ablationLogs: ablationLogs, seconds: seconds)
     }
 
     func now() -> Double {

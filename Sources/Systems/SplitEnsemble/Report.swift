@@ -144,8 +144,8 @@ public struct SplitEnsembleReport {
             }
             return ["seed": JSONValue(Int(r.seed)), "subtasks": .array(r.split.groups.map { JSONValue($0) }), "rounds": logJSON(r.log),
                     "seconds": .object(r.seconds.mapValues { JSONValue($0) }),
-                    "ablations": .array(r.ablationLogs.map { ["ablation": JSONValue($0.0), "subtasks": .array($0.1.groups.map { JSONValue($0) }),
-                                                              "rounds": logJSON($0.2)] }),
+                    "ablations": .array(r.ablationLogs.map { ["ablation": JSONValue($0.ablation), "subtasks": .array($0.split.groups.map { JSONValue($0) }),
+                                                              "rounds": logJSON($0.log)] }),
                     "methods": .array(r.evaluations.map { e in
                         ["method": JSONValue(e.method), "accuracy": JSONValue(e.accuracy), "mean_auroc": JSONValue(e.meanAUROC),
                          "flops": JSONValue(e.flops),

@@ -61,7 +61,7 @@ public enum Sensitivity {
 }
 
 /// One split: block `block` at depth `layer` is replaced by one copy per group.
-public struct SplitDecision: Sendable, Equatable {
+public struct SplitDecision: Sendable, Equatable, Codable {
     public var layer: Int
     public var block: Int
     public var groups: [[Int]]

@@ -12,7 +12,19 @@ public import Tensors
 /// split.subtask(of: 2)      // 0
 /// split.localIndex(of: 3)   // 1 (position of class 3 inside subtask 1)
 /// ```
-public struct SubtaskSplit: Sendable, Equatable, CustomStringConvertible {
+public struct SubtaskSplit: Sendable, Equatable, CustomStringConvertible, Codable {
+    private enum CodingKeys: String, CodingKey { case groups }
+
+    /// Decodes `{"groups": [[...]]}`, validated like ``init(groups:)``.
+    public init(from decoder: any Decoder) throws {
+        try self.init(groups: try decoder.container(keyedBy: CodingKeys.self).decode([[Int]].self, forKey: .groups))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(groups, forKey: .groups)
+    }
+
     /// Class ids of each subtask, each sorted ascending.
     public let groups: [[Int]]
     /// Number of in-distribution classes `N`.
@@ -152,9 +164,22 @@ public struct SubtaskSplit: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Errors of the Split-Ensemble module; each case carries the offending value.
-public enum SplitEnsembleError: Error, Equatable {
+public enum SplitEnsembleError: Error, Equatable, CustomStringConvertible {
     case invalidPartition([[Int]])
     case labelOutOfRange(Int32, classes: Int)
+    /// A benchmark setting out of range (the message names it).
+    case invalidSetting(String)
+    /// The datasets are not installed.
+    case missingData(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPartition(let g): "subtask groups \(g) do not partition the classes"
+        case .labelOutOfRange(let l, let n): "label \(l) outside 0..<\(n)"
+        case .invalidSetting(let why): "split-ensemble setting \(why)"
+        case .missingData(let why): why
+        }
+    }
 }
 
 /// How subtask losses are formed (a [REC] choice the paper's digest leaves open; see docs).

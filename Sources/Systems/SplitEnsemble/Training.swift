@@ -135,8 +135,8 @@ public enum SplitEnsembleTraining {
     }
 
     /// What happened in one Split-Ensemble run.
-    public struct Log: Sendable {
-        public struct Round: Sendable {
+    public struct Log: Sendable, Codable {
+        public struct Round: Sendable, Codable {
             public var splits: [SplitDecision]
             public var flopsBeforePruning: Int, flopsAfterPruning: Int
             public var tree: String

@@ -84,3 +84,41 @@ struct HarnessTests {
         #expect(!FileManager.default.fileExists(atPath: dir))
     }
 }
+
+@Suite("Benchmark settings")
+struct BenchSettingsTests {
+    struct Toy: Codable, Equatable {
+        var trainLimit = 100
+        var lr: Float = 0.05
+        var allVariants = true
+        var name = "a"
+        var seed: UInt64 = 7
+        var counts = [5, 100]
+    }
+
+    @Test("settings encode with snake-case keys and overrides keep each value's type")
+    func overrides() throws {
+        let encoded = try BenchSettings.encode(Toy())
+        #expect(encoded["train_limit"] == 100 && encoded["all_variants"] == true && encoded["counts"] == [5, 100])
+        #expect(encoded["lr"]?.numberValue.map { abs($0 - 0.05) < 1e-6 } == true)
+        let s = try BenchSettings.apply(["train-limit=3", "lr=0.5", "all_variants=false", "name=b c", "seed=9", "counts=1,2,3"], to: Toy())
+        #expect(s == Toy(trainLimit: 3, lr: 0.5, allVariants: false, name: "b c", seed: 9, counts: [1, 2, 3]))
+        #expect(try BenchSettings.apply([], to: Toy()) == Toy())
+    }
+
+    @Test("bad overrides name the key and what was expected")
+    func badOverrides() {
+        #expect(throws: BenchSettingsError.unknownKey("epochs", known: ["all_variants", "counts", "lr", "name", "seed", "train_limit"])) {
+            try BenchSettings.apply(["epochs=3"], to: Toy())
+        }
+        #expect(throws: BenchSettingsError.malformed("trainlimit")) { try BenchSettings.apply(["trainlimit"], to: Toy()) }
+        #expect(throws: BenchSettingsError.badValue(key: "train_limit", value: "many", expected: "a number")) {
+            try BenchSettings.apply(["train_limit=many"], to: Toy())
+        }
+        #expect(throws: BenchSettingsError.badValue(key: "all_variants", value: "maybe", expected: "true or false")) {
+            try BenchSettings.apply(["all_variants=maybe"], to: Toy())
+        }
+        // 2.5 is a number but not an Int: the decode error is reported, not swallowed.
+        #expect(throws: (any Error).self) { try BenchSettings.apply(["train_limit=2.5"], to: Toy()) }
+    }
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Benchmarks
 import Foundation
 import TestSupport
 import Testing
@@ -39,6 +40,49 @@ struct PIMCommandTests {
         #expect(r.stdout.contains("network tiny") && r.stdout.contains("c2") && r.stdout.contains("crossbar-area reduction"))
         let bad = try Tern.run(["pim", "report", "--network", "/nonexistent.json"])
         #expect(bad.status != 0 && bad.stderr.contains("unknown network"))
+    }
+
+    @Test("bench epim: --list-settings, --set overrides, and a clear error for an unknown setting or system")
+    func benchSettings() throws {
+        let list = try Tern.run(["bench", "epim", "--list-settings"])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("train_limit") && list.stdout.contains("15000") && list.stdout.contains("1000"))
+        let bad = try Tern.run(["bench", "epim", "--quick", "--set", "epoch=3"])
+        #expect(bad.status != 0 && bad.stderr.contains("unknown setting 'epoch'") && bad.stderr.contains("epochs"))
+        let unknown = try Tern.run(["bench", "nonesuch", "--quick"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("nonesuch") && unknown.stderr.contains("epim"))
+    }
+
+    @Test("a full run interrupted after its first piece resumes from DIR/epim/partial and cleans it up")
+    func benchResumes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-epim-resume-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["bench", "epim", "--json", "--out", dir, "--set", "epochs=1", "--set", "train_limit=2000", "--set", "test_limit=200",
+                    "--set", "all_variants=false", "--set", "search_budget=0"]
+        // Start a run and stop it as soon as its first piece (the trained plain CNN) is saved.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Tern.binary)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let pieces = dir + "/epim/partial/pieces.json"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: pieces) && p.isRunning && Date() < deadline { usleep(20_000) }
+        p.terminate()
+        p.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: pieces), "the first run saved no piece")
+        #expect(FileManager.default.fileExists(atPath: dir + "/epim/partial/plain-fp32.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/epim/result.json"), "the first run finished before it was stopped")
+
+        let r = try Tern.run(args)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("resuming epim: 1 finished piece(s)"), "\(r.stderr)")
+        let report = try BenchReport.load(path: dir + "/epim/result.json")
+        #expect(report.results["small_cnn"]?.arrayValue?.count == 6)
+        #expect(report.settings["train_limit"] == 2000 && report.settings["quick"] == false)
+        #expect(FileManager.default.fileExists(atPath: dir + "/epim/pareto.svg"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/epim/partial"))
     }
 
     @Test("bench epim --quick --json: the shared report shape with measured accuracies and crossbars")

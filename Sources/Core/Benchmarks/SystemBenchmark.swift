@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+
+public import Support
+public import Foundation
+
+/// A system's reproduction benchmark, run by the one generic `tern bench <name>` command.
+///
+/// A benchmark is a set of typed settings (with the defaults of a full run and of `--quick`) and one
+/// function from settings to a report. The harness owns everything else: overriding settings from
+/// the command line (`--set epochs=3`), stamping the report with the settings, resuming a full run
+/// from its finished pieces, printing the table or JSON and writing `bench/<name>/result.json`.
+///
+/// ```swift
+/// enum ToyBenchmark: SystemBenchmark {
+///     struct Settings: Codable, Sendable { var trials = 100 }
+///     static let name = "toy", title = "Toy", abstract = "Counts to a number."
+///     static func settings(quick: Bool) -> Settings { Settings(trials: quick ? 10 : 100) }
+///     static let settingsHelp = ["trials": "How many trials."]
+///     static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
+///         let n = try context.checkpoint.piece("count") { s.trials }
+///         return BenchOutcome(report: BenchReport(system: name, results: ["count": JSONValue(n)]))
+///     }
+/// }
+/// ```
+///
+/// Settings are encoded with snake-case keys (`trainLimit` becomes `train_limit`); keep them
+/// non-optional so every key shows in the report and can be overridden.
+public protocol SystemBenchmark {
+    /// Every knob of a run; encoded into the report's `settings`.
+    associatedtype Settings: Codable & Sendable
+    /// The short name: the `tern bench` argument, the report's `system`, the folder under `bench/`.
+    static var name: String { get }
+    /// The human title (`"S-LoRA"`).
+    static var title: String { get }
+    /// One line for `tern bench --list`.
+    static var abstract: String { get }
+    /// The defaults of a full run, or of the minute-long `--quick` run.
+    static func settings(quick: Bool) -> Settings
+    /// One line of help per setting key (snake case).
+    static var settingsHelp: [String: String] { get }
+    /// Runs the benchmark. Long work reports progress (on stderr) only where `context.showProgress`.
+    static func run(_ settings: Settings, context: BenchContext) async throws -> BenchOutcome
+}
+
+/// What a run produced: the report and, for the human table, system-specific rows printed above
+/// the claims.
+public struct BenchOutcome: Sendable {
+    /// The reproduction report.
+    public var report: BenchReport
+    /// Rows printed above the claims table (never in JSON mode).
+    public var details: String
+
+    /// Creates an outcome.
+    public init(report: BenchReport, details: String = "") {
+        self.report = report
+        self.details = details
+    }
+}
+
+/// What the harness hands a benchmark besides its settings.
+public struct BenchContext: Sendable {
+    /// Whether this is the `--quick` run.
+    public var quick: Bool
+    /// Finished pieces of an interrupted full run (a no-op store for quick runs).
+    public var checkpoint: BenchCheckpoint
+    /// Whether to draw progress on stderr (off for `--json`).
+    public var showProgress: Bool
+    /// A folder for extra artifacts (plots, records), `DIR/<name>` under `--out DIR`; `nil` keeps none.
+    public var artifacts: String?
+    /// Turns a model name or path into a GGUF path (the CLI's model store; installs nothing).
+    public var resolveModel: @Sendable (String) throws -> String
+    /// The data folder (`$TERN_HOME/data`): Fashion-MNIST, FOLDOC and the other offline assets.
+    public var dataDirectory: String
+
+    /// Creates a context.
+    public init(quick: Bool, checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:]), showProgress: Bool = false,
+                artifacts: String? = nil, resolveModel: @escaping @Sendable (String) throws -> String = { $0 },
+                dataDirectory: String = "") {
+        self.quick = quick
+        self.checkpoint = checkpoint
+        self.showProgress = showProgress
+        self.artifacts = artifacts
+        self.resolveModel = resolveModel
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// Settings as JSON: encoding, decoding and command-line overrides (`key=value`).
+public enum BenchSettings {
+    /// `settings` as a JSON object with snake-case keys.
+    public static func encode<S: Encodable>(_ settings: S) throws -> [String: JSONValue] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(settings)) else {
+            throw BenchSettingsError.notAnObject
+        }
+        return object
+    }
+
+    /// Decodes settings from a JSON object with snake-case keys.
+    public static func decode<S: Decodable>(_ type: S.Type, from object: [String: JSONValue]) throws -> S {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(S.self, from: JSONEncoder().encode(JSONValue.object(object)))
+    }
+
+    /// `defaults` with each `key=value` applied. The key must be one of the settings (`-` may stand
+    /// for `_`); the value is read as the type the default has (number, `true`/`false`, text).
+    public static func apply<S: Codable>(_ overrides: [String], to defaults: S) throws -> S {
+        guard !overrides.isEmpty else { return defaults }
+        var object = try encode(defaults)
+        for text in overrides {
+            guard let equals = text.firstIndex(of: "=") else { throw BenchSettingsError.malformed(text) }
+            let key = text[..<equals].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "_")
+            let raw = String(text[text.index(after: equals)...])
+            guard let current = object[key] else { throw BenchSettingsError.unknownKey(key, known: object.keys.sorted()) }
+            object[key] = try parse(raw, like: current, key: key)
+        }
+        do {
+            return try decode(S.self, from: object)
+        } catch {
+            throw BenchSettingsError.invalid("\(error)")
+        }
+    }
+
+    private static func parse(_ raw: String, like current: JSONValue, key: String) throws -> JSONValue {
+        switch current {
+        case .number:
+            guard let v = Double(raw.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+                throw BenchSettingsError.badValue(key: key, value: raw, expected: "a number")
+            }
+            return .number(v)
+        case .bool:
+            switch raw.lowercased() {
+            case "true", "yes", "1", "on": return .bool(true)
+            case "false", "no", "0", "off": return .bool(false)
+            default: throw BenchSettingsError.badValue(key: key, value: raw, expected: "true or false")
+            }
+        case .array(let items):
+            let parts = raw.isEmpty ? [] : raw.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let like = items.first ?? .string("")
+            return .array(try parts.map { try parse($0, like: like, key: key) })
+        default:
+            return .string(raw)
+        }
+    }
+}
+
+/// Why settings could not be overridden.
+public enum BenchSettingsError: Error, CustomStringConvertible, Equatable {
+    /// Settings that do not encode to a JSON object.
+    case notAnObject
+    /// An override without `=`.
+    case malformed(String)
+    /// A key the benchmark does not have.
+    case unknownKey(String, known: [String])
+    /// A value of the wrong type.
+    case badValue(key: String, value: String, expected: String)
+    /// The overridden settings do not decode.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .notAnObject: "benchmark settings must encode to a JSON object"
+        case .malformed(let s): "--set '\(s)': expected key=value"
+        case .unknownKey(let k, let known): "--set: unknown setting '\(k)' (settings: \(known.joined(separator: ", ")))"
+        case .badValue(let k, let v, let e): "--set \(k)=\(v): expected \(e)"
+        case .invalid(let why): "--set: the settings do not decode: \(why)"
+        }
+    }
+}
