@@ -221,7 +221,7 @@ let package = Package(
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(
-            name: "BestEffortTraining", dependencies: ["Support", "BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
+            name: "BestEffortTraining", dependencies: ["Benchmarks", "Support", "BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "BestEffortServingTests",

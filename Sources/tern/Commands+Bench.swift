@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Benchmarks
+import BestEffortTraining
 import EpitomePIM
 import Foundation
 import SplitEnsemble
@@ -11,7 +12,7 @@ extension Tern {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
-            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self, BenchCompiler.self, BestEffortBench.self,
+            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self, BenchCompiler.self,
                           BenchMagic.self],
             defaultSubcommand: Run.self)
     }
@@ -21,7 +22,7 @@ extension Tern {
 /// own speed benchmarks. `command` is the `tern bench` subcommand; `nil` while a system is not built.
 enum BenchCatalog {
     /// The benchmarks `tern bench <system>` runs.
-    static let benchmarks: [any SystemBenchmark.Type] = [EPIMBenchmark.self, SplitEnsembleBenchmark.self]
+    static let benchmarks: [any SystemBenchmark.Type] = [LearnedRoutingBenchmark.self, EPIMBenchmark.self, SplitEnsembleBenchmark.self]
 
     struct Entry {
         var system: String

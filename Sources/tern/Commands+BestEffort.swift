@@ -19,7 +19,7 @@ import Glibc
 #endif
 
 /// Default location of the committed tier profile (relative to the repository root).
-let bestEffortTierFile = "bench/best-effort/tiers.json"
+let bestEffortTierFile = BestEffortSetup.Options().tiers
 
 extension Tern {
     /// `tern profile`: measure each quality tier's accuracy per task and batch-latency profile.
@@ -136,7 +136,7 @@ extension Tern {
             let setup = try options.setup()
             var dqn = setup.dqn
             dqn.episodes = episodes
-            let policy = trainRouter(setup, dqn: dqn, progress: true)
+            let policy = setup.trainRouter(dqn: dqn, showProgress: true)
             try policy.write(to: output)
             Stdout.write("wrote \(output)\n")
         }
@@ -161,7 +161,7 @@ extension Tern {
             // The policy file's settings (deadlines, batch, state scales, drops) are what the router
             // was trained for: the live run and the simulator's prediction both use them.
             let file = try RouterPolicyFile(contentsOf: policy)
-            let setup = try options.setup().using(policy: file, path: policy)
+            let setup = try options.setup().using(policy: file, path: policy, note: { FileHandleStderr.write("note: \($0)\n") })
             if let baseURL { return try await replayOverHTTP(baseURL, setup, file: file) }
             GEMM.setThreads(1)
             let path = try ModelStore().resolve(model, progress: false)
@@ -206,87 +206,20 @@ struct BestEffortOptions: ParsableArguments {
     @Option(help: "Training seed.") var seed: UInt64 = 1
     @Option(help: "DQN discount per arrival (larger sees the delay a choice imposes on later requests).") var gamma = 0.9
 
-    struct Setup {
-        let table: TierTable
-        let model: ServingModel
-        let settings: SimulationSettings
-        let dqn: DQNSettings
-        let best: Int
-
-        /// This setup with the settings a policy file was trained under (deadlines, batch, state
-        /// scales, drops, shared machine), so evaluating or replaying it predicts what it was trained
-        /// for. Refuses a policy trained for other tiers or tasks; says so on stderr when its settings
-        /// differ from the command line's.
-        func using(policy file: RouterPolicyFile, path: String) throws -> Setup {
-            let tiers = table.tiers.map(\.spec.name)
-            guard file.tiers == tiers, file.tasks == table.tasks else {
-                throw CLIError("\(path) was trained for tiers \(file.tiers) and tasks \(file.tasks); the tier table has \(tiers) and \(table.tasks)")
-            }
-            guard file.network.outputs == model.tierCount + (file.settings.allowDrop ? 1 : 0),
-                  file.network.inputs == model.taskCount + model.tierCount + 1 else {
-                throw CLIError("\(path): its Q-network's shape does not match its tiers and settings")
-            }
-            if file.settings != settings {
-                FileHandleStderr.write("note: using \(path)'s training settings (deadline \(String(format: "%.3f", file.settings.deadlines[0])) s, "
-                    + "\(file.settings.mode.rawValue), max batch \(file.settings.maxBatch), drops \(file.settings.allowDrop ? "on" : "off"), "
-                    + "\(file.settings.sharedServer ? "shared machine" : "separate servers")) instead of the command line's\n")
-            }
-            var d = dqn
-            d.meanDwell = max(10, 5 * file.settings.deadlines[0])
-            return Setup(table: table, model: model, settings: file.settings, dqn: d, best: best)
-        }
+    /// The setup these options describe (tier table read, deadlines derived).
+    func setup() throws -> BestEffortSetup {
+        var o = BestEffortSetup.Options()
+        o.tiers = tierFile; o.deadlineScale = deadlineScale; o.mode = mode; o.maxBatch = maxBatch; o.allowDrop = allowDrop
+        o.separateServers = separateServers; o.seed = seed; o.gamma = gamma
+        do { return try BestEffortSetup(o) } catch { throw CLIError("\(error)") }
     }
-
-    func setup() throws -> Setup {
-        let table: TierTable
-        do { table = try TierTable(contentsOf: tierFile) } catch {
-            throw CLIError("\(tierFile): \(error) (run `tern profile` from the repository root, or pass --tiers)")
-        }
-        guard let mode = DeadlineMode(rawValue: mode) else { throw CLIError("--mode must be hard or soft") }
-        let model = ServingModel(table: table)
-        let best = model.bestTier
-        let deadline = deadlineScale * model.latency[best](maxBatch)
-        let capSmall = model.capacity(0, maxBatch: maxBatch), capBest = model.capacity(best, maxBatch: maxBatch)
-        let settings = SimulationSettings(deadlines: [Double](repeating: deadline, count: model.taskCount), mode: mode,
-                                          penalty: 1, maxBatch: maxBatch, queueScale: Double(2 * maxBatch),
-                                          rateWindow: 2, rateScale: 1.2 * capSmall, allowDrop: allowDrop,
-                                          sharedServer: !separateServers)
-        var dqn = DQNSettings()
-        dqn.seed = seed
-        dqn.gamma = gamma
-        dqn.rateRange = [0.2 * capBest, 1.0 * capSmall]
-        dqn.burstLevels = [0.25, 0.5, 2.0]
-        // About 500 arrivals per training episode at the middle of the rate range.
-        dqn.episodeSeconds = 500 / (dqn.rateRange[0] * dqn.rateRange[1]).squareRoot()
-        dqn.meanDwell = max(10, 5 * deadline)
-        return Setup(table: table, model: model, settings: settings, dqn: dqn, best: best)
-    }
-}
-
-/// Trains the router with a progress line and returns the policy file.
-func trainRouter(_ setup: BestEffortOptions.Setup, dqn: DQNSettings, progress: Bool) -> RouterPolicyFile {
-    let trainer = DQNTrainer(model: setup.model, settings: setup.settings, dqn: dqn)
-    let line = ProgressReporter(label: "train", total: dqn.episodes, enabled: progress)
-    let weights = trainer.train { r in
-        line.step(String(format: "ε %.2f reward %.3f availability %.3f loss %.4f", r.epsilon, r.meanReward, r.availability, r.loss))
-    }
-    line.finish()
-    let training: [String: String] = [
-        "episodes": "\(dqn.episodes)", "hidden": "\(dqn.hidden)", "gamma": "\(dqn.gamma)", "learning_rate": "\(dqn.learningRate)",
-        "batch": "\(dqn.batchSize)", "replay": "\(dqn.replayCapacity)", "target_sync": "\(dqn.targetSync)",
-        "epsilon": "\(dqn.epsilonStart)->\(dqn.epsilonEnd) over \(dqn.epsilonDecayFraction) of episodes",
-        "episode_seconds": "\(dqn.episodeSeconds)", "rate_range": "\(dqn.rateRange)", "burst_levels": "\(dqn.burstLevels)",
-        "seed": "\(dqn.seed)", "gradient_steps": "\(trainer.gradientSteps)",
-    ]
-    return RouterPolicyFile(tiers: setup.table.tiers.map(\.spec.name), tasks: setup.table.tasks, settings: setup.settings,
-                            network: weights, training: training)
 }
 
 extension Tern.BestEffortReplay {
     /// Replays the bursty trace against a live server over HTTP: every request is sent at its arrival
     /// time as a `/v1/completions` call constrained to the item's options, labelled with its task in
     /// `metadata`; the tier the server chose comes back in `system_fingerprint`.
-    func replayOverHTTP(_ base: String, _ setup: BestEffortOptions.Setup, file: RouterPolicyFile) async throws {
+    func replayOverHTTP(_ base: String, _ setup: BestEffortSetup, file: RouterPolicyFile) async throws {
         let capBest = setup.model.capacity(setup.best, maxBatch: setup.settings.maxBatch)
         let trace = Trace.markovModulated(levels: [0.25 * capBest, 0.5 * capBest, 2.0 * capBest], meanDwell: setup.dqn.meanDwell,
                                           duration: seconds, mix: [(0, [Double](repeating: 1, count: setup.model.taskCount))], seed: 4_001)

@@ -9,10 +9,22 @@ import Support
 /// windows at >= 96 % / >= 98 % of peak quality) and shifted traces, every policy on the same
 /// held-out traces.
 public enum BestEffortBenchmark {
+    /// How much simulated time the evaluation spends.
+    public struct EvaluationSize: Sendable {
+        /// Points of the Poisson rate sweep and simulated seconds per point.
+        public var sweepPoints: Int, sweepSeconds: Double
+        /// Simulated seconds per bursty trace and the traces' seeds.
+        public var burstSeconds: Double, burstSeeds: [UInt64]
+        /// Creates a size.
+        public init(sweepPoints: Int, sweepSeconds: Double, burstSeconds: Double, burstSeeds: [UInt64]) {
+            self.sweepPoints = sweepPoints; self.sweepSeconds = sweepSeconds; self.burstSeconds = burstSeconds; self.burstSeeds = burstSeeds
+        }
+    }
+
     /// Evaluates `file`'s router on `table`'s tiers under `settings` (best tier `best`); returns the
     /// reproduction report and a table of every policy's numbers.
     public static func evaluate(policy file: RouterPolicyFile, table: TierTable, model: ServingModel, settings: SimulationSettings,
-                                best: Int, meanDwell: Double, quick: Bool, burstSeconds: Double, seed: UInt64,
+                                best: Int, meanDwell: Double, evaluation size: EvaluationSize, seed: UInt64,
                                 tierFile: String, policyPath: String?) throws -> (report: BenchReport, table: String) {
         let B = settings.maxBatch
         let capSmall = model.capacity(0, maxBatch: B), capBest = model.capacity(best, maxBatch: B)
@@ -44,10 +56,10 @@ public enum BestEffortBenchmark {
             ("oracle", oracle),
         ]
         // Stable: Poisson sweep, geometric grid from 0.25x static-best capacity to 1.5x the smallest tier's.
-        let points = quick ? 8 : 24
+        let points = max(2, size.sweepPoints)
         let lo = sweepLowOfBest * capBest, hi = sweepHighOfSmall * capSmall
         let rates = (0..<points).map { lo * pow(hi / lo, Double($0) / Double(points - 1)) }
-        let sweepSeconds = quick ? 60.0 : 300.0
+        let sweepSeconds = size.sweepSeconds
         var sweep: [String: [Double]] = ["rates": rates]
         var maxRate: [String: Double] = [:]
         for (name, measure) in policies {
@@ -61,8 +73,8 @@ public enum BestEffortBenchmark {
         // static-best's capacity, with bursts at 2x it: a deployment provisioned for the mean.
         let burstLevels = burstFactors.map { $0 * capBest }
         let dwell = meanDwell
-        let seconds = quick ? 120.0 : burstSeconds
-        let seeds: [UInt64] = quick ? [31] : [31, 32, 33]
+        let seconds = size.burstSeconds
+        let seeds = size.burstSeeds
         func windows(_ traces: [Trace]) -> [String: [String: Double]] {
             var out: [String: [String: Double]] = [:]
             for (name, measure) in policies {
@@ -128,7 +140,7 @@ public enum BestEffortBenchmark {
         let report = BenchReport(
             system: "best-effort",
             settings: [
-                "quick": .bool(quick), "deadline_s": JSONValue(settings.deadlines[0]),
+                "deadline_s": JSONValue(settings.deadlines[0]),
                 "deadline_scale": JSONValue(settings.deadlines[0] / model.latency[best](B)), "mode": JSONValue(settings.mode.rawValue),
                 "penalty": JSONValue(settings.penalty), "max_batch": JSONValue(B), "allow_drop": .bool(settings.allowDrop),
                 "rate_window_s": JSONValue(settings.rateWindow), "queue_scale": JSONValue(settings.queueScale),

@@ -33,7 +33,7 @@ struct BestEffortCommandTests {
         #expect(network["outputs"] as? Int == tierNames.count && network["inputs"] as? Int == tasks.count + tierNames.count + 1)
         #expect((file["training"] as? [String: String])?["episodes"] == "20")
 
-        let r = try Tern.run(["bench", "best-effort", "--quick", "--json", "--tiers", tiers, "--policy", path])
+        let r = try Tern.run(["bench", "best-effort", "--quick", "--json", "--set", "tiers=" + tiers, "--set", "policy=" + path])
         #expect(r.status == 0, "\(r.stderr)")
         let o = try Tern.json(r.stdout)
         #expect(o["system"] as? String == "best-effort")
