@@ -71,7 +71,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "ImageIO", dependencies: ["CImageCodecs"], path: "Sources/Core/ImageIO", swiftSettings: swiftSettings),
         // The one reproduction-report shape, its renderers, alternating runs and resumable pieces.
-        .target(name: "Benchmarks", dependencies: ["Support"], path: "Sources/Core/Benchmarks", swiftSettings: swiftSettings),
+        .target(name: "Benchmarks", dependencies: ["Support", "OpenAIAPI"], path: "Sources/Core/Benchmarks", swiftSettings: swiftSettings),
         .target(name: "CKernels", path: "Sources/Core/CKernels", cSettings: cKernelFlags),
         // L1
         .target(

@@ -89,7 +89,11 @@ extension Tern.Bench {
             let context = BenchContext(
                 quick: output.quick, checkpoint: output.checkpoint(system: B.name, settings: encoded), showProgress: !output.json,
                 artifacts: output.out.map { ($0 as NSString).appendingPathComponent(B.name) },
-                resolveModel: { try ModelStore().resolve($0, progress: false) })
+                resolveModel: { try ModelStore().resolve($0, progress: false) },
+                openChatModel: { [json = output.json] spec in
+                    // The key of an OpenAI-compatible server comes from the environment, never from settings (reports are committed).
+                    try await openChatModel(spec, apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"], progress: !json)
+                })
             var outcome = try await B.run(settings, context: context)
             // The report carries every setting (the benchmark's derived ones kept where it adds them).
             outcome.report.settings.merge(encoded) { derived, _ in derived }

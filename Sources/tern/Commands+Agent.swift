@@ -2,7 +2,9 @@
 
 import AgentCompiler
 import ArgumentParser
+import Benchmarks
 import Foundation
+import OpenAIClient
 import InferenceEngine
 import OpenAIAPI
 import OpenAIServer
@@ -30,32 +32,36 @@ struct AgentModelOptions: ParsableArguments {
     @Option(help: "Directory holding foldoc.dict.dz and foldoc.index.")
     var foldoc: String = FoldocDictionary.defaultDirectory
 
-    /// A chat client and the model id to send, plus a shutdown hook.
-    func makeClient(progress: Bool) async throws -> (any ChatModelClient, String, () -> Void) {
-        let (client, name, shutdown, _) = try await makeClientAndEngine(progress: progress)
-        return (client, name, shutdown)
+    /// The chat model these options name: the in-process engine, or the server at `--base-url`.
+    func open(progress: Bool) async throws -> BenchChatModel {
+        try await openChatModel(ChatModelSpec(model: model, baseURL: baseURL ?? "", threads: threads, contextSize: contextSize,
+                                              prefixCache: !noPrefixCache), apiKey: apiKey, progress: progress)
     }
+}
 
-    /// ``makeClient(progress:)`` that also returns the in-process engine (nil with `--base-url`).
-    func makeClientAndEngine(progress: Bool) async throws -> (any ChatModelClient, String, () -> Void, EngineClient?) {
-        if let baseURL {
-            let client = try makeHTTPChatClient(baseURL: baseURL, apiKey: apiKey)
-            return (client.0, model, client.1, nil)
+/// Opens a chat model: an OpenAI-compatible server when `spec.baseURL` is set, else the engine
+/// in process over the registered model or GGUF path (its id is the file's name).
+func openChatModel(_ spec: ChatModelSpec, apiKey: String?, progress: Bool) async throws -> BenchChatModel {
+    if !spec.baseURL.isEmpty {
+        guard spec.baseURL.hasPrefix("http://") || spec.baseURL.hasPrefix("https://") else {
+            throw CLIError("--base-url must start with http:// or https:// (e.g. http://127.0.0.1:8080/v1)")
         }
-        var options = ModelOptions()
-        options.model = model
-        options.threads = threads
-        options.contextSize = contextSize
-        let loaded = try LoadedModel(options, progress: progress)
-        var c = EngineConfiguration()
-        c.threads = threads
-        c.contextSize = contextSize
-        c.prefixCaching = !noPrefixCache
-        let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
-        engine.start()
-        let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
-        return (ChatService(engine: engine, modelName: name, template: loaded.template), name, { engine.shutdown() }, engine)
+        return BenchChatModel(client: OpenAIHTTPClient(baseURL: spec.baseURL, apiKey: apiKey), model: spec.model)
     }
+    var options = ModelOptions()
+    options.model = spec.model
+    options.threads = spec.threads
+    options.contextSize = spec.contextSize
+    let loaded = try LoadedModel(options, progress: progress)
+    var c = EngineConfiguration()
+    c.threads = spec.threads
+    c.contextSize = spec.contextSize
+    c.prefixCaching = spec.prefixCache
+    let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
+    engine.start()
+    let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
+    return BenchChatModel(client: ChatService(engine: engine, modelName: name, template: loaded.template), model: name,
+                          clearPrefixCache: { engine.clearPrefixCache() }, shutdown: { engine.shutdown() })
 }
 
 extension Tern {
@@ -91,8 +97,9 @@ extension Tern {
 
         func run() async throws {
             let dictionary = try FoldocDictionary(directory: modelOptions.foldoc)
-            let (client, model, shutdown) = try await modelOptions.makeClient(progress: !json)
-            defer { shutdown() }
+            let chat = try await modelOptions.open(progress: !json)
+            defer { chat.shutdown() }
+            let client = chat.client, model = chat.model
             var registry = ToolRegistry([FoldocSearchTool(dictionary: dictionary, sentences: sentences)])
             registry.register(planner == "llmcompiler" ? MathTool(client: client, model: model, constrained: !noConstrained) as any AgentCompiler.Tool : CalculatorTool())
             if let tools { for t in try ExternalTool.load(path: tools) { registry.register(t) } }

@@ -2,6 +2,7 @@
 
 import Support
 import ArgumentParser
+import Benchmarks
 import Foundation
 import MultiAgentGames
 import OpenAIAPI
@@ -91,11 +92,11 @@ extension Tern {
                 s.player.constrained = !noConstrained
                 s.player.clueTokens = clueTokens
                 s.game = quirkOptions.gameOptions(metricProbes: !noProbes)
-                let (chat, model, shutdown) = agent == "random"
-                    ? (UnusedChatClient() as any ChatModelClient, "random", {}) : try await modelOptions.makeClient(progress: true)
-                defer { shutdown() }
+                let chat = agent == "random" ? BenchChatModel(client: NoModelClient(), model: "random") : try await modelOptions.open(progress: true)
+                defer { chat.shutdown() }
+                let model = chat.model
                 s.model = model
-                let bench = MagicBenchmark(client: chat, bundle: bundle, settings: s)
+                let bench = MagicBenchmark(client: chat.client, bundle: bundle, settings: s)
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                 let path = out + "/" + model.replacingOccurrences(of: "/", with: "_") + "-" + agent + ".jsonl"
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
@@ -103,7 +104,7 @@ extension Tern {
                 let progress = ProgressReporter(logInterval: 0)
                 let records = try await bench.arena(agent).run(scenarios, settings: s.settingIndices) { done, total, r in
                     sink.write(Data((try r.jsonLine() + "\n").utf8))
-                    progress.update(done: done, total: total, "\(r.scenario.rawValue) #\(r.setting): \(arenaOutcome(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
+                    progress.update(done: done, total: total, "\(r.scenario.rawValue) #\(r.setting): \(gameOutcomeSummary(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
                 }
                 progress.finish()
                 try sink.close()
@@ -165,15 +166,4 @@ extension Tern {
 }
 
 /// A short outcome string for progress lines.
-func arenaOutcome(_ r: GameRecord) -> String {
-    if let f = r.outcome.winFlag { return "win flag \(f)" }
-    return r.outcome.result ?? "unfinished"
-}
 
-/// The client of the random agent, which never asks a model.
-struct UnusedChatClient: ChatModelClient {
-    func complete(_ request: ChatCompletionRequest) async throws -> ChatCompletion { throw CLIError("the random agent has no model") }
-    func stream(_ request: ChatCompletionRequest) async throws -> AsyncThrowingStream<ChatCompletionChunk, any Error> {
-        throw CLIError("the random agent has no model")
-    }
-}

@@ -2,9 +2,11 @@
 
 import ArgumentParser
 import Benchmarks
+import AgentCompiler
 import BestEffortTraining
 import EpitomePIM
 import Foundation
+import MultiAgentGames
 import SplitEnsemble
 
 extension Tern {
@@ -12,8 +14,7 @@ extension Tern {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
-            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self, BenchCompiler.self,
-                          BenchMagic.self],
+            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self],
             defaultSubcommand: Run.self)
     }
 }
@@ -22,7 +23,9 @@ extension Tern {
 /// own speed benchmarks. `command` is the `tern bench` subcommand; `nil` while a system is not built.
 enum BenchCatalog {
     /// The benchmarks `tern bench <system>` runs.
-    static let benchmarks: [any SystemBenchmark.Type] = [LearnedRoutingBenchmark.self, EPIMBenchmark.self, SplitEnsembleBenchmark.self]
+    static let benchmarks: [any SystemBenchmark.Type] = [
+        LearnedRoutingBenchmark.self, CompilerSystemBenchmark.self, MagicSystemBenchmark.self, SplitEnsembleBenchmark.self, EPIMBenchmark.self,
+    ]
 
     struct Entry {
         var system: String

@@ -274,12 +274,15 @@ public enum BenchError: Error, CustomStringConvertible, Equatable {
     case malformed(path: String, reason: String)
     /// No system by that name.
     case unknownSystem(String, known: [String])
+    /// The benchmark needs a chat model and the harness gave none.
+    case noChatModel
 
     public var description: String {
         switch self {
         case .unreadable(let path): "cannot read \(path)"
         case .malformed(let path, let reason): "\(path) is not a reproduction report: \(reason)"
         case .unknownSystem(let name, let known): "unknown system '\(name)'; one of: \(known.joined(separator: ", "))"
+        case .noChatModel: "this benchmark needs a chat model and none was given"
         }
     }
 }

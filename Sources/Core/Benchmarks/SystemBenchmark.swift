@@ -2,6 +2,7 @@
 
 public import Support
 public import Foundation
+public import OpenAIAPI
 
 /// A system's reproduction benchmark, run by the one generic `tern bench <name>` command.
 ///
@@ -69,59 +70,113 @@ public struct BenchContext: Sendable {
     public var artifacts: String?
     /// Turns a model name or path into a GGUF path (the CLI's model store; installs nothing).
     public var resolveModel: @Sendable (String) throws -> String
-    /// The data folder (`$TERN_HOME/data`): Fashion-MNIST, FOLDOC and the other offline assets.
-    public var dataDirectory: String
+    /// Opens a chat model: the in-process engine over a registered model, or an OpenAI-compatible
+    /// server. Systems that chat (agents, games) take their client from here.
+    public var openChatModel: @Sendable (ChatModelSpec) async throws -> BenchChatModel
 
     /// Creates a context.
     public init(quick: Bool, checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:]), showProgress: Bool = false,
                 artifacts: String? = nil, resolveModel: @escaping @Sendable (String) throws -> String = { $0 },
-                dataDirectory: String = "") {
+                openChatModel: @escaping @Sendable (ChatModelSpec) async throws -> BenchChatModel = { _ in throw BenchError.noChatModel }) {
         self.quick = quick
         self.checkpoint = checkpoint
         self.showProgress = showProgress
         self.artifacts = artifacts
         self.resolveModel = resolveModel
-        self.dataDirectory = dataDirectory
+        self.openChatModel = openChatModel
+    }
+}
+
+/// Which chat model a benchmark talks to.
+public struct ChatModelSpec: Sendable, Equatable {
+    /// A registered model name or GGUF path (in process), or the model id at `baseURL`.
+    public var model: String
+    /// An OpenAI-compatible server's API root; empty for the in-process engine.
+    public var baseURL: String
+    /// Threads and context size of the in-process engine.
+    public var threads: Int, contextSize: Int
+    /// KV reuse of identical prompt prefixes (in process).
+    public var prefixCache: Bool
+
+    /// Creates a spec.
+    public init(model: String, baseURL: String = "", threads: Int = 2, contextSize: Int = 4096, prefixCache: Bool = true) {
+        self.model = model; self.baseURL = baseURL; self.threads = threads; self.contextSize = contextSize; self.prefixCache = prefixCache
+    }
+}
+
+/// An open chat model.
+public struct BenchChatModel: Sendable {
+    /// The client every chat goes through.
+    public var client: any ChatModelClient
+    /// The model id to send (the GGUF's name in process).
+    public var model: String
+    /// Empties the in-process engine's prefix cache (nil over HTTP), so samples start alike.
+    public var clearPrefixCache: (@Sendable () -> Void)?
+    /// Stops the in-process engine (a no-op over HTTP).
+    public var shutdown: @Sendable () -> Void
+
+    /// Creates one.
+    public init(client: any ChatModelClient, model: String, clearPrefixCache: (@Sendable () -> Void)? = nil, shutdown: @escaping @Sendable () -> Void = {}) {
+        self.client = client; self.model = model; self.clearPrefixCache = clearPrefixCache; self.shutdown = shutdown
     }
 }
 
 /// Settings as JSON: encoding, decoding and command-line overrides (`key=value`).
+///
+/// Reports and overrides name settings in snake case (`trainLimit` is `train_limit`, `baseURL` is
+/// `base_url`); the Swift properties keep their own names.
 public enum BenchSettings {
     /// `settings` as a JSON object with snake-case keys.
     public static func encode<S: Encodable>(_ settings: S) throws -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for (key, value) in try plain(settings) { out[snakeCase(key)] = value }
+        return out
+    }
+
+    /// `name` in snake case: a lower-to-upper boundary or the end of an acronym starts a new word.
+    public static func snakeCase(_ name: String) -> String {
+        let chars = Array(name)
+        var out = ""
+        for (i, c) in chars.enumerated() {
+            if c.isUppercase, i > 0 {
+                let previousLower = chars[i - 1].isLowercase || chars[i - 1].isNumber
+                let nextLower = i + 1 < chars.count && chars[i + 1].isLowercase
+                if previousLower || (chars[i - 1].isUppercase && nextLower) { out += "_" }
+            }
+            out += c.lowercased()
+        }
+        return out
+    }
+
+    /// `defaults` with each `key=value` applied. The key must be one of the settings in snake case
+    /// (`-` may stand for `_`); the value is read as the type the default has (number,
+    /// `true`/`false`, text, or a comma list).
+    public static func apply<S: Codable>(_ overrides: [String], to defaults: S) throws -> S {
+        guard !overrides.isEmpty else { return defaults }
+        var object = try plain(defaults)
+        let names = Dictionary(object.keys.map { (snakeCase($0), $0) }, uniquingKeysWith: { a, _ in a })
+        for text in overrides {
+            guard let equals = text.firstIndex(of: "=") else { throw BenchSettingsError.malformed(text) }
+            let key = text[..<equals].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "_")
+            let raw = String(text[text.index(after: equals)...])
+            guard let name = names[key], let current = object[name] else { throw BenchSettingsError.unknownKey(key, known: names.keys.sorted()) }
+            object[name] = try parse(raw, like: current, key: key)
+        }
+        do {
+            return try JSONDecoder().decode(S.self, from: JSONEncoder().encode(JSONValue.object(object)))
+        } catch {
+            throw BenchSettingsError.invalid("\(error)")
+        }
+    }
+
+    /// The settings' own keys and values.
+    private static func plain<S: Encodable>(_ settings: S) throws -> [String: JSONValue] {
         let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         guard case .object(let object) = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(settings)) else {
             throw BenchSettingsError.notAnObject
         }
         return object
-    }
-
-    /// Decodes settings from a JSON object with snake-case keys.
-    public static func decode<S: Decodable>(_ type: S.Type, from object: [String: JSONValue]) throws -> S {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(S.self, from: JSONEncoder().encode(JSONValue.object(object)))
-    }
-
-    /// `defaults` with each `key=value` applied. The key must be one of the settings (`-` may stand
-    /// for `_`); the value is read as the type the default has (number, `true`/`false`, text).
-    public static func apply<S: Codable>(_ overrides: [String], to defaults: S) throws -> S {
-        guard !overrides.isEmpty else { return defaults }
-        var object = try encode(defaults)
-        for text in overrides {
-            guard let equals = text.firstIndex(of: "=") else { throw BenchSettingsError.malformed(text) }
-            let key = text[..<equals].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "_")
-            let raw = String(text[text.index(after: equals)...])
-            guard let current = object[key] else { throw BenchSettingsError.unknownKey(key, known: object.keys.sorted()) }
-            object[key] = try parse(raw, like: current, key: key)
-        }
-        do {
-            return try decode(S.self, from: object)
-        } catch {
-            throw BenchSettingsError.invalid("\(error)")
-        }
     }
 
     private static func parse(_ raw: String, like current: JSONValue, key: String) throws -> JSONValue {

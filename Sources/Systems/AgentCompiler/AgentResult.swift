@@ -5,7 +5,7 @@ public import OpenAIAPI
 
 /// One LLM call an agent made: who made it, its tokens and when it ran (seconds from the start of
 /// the question).
-public struct LLMCallRecord: Sendable, Equatable {
+public struct LLMCallRecord: Sendable, Equatable, Codable {
     /// `planner`, `joiner`, `react`, `parallel`.
     public var role: String
     /// Prompt tokens.
@@ -21,7 +21,7 @@ public struct LLMCallRecord: Sendable, Equatable {
 }
 
 /// The outcome of one question under one method.
-public struct AgentResult: Sendable {
+public struct AgentResult: Sendable, Codable {
     /// `llmcompiler`, `react` or `parallel`.
     public var method: String
     /// The question.

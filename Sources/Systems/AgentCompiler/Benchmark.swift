@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import Benchmarks
 import Support
 import Foundation
 public import OpenAIAPI
@@ -32,7 +33,7 @@ public struct CompilerBenchmark: Sendable {
     }
 
     /// One question under one method and mode.
-    public struct Sample: Sendable {
+    public struct Sample: Sendable, Codable {
         public var set: String
         public var mode: String
         public var method: String
@@ -96,8 +97,10 @@ public struct CompilerBenchmark: Sendable {
         return result
     }
 
-    /// Runs everything; `progress(done, total, sample)` after each sample.
-    public func run(_ questions: [BenchmarkQuestion], progress: @Sendable (Int, Int, Sample) -> Void = { _, _, _ in }) async throws -> [Sample] {
+    /// Runs everything; `progress(done, total, sample)` after each sample. Each sample is one piece
+    /// of `checkpoint`, so an interrupted run resumes at the first unfinished sample.
+    public func run(_ questions: [BenchmarkQuestion], checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:]),
+                    progress: @Sendable (Int, Int, Sample) -> Void = { _, _, _ in }) async throws -> [Sample] {
         let chosen = settings.sets.flatMap { s in questions.filter { $0.set == s }.prefix(settings.questionsPerSet) }
         let total = chosen.count * settings.modes.count * settings.methods.count
         var samples: [Sample] = []
@@ -107,9 +110,11 @@ public struct CompilerBenchmark: Sendable {
                 // on identical prompts (prefix caching would favour the second).
                 let n = settings.methods.count
                 for method in (0..<n).map({ settings.methods[($0 + k) % n] }) {
-                    beforeSample()
-                    let r = try await run(q, method: method, oracle: mode == "oracle")
-                    let s = Sample(set: q.set, mode: mode, method: method, questionID: q.id, correct: Scoring.isCorrect(r.answer, label: q.answer), result: r)
+                    let s = try await checkpoint.piece("\(mode)/\(q.set)/\(q.id)/\(method)") { () async throws -> Sample in
+                        beforeSample()
+                        let r = try await run(q, method: method, oracle: mode == "oracle")
+                        return Sample(set: q.set, mode: mode, method: method, questionID: q.id, correct: Scoring.isCorrect(r.answer, label: q.answer), result: r)
+                    }
                     samples.append(s)
                     progress(samples.count, total, s)
                 }

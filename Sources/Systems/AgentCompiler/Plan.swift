@@ -3,7 +3,7 @@
 import Foundation
 
 /// One step of a plan: `3. math("years between", ["$1", "$2"])` or `4. join()`.
-public struct PlanTask: Sendable, Equatable {
+public struct PlanTask: Sendable, Equatable, Codable {
     /// The task's number in the plan (strictly increasing, not necessarily contiguous).
     public let index: Int
     /// The tool name, or `join`.
@@ -37,7 +37,7 @@ public struct PlanTask: Sendable, Equatable {
 
 /// Something wrong with a plan line. The parser records it, skips the line and goes on, so one bad
 /// line costs one task rather than the whole plan.
-public enum PlanIssue: Sendable, Equatable, CustomStringConvertible {
+public enum PlanIssue: Sendable, Equatable, Codable, CustomStringConvertible {
     /// The line is neither a thought nor `N. tool(args)`.
     case malformed(String)
     /// The line calls a tool that is not registered.

@@ -3,7 +3,7 @@
 import Foundation
 
 /// What happened to one task: when it ran (seconds from the start of execution) and its result.
-public struct TaskRecord: Sendable, Equatable {
+public struct TaskRecord: Sendable, Equatable, Codable {
     /// The task.
     public let task: PlanTask
     /// The arguments after substitution.
@@ -19,7 +19,7 @@ public struct TaskRecord: Sendable, Equatable {
 }
 
 /// The outcome of executing one plan.
-public struct Execution: Sendable {
+public struct Execution: Sendable, Codable {
     /// One record per executed task, by index.
     public var records: [Int: TaskRecord]
     /// Tasks that never ran (their inputs never resolved), by index.

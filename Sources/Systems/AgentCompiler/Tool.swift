@@ -7,7 +7,7 @@ public import Support
 /// A tool's result. Observations keep their type (a number stays a number) so that a later task
 /// whose argument is exactly `$n` receives the value itself; inside longer strings an observation
 /// is substituted as its ``description`` (the paper's only mode, which breaks on structured output).
-public enum Observation: Sendable, Equatable, CustomStringConvertible {
+public enum Observation: Sendable, Equatable, Codable, CustomStringConvertible {
     case text(String)
     case number(Double)
     case json(JSONValue)
@@ -66,7 +66,7 @@ extension JSONEncoder {
 }
 
 /// One argument of a task: the Python-literal subset plans use (strings, numbers, lists).
-public enum TaskArgument: Sendable, Equatable, CustomStringConvertible {
+public enum TaskArgument: Sendable, Equatable, Codable, CustomStringConvertible {
     case string(String)
     case number(Double)
     case list([TaskArgument])

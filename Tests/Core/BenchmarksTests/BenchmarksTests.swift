@@ -94,6 +94,7 @@ struct BenchSettingsTests {
         var name = "a"
         var seed: UInt64 = 7
         var counts = [5, 100]
+        var baseURL = ""
     }
 
     @Test("settings encode with snake-case keys and overrides keep each value's type")
@@ -103,12 +104,16 @@ struct BenchSettingsTests {
         #expect(encoded["lr"]?.numberValue.map { abs($0 - 0.05) < 1e-6 } == true)
         let s = try BenchSettings.apply(["train-limit=3", "lr=0.5", "all_variants=false", "name=b c", "seed=9", "counts=1,2,3"], to: Toy())
         #expect(s == Toy(trainLimit: 3, lr: 0.5, allVariants: false, name: "b c", seed: 9, counts: [1, 2, 3]))
+        #expect(try BenchSettings.apply(["base_url=http://h/v1"], to: Toy()).baseURL == "http://h/v1")
+        #expect(encoded["base_url"] == "")
+        #expect(["trainLimit", "baseURL", "ctxSize", "mcPasses", "urlPath", "x"].map(BenchSettings.snakeCase)
+                == ["train_limit", "base_url", "ctx_size", "mc_passes", "url_path", "x"])
         #expect(try BenchSettings.apply([], to: Toy()) == Toy())
     }
 
     @Test("bad overrides name the key and what was expected")
     func badOverrides() {
-        #expect(throws: BenchSettingsError.unknownKey("epochs", known: ["all_variants", "counts", "lr", "name", "seed", "train_limit"])) {
+        #expect(throws: BenchSettingsError.unknownKey("epochs", known: ["all_variants", "base_url", "counts", "lr", "name", "seed", "train_limit"])) {
             try BenchSettings.apply(["epochs=3"], to: Toy())
         }
         #expect(throws: BenchSettingsError.malformed("trainlimit")) { try BenchSettings.apply(["trainlimit"], to: Toy()) }

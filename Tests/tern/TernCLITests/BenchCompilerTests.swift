@@ -11,7 +11,7 @@ struct BenchCompilerTests {
     @Test("--quick --json: the shared report shape with measured ratios against ReAct")
     func quickReport() throws {
         let r = try Tern.run(["bench", "compiler", "--quick", "--json", "--model", model, "--threads", "2",
-                              "--questions-file", Fixtures.repositoryRoot + "/bench/compiler/questions.json"])
+                              "--set", "questions_file=" + Fixtures.repositoryRoot + "/bench/compiler/questions.json"])
         #expect(r.status == 0, "\(r.stderr)")
         let o = try Tern.json(r.stdout)
         #expect(o["system"] as? String == "compiler")

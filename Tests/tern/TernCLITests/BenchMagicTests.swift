@@ -68,14 +68,16 @@ struct BenchMagicTests {
         #expect((tied["leaderboard"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["random (arandom)", "random (random)"])
     }
 
-    @Test("bench magic takes --no-constrained and the quirk flags and reports them")
+    @Test("bench magic takes constrained=false and the quirk setting and reports them")
     func benchFlags() throws {
-        let r = try Tern.run(["bench", "magic", "--agents", "random", "--settings", "1", "--games", "prisoner", "--no-constrained", "--released-quirks", "--json"])
+        let r = try Tern.run(["bench", "magic", "--set", "agents=random", "--set", "settings=1", "--set", "games=prisoner", "--set", "constrained=false",
+                              "--set", "quirks=released", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let settings = try #require(try Tern.json(r.stdout)["settings"] as? [String: Any])
         #expect(settings["constrained"] as? Bool == false)
         let quirks = try #require(settings["game_quirks"] as? [String: Bool])
         #expect(quirks == ["released_vote_parser": true, "released_contribution": true, "released_decision_parser": true, "released_probe_template": true])
-        #expect(try Tern.run(["bench", "magic", "--agents", "random", "--released-quirks", "--corrected-quirks"]).status != 0)
+        let bad = try Tern.run(["bench", "magic", "--set", "agents=random", "--set", "quirks=both"])
+        #expect(bad.status != 0 && bad.stderr.contains("quirks: default, released or corrected"))
     }
 }
