@@ -109,7 +109,7 @@ let package = Package(
                 "PIMSimulator", "EpitomePIM",  // EPIM
                 "SplitEnsemble",  // Split-Ensemble
                 "BestEffortServing", "BestEffortTraining",
-                "LoRATraining",  // S-LoRA: tern lora train
+                "MultiLoRA",  // S-LoRA: tern bench slora, tern lora train
                 "MultiAgentGames",  // MAgIC
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -230,11 +230,11 @@ let package = Package(
         // MARK: end best-effort serving
         // MARK: LoRA training (systems layer: trains adapters the inference engine serves)
         .target(
-            name: "LoRATraining", dependencies: ["Support", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/LoRATraining",
+            name: "MultiLoRA", dependencies: ["Benchmarks", "Support", "Kernels", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/MultiLoRA",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
-            name: "LoRATrainingTests",
-            dependencies: ["Support", "LoRATraining", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/LoRATrainingTests",
+            name: "MultiLoRATests",
+            dependencies: ["Support", "MultiLoRA", "Benchmarks", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/MultiLoRATests",
             swiftSettings: swiftSettings),
         // MARK: MAgIC
         // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.

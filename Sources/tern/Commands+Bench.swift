@@ -7,6 +7,7 @@ import BestEffortTraining
 import EpitomePIM
 import Foundation
 import MultiAgentGames
+import MultiLoRA
 import SplitEnsemble
 
 extension Tern {
@@ -14,7 +15,7 @@ extension Tern {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
-            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self, SLoRA.self],
+            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self],
             defaultSubcommand: Run.self)
     }
 }
@@ -24,7 +25,7 @@ extension Tern {
 enum BenchCatalog {
     /// The benchmarks `tern bench <system>` runs.
     static let benchmarks: [any SystemBenchmark.Type] = [
-        LearnedRoutingBenchmark.self, CompilerSystemBenchmark.self, MagicSystemBenchmark.self, SplitEnsembleBenchmark.self, EPIMBenchmark.self,
+        SLoRABenchmark.self, LearnedRoutingBenchmark.self, CompilerSystemBenchmark.self, MagicSystemBenchmark.self, SplitEnsembleBenchmark.self, EPIMBenchmark.self,
     ]
 
     struct Entry {

@@ -4,7 +4,7 @@ import ArgumentParser
 import Foundation
 import GGUF
 import InferenceEngine
-import LoRATraining
+import MultiLoRA
 import Support
 import Tensors
 import Tokenization

@@ -8,19 +8,10 @@ import Hummingbird
 import InferenceEngine
 import Kernels
 import Logging
+import Support
 import OpenAIServer
 import Tokenization
 import TransformerModels
-
-/// Parses sizes such as `256M`, `1G`, `512MiB`, `1048576`.
-func parseSize(_ s: String) -> Int? {
-    let t = s.trimmingCharacters(in: .whitespaces).uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
-    let units: [(String, Int)] = [("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
-    for (u, m) in units where t.hasSuffix(u) {
-        return Double(t.dropLast()).map { Int($0 * Double(m)) }
-    }
-    return Int(t)
-}
 
 extension Tern {
     /// `tern serve`: the OpenAI-compatible server with continuous batching and a web page.
@@ -90,7 +81,7 @@ extension Tern {
         var routerTiers = bestEffortTierFile
 
         func validate() throws {
-            guard parseSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
+            guard parseByteSize(kvMemory) != nil else { throw ValidationError("--kv-memory: cannot read '\(kvMemory)' (try 256M or 1G)") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
             guard maxBatchTokens >= 1, maxRunning >= 1, maxWaiting >= 0 else { throw ValidationError("batch limits must be positive") }
             guard ["fcfs", "slora", "lcfs", "abort"].contains(scheduler) else {
@@ -103,7 +94,7 @@ extension Tern {
                 let parts = l.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ValidationError("--lora expects NAME=PATH, got '\(l)'") }
             }
-            guard parseSize(adapterCache) != nil else { throw ValidationError("--adapter-cache: cannot read '\(adapterCache)' (try 512M or 2G)") }
+            guard parseByteSize(adapterCache) != nil else { throw ValidationError("--adapter-cache: cannot read '\(adapterCache)' (try 512M or 2G)") }
             for d in adapterDirs + loraDirs {
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
@@ -134,7 +125,7 @@ extension Tern {
             engineConfiguration.maxBatchTokens = maxBatchTokens
             engineConfiguration.maxRunningSequences = maxRunning
             engineConfiguration.maxWaitingRequests = maxWaiting
-            engineConfiguration.kvMemoryBytes = parseSize(kvMemory)!
+            engineConfiguration.kvMemoryBytes = parseByteSize(kvMemory)!
             engineConfiguration.contextSize = options.contextSize
             engineConfiguration.prefixCaching = !noPrefixCache
             engineConfiguration.prefetchAdapters = !noAdapterPrefetch
@@ -146,7 +137,7 @@ extension Tern {
             }
             let adapterDirs = self.adapterDirs + self.loraDirs
             let loraDirs = self.loraDirs
-            let adapterCacheBytes = parseSize(adapterCache)!
+            let adapterCacheBytes = parseByteSize(adapterCache)!
             let policy: any SchedulingPolicy = switch scheduler {
             case "slora": SLoRAScheduler(order: .fcfs, slo: slo, clusterAdapters: clusterAdapters)
             case "lcfs": SLoRAScheduler(order: .lcfs, slo: slo, clusterAdapters: clusterAdapters)

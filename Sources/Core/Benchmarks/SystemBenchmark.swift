@@ -194,7 +194,8 @@ public enum BenchSettings {
             }
         case .array(let items):
             let parts = raw.isEmpty ? [] : raw.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let like = items.first ?? .string("")
+            // An empty default gives no element type: numbers when every element reads as one.
+            let like = items.first ?? (parts.allSatisfy { Double($0.trimmingCharacters(in: .whitespaces)) != nil } ? .number(0) : .string(""))
             return .array(try parts.map { try parse($0, like: like, key: key) })
         default:
             return .string(raw)

@@ -209,7 +209,7 @@ struct BenchSLoRACLITests {
     @Test("--quick --json: every system completes every request; claims are measured ratios")
     func quick() throws {
         // Mixed ranks, so the padded-bmm ablation really pads.
-        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --ranks 8,16 2>/dev/null")
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --set ranks=8,16 2>/dev/null")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         #expect(report["system"] as? String == "slora")
         let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
@@ -225,9 +225,9 @@ struct BenchSLoRACLITests {
         #expect(claims.contains { $0["id"] as? String == "throughput_vs_vllm_packed_5_adapters" })
     }
 
-    @Test("--cv-sweep: FCFS, LCFS and early abort at each cv, with abort-minus-other SLO claims")
+    @Test("cv_sweep: FCFS, LCFS and early abort at each cv, with abort-minus-other SLO claims")
     func cvSweep() throws {
-        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --cv-sweep 1,3 2>/dev/null")
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --set cv_sweep=1,3 2>/dev/null")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
         #expect(runs.count == 6)
@@ -237,6 +237,6 @@ struct BenchSLoRACLITests {
         let ids = Set((report["claims"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
         #expect(ids == ["slo_attainment_abort_minus_fcfs_cv1", "slo_attainment_abort_minus_lcfs_cv1",
                         "slo_attainment_abort_minus_fcfs_cv3", "slo_attainment_abort_minus_lcfs_cv3"])
-        #expect(try shell("\(Tern.binary) bench slora --quick --systems slora,nope 2>&1 || true").contains("unknown system 'nope'"))
+        #expect(try shell("\(Tern.binary) bench slora --quick --set systems=slora,nope 2>&1 || true").contains("unknown system 'nope'"))
     }
 }

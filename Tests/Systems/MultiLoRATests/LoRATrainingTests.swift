@@ -4,7 +4,7 @@ import Support
 import Autograd
 import GGUF
 import InferenceEngine
-import LoRATraining
+import MultiLoRA
 import NeuralNetworks
 import Tensors
 import TestSupport
