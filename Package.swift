@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["GGUF"], path: "Sources/Inference/Tokenization", swiftSettings: swiftSettings),
         // L3
         .target(
-            name: "TransformerModels", dependencies: ["GGUF", "Kernels", "Support", "Tokenization"], path: "Sources/Inference/TransformerModels",
+            name: "TransformerModels", dependencies: ["Benchmarks", "GGUF", "Kernels", "Support", "Tokenization"], path: "Sources/Inference/TransformerModels",
             swiftSettings: swiftSettings + cpuFlags),
         // L0: OpenAI wire types and the client protocol every LLM-using system speaks.
         .target(name: "OpenAIAPI", dependencies: ["Support"], path: "Sources/Core/OpenAIAPI", swiftSettings: swiftSettings),
@@ -159,7 +159,7 @@ let package = Package(
         // L3: reverse-mode autograd over Tensors; L4: layers, losses, optimizers; datasets.
         .target(name: "Autograd", dependencies: ["Support", "Tensors"], path: "Sources/Training/Autograd", swiftSettings: swiftSettings + cpuFlags),
         .target(
-            name: "NeuralNetworks", dependencies: ["Support", "Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
+            name: "NeuralNetworks", dependencies: ["Benchmarks", "Support", "Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
             swiftSettings: swiftSettings + cpuFlags),
         .target(name: "Datasets", dependencies: ["ImageIO", "Support", "Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
         .testTarget(

@@ -4,6 +4,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Support
+import TransformerModels
 
 /// The options every benchmark shares: `--quick`, `--json`, `--out DIR`.
 struct BenchOutputOptions: ParsableArguments {
@@ -13,7 +14,7 @@ struct BenchOutputOptions: ParsableArguments {
     @Flag(help: "Print the reproduction report as JSON instead of the table.")
     var json = false
 
-    @Option(help: "Also write the report to DIR/<system>/result.json (a full run: --out bench).")
+    @Option(help: "Also write the report to DIR/<system>/result.json (a full run: --out bench; with --quick, result-quick.json) and keep a full run's finished pieces in DIR/<system>/partial.")
     var out: String?
 
     /// Where a full run keeps its finished pieces: `DIR/<system>/partial` under `--out DIR`, so an
@@ -31,7 +32,8 @@ struct BenchOutputOptions: ParsableArguments {
     /// claims table (system-specific rows), never in JSON mode.
     func emit(_ report: BenchReport, details: String = "") throws {
         if let out {
-            let path = (out as NSString).appendingPathComponent(report.system + "/result.json")
+            // A quick run never overwrites a committed full run.
+            let path = (out as NSString).appendingPathComponent(report.system + (quick ? "/result-quick.json" : "/result.json"))
             try report.write(to: path)
             FileHandleStderr.write("tern: wrote \(path)\n")
         }
@@ -52,16 +54,16 @@ extension Tern.Bench {
             discussion: "Systems: \(BenchCatalog.benchmarks.map { $0.name }.joined(separator: ", ")). "
                 + "`tern bench <system> --list-settings` shows every setting with its full and quick defaults.")
 
-        @Argument(help: "The system to benchmark.")
-        var system: String
+        @Argument(help: "The system to benchmark (omit it to list them).")
+        var system: String?
 
         @OptionGroup var output: BenchOutputOptions
 
         @Option(name: .customLong("set"), help: ArgumentHelp("Override a setting (repeatable), e.g. --set epochs=3.", valueName: "key=value"))
         var overrides: [String] = []
 
-        @Option(help: "Shorthand for --set threads=N.")
-        var threads: Int?
+        @Option(help: "Shorthand for --set threads=N (a list where the benchmark takes several, e.g. 1,2).")
+        var threads: String?
 
         @Option(name: .shortAndLong, help: "Shorthand for --set model=NAME (a registered model name or a GGUF path).")
         var model: String?
@@ -70,6 +72,13 @@ extension Tern.Bench {
         var listSettings = false
 
         func run() async throws {
+            guard let system else {
+                var list = "tern bench <system> [--quick] [--json] [--out DIR] [--set key=value ...] [--list-settings]\n\n"
+                for b in BenchCatalog.benchmarks { list += padded(b.name, -16) + b.abstract + "\n" }
+                list += padded("all", -16) + "one combined report from bench/<system>/result.json (--quick: run every quick benchmark)\n"
+                Stdout.write(list)
+                return
+            }
             guard let benchmark = BenchCatalog.benchmarks.first(where: { $0.name == system }) else {
                 throw BenchError.unknownSystem(system, known: BenchCatalog.benchmarks.map { $0.name })
             }
@@ -93,7 +102,8 @@ extension Tern.Bench {
                 openChatModel: { [json = output.json] spec in
                     // The key of an OpenAI-compatible server comes from the environment, never from settings (reports are committed).
                     try await openChatModel(spec, apiKey: ProcessInfo.processInfo.environment["OPENAI_API_KEY"], progress: !json)
-                })
+                },
+                executable: URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path)
             var outcome = try await B.run(settings, context: context)
             // The report carries every setting (the benchmark's derived ones kept where it adds them).
             outcome.report.settings.merge(encoded) { derived, _ in derived }
@@ -119,6 +129,20 @@ extension Tern.Bench {
                 s += padded(key, -22) + " " + padded(text(full[key]), -14) + " " + padded(text(quick[key]), -14) + " " + (B.settingsHelp[key] ?? "") + "\n"
             }
             return s
+        }
+    }
+}
+
+extension Tern.Bench {
+    /// `tern bench rss-probe`: the child process of the speed benchmark's peak-RSS measurement.
+    struct RSSProbe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rss-probe", abstract: "Print the peak RSS (MB) of a 512-token prefill and a 128-token decode.", shouldDisplay: false)
+        @Option var model: String
+        @Option var threads = 1
+
+        func run() throws {
+            Stdout.write(String(format: "%.1f\n", try SpeedBenchmark.probeRSS(path: try ModelStore().resolve(model, progress: false), threads: threads)))
         }
     }
 }

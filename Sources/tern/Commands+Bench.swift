@@ -8,47 +8,40 @@ import EpitomePIM
 import Foundation
 import MultiAgentGames
 import MultiLoRA
+import NeuralNetworks
 import SplitEnsemble
+import TransformerModels
 
 extension Tern {
     /// `tern bench <system>`: reproduction benchmarks, each printing a table or the shared JSON report.
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reproduction benchmarks: one report shape for every system (--quick, --json, --out DIR).",
-            subcommands: [All.self, Run.self, Speed.self, Train.self, BenchServe.self],
+            subcommands: [All.self, Run.self, RSSProbe.self],
             defaultSubcommand: Run.self)
     }
 }
 
 /// Every benchmark `tern bench all` knows: the ten systems (in ARCHITECTURE order) and the engine's
-/// own speed benchmarks. `command` is the `tern bench` subcommand; `nil` while a system is not built.
+/// own speed benchmarks; a system without a ``SystemBenchmark`` is not built yet.
 enum BenchCatalog {
     /// The benchmarks `tern bench <system>` runs.
     static let benchmarks: [any SystemBenchmark.Type] = [
-        SLoRABenchmark.self, LearnedRoutingBenchmark.self, CompilerSystemBenchmark.self, MagicSystemBenchmark.self, SplitEnsembleBenchmark.self, EPIMBenchmark.self,
+        SLoRABenchmark.self, LearnedRoutingBenchmark.self, CompilerSystemBenchmark.self, MagicSystemBenchmark.self,
+        SplitEnsembleBenchmark.self, EPIMBenchmark.self, SpeedBenchmark.self, TrainingSpeedBenchmark.self, ServeBenchmark.self,
     ]
 
-    struct Entry {
-        var system: String
-        var command: String?
-        var title: String
-    }
-
-    static let entries: [Entry] = [
-        Entry(system: "slora", command: "slora", title: "S-LoRA"),
-        Entry(system: "best-effort", command: "best-effort", title: "Learned best-effort serving"),
-        Entry(system: "compiler", command: "compiler", title: "LLMCompiler"),
-        Entry(system: "magic", command: "magic", title: "MAgIC"),
-        Entry(system: "stream-diffusion", command: nil, title: "StreamDiffusion"),
-        Entry(system: "vecaf", command: nil, title: "VeCAF"),
-        Entry(system: "mofme", command: nil, title: "MoFME"),
-        Entry(system: "split-ensemble", command: "split-ensemble", title: "Split-Ensemble"),
-        Entry(system: "epim", command: "epim", title: "EPIM"),
-        Entry(system: "reformulation", command: nil, title: "Input reformulation for translation"),
-        Entry(system: "speed", command: "speed", title: "Engine decode and prefill speed vs llama.cpp"),
-        Entry(system: "train", command: "train", title: "Training throughput vs PyTorch"),
-        Entry(system: "serve", command: "serve", title: "Serving vs llama.cpp's server"),
+    /// The report order: the ten systems, then the engine's benchmarks.
+    static let order: [(system: String, title: String)] = [
+        ("slora", "S-LoRA"), ("best-effort", "Learned best-effort serving"), ("compiler", "LLMCompiler"), ("magic", "MAgIC"),
+        ("stream-diffusion", "StreamDiffusion"), ("vecaf", "VeCAF"), ("mofme", "MoFME"), ("split-ensemble", "Split-Ensemble"),
+        ("epim", "EPIM"), ("reformulation", "Input reformulation for translation"),
+        ("speed", "Engine decode and prefill speed vs llama.cpp"), ("train", "Training throughput vs PyTorch"),
+        ("serve", "Serving vs llama.cpp's server"),
     ]
+
+    /// Whether `system` has a benchmark (is built).
+    static func isBuilt(_ system: String) -> Bool { benchmarks.contains { $0.name == system } }
 }
 
 extension Tern.Bench {
@@ -76,18 +69,18 @@ extension Tern.Bench {
         func run() async throws {
             let wanted = systems.map { Set($0.split(separator: ",").map(String.init)) }
             if let wanted {
-                let known = BenchCatalog.entries.map(\.system)
+                let known = BenchCatalog.order.map(\.system)
                 for name in wanted where !known.contains(name) { throw BenchError.unknownSystem(name, known: known) }
             }
-            let entries = BenchCatalog.entries.filter { wanted?.contains($0.system) ?? true }
+            let entries = BenchCatalog.order.filter { wanted?.contains($0.system) ?? true }
             var reports: [BenchReport] = []
             var missing: [String] = []
             for entry in entries {
                 if quick {
-                    guard let command = entry.command else { missing.append(entry.system); continue }
+                    guard BenchCatalog.isBuilt(entry.system) else { missing.append(entry.system); continue }
                     FileHandleStderr.write("tern bench all: \(entry.system) (quick)\n")
                     do {
-                        reports.append(try runQuick(command))
+                        reports.append(try runQuick(entry.system))
                     } catch {
                         // One system's failure (a missing peer, say) does not lose the others' reports.
                         FileHandleStderr.write("tern bench all: \(entry.system) failed: \(error)\n")

@@ -1,29 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The measured MAgIC run: vanilla and PGM-aware SmolLM2 and the random floor on the same settings
-# (0..N-1 of every scenario, N = 20 by default, probes on), played in pieces (one per game family,
-# each under TIMEOUT seconds), then merged into one report (AGENTS="pgm" replays only that agent's part): bench/magic/results/{random,vanilla,pgm}.jsonl,
-# report.json (the shared reproduction-report shape) and report.txt.
+#
+# bench/magic/run.sh: the measured MAgIC run, written to bench/magic/result.json with every game in
+# bench/magic/records/<agent>.jsonl: vanilla and PGM-aware SmolLM2 and the random floor on the same
+# settings (0..N-1 of every scenario, N = 20 by default, probes on). Each agent x scenario is one
+# resumable piece: run it again after an interruption and finished pieces are kept. Extra
+# arguments go to `tern bench magic` (e.g. --set agents=pgm, --set quirks=corrected).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TERN=${TERN:-.build/release/tern}
 N=${N:-20}
-OUT=${OUT:-bench/magic/results}
 THREADS=${THREADS:-2}
-TIMEOUT=${TIMEOUT:-3600}   # seconds per piece
-mkdir -p "$OUT"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-"$TERN" bench magic --agents random --settings "$N" --records-dir "$tmp/random" >/dev/null
-cp "$tmp/random/random.jsonl" "$OUT/random.jsonl"
-for agent in ${AGENTS:-vanilla pgm}; do
-    : > "$OUT/$agent.jsonl"
-    for games in chameleon undercover_as_undercover undercover_as_non_undercover cost_sharing,prisoner,public_good; do
-        d="$tmp/$agent-${games//,/_}"
-        echo "$agent $games ..." >&2
-        timeout "$TIMEOUT" "$TERN" bench magic --agents "$agent" --settings "$N" --games "$games" --threads "$THREADS" --records-dir "$d" >/dev/null
-        cat "$d/$agent.jsonl" >> "$OUT/$agent.jsonl"
-    done
-done
-"$TERN" bench magic --from-records "$OUT" --json > "$OUT/report.json"
-"$TERN" bench magic --from-records "$OUT" | tee "$OUT/report.txt"
+swift build -c release --product tern >&2
+.build/release/tern pull smollm2-135m --quiet >/dev/null
+.build/release/tern bench magic --out bench --set settings="$N" --threads "$THREADS" "$@"

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # bench/speed/run.sh: Tern against llama.cpp on SmolLM2-135M Q4_1, same GGUF, same threads, same token
-# ids, greedy. Prints the table and writes the reproduction-report JSON (out/bench-speed.json).
+# ids, greedy. Prints the table and writes the reproduction report to bench/speed/result.json.
 #
-#   bench/speed/run.sh [--repetitions N] [--threads 1,2] [--quick] [--keep-openblas-env]
+#   bench/speed/run.sh [--repetitions N] [--threads 1,2] [--keep-openblas-env] [tern bench speed arguments...]
 #
 # It installs llama-cpp-python 0.3.36 for the baseline if missing (a benchmark-only tool, never a
 # dependency of Tern), builds tern in release mode, waits until the machine is quiet, then runs
-# `tern bench speed`, which alternates Tern and llama.cpp per repetition and reports medians.
+# `tern bench speed --out bench`, which alternates Tern and llama.cpp per repetition, reports
+# medians and writes bench/speed/result.json.
 #
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset together for the benchmark command only (Tern's
 # quantized kernels do not call OpenBLAS, and llama.cpp does not link it, so this changes nothing
@@ -20,11 +21,13 @@ SCRATCH="${TERN_BENCH_SCRATCH:-.build-speed}"
 PYTHON="${PYTHON:-python3}"
 ARGS=()
 KEEP_ENV=0
-for a in "$@"; do
-    case "$a" in
+while [ $# -gt 0 ]; do
+    case "$1" in
         --keep-openblas-env) KEEP_ENV=1 ;;
-        *) ARGS+=("$a") ;;
+        --repetitions) ARGS+=(--set "repetitions=$2"); shift ;;
+        *) ARGS+=("$1") ;;
     esac
+    shift
 done
 
 if ! "$PYTHON" -c 'import llama_cpp, sys; sys.exit(0 if llama_cpp.__version__ == "0.3.36" else 1)' 2>/dev/null; then
@@ -44,12 +47,11 @@ for _ in $(seq 1 120); do
 done
 echo "bench/speed/run.sh: load before the run: $(cat /proc/loadavg)" >&2
 
-mkdir -p out
 run() {
     if [ "$KEEP_ENV" = 1 ]; then "$@"; else env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; fi
 }
-run "$TERN" bench speed --python "$PYTHON" --baseline-script bench/llama_cpp_baseline.py --json "${ARGS[@]}" > out/bench-speed.json
-"$PYTHON" - out/bench-speed.json <<'PY'
+run "$TERN" bench speed --set python="$PYTHON" --set baseline_script=bench/llama_cpp_baseline.py --out bench ${ARGS[@]+"${ARGS[@]}"} >/dev/null
+"$PYTHON" - bench/speed/result.json <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"machine: {r['machine']}")
@@ -60,5 +62,5 @@ for m in r["results"]["medians"]:
     tgt = "" if m["target"] is None else f"{m['target']}x" + ("" if m["met"] is None else (" ok" if m["met"] else " MISS"))
     print(f"{m['id']:34} {f(m['ours']):>9} {f(m['llamacpp']):>10} {ratio:>7} {tgt:>7}")
 print(f"other processes used at most {r['results']['max_other_cpu_cores']:.2f} cores during a measurement")
-print("JSON report: out/bench-speed.json")
+print("JSON report: bench/speed/result.json")
 PY

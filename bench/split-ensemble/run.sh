@@ -5,21 +5,21 @@
 # against a single model (MSP, energy), a deep ensemble and MC dropout trained by Tern's autograd
 # with the same data and epochs, at the single model's FLOPs, over seeds; plus ablations.
 #
-#   bench/split-ensemble/run.sh [--quick] [--out DIR] [extra `tern bench split-ensemble` options...]
+#   bench/split-ensemble/run.sh [--out DIR] [extra `tern bench split-ensemble` arguments, e.g. --set seeds=5]
 #   bench/split-ensemble/run.sh --render FILE.json    # only re-render the table of a saved report
 #
-# Writes DIR/split-ensemble.json (the shared reproduction-report shape) and DIR/split-ensemble.txt
-# (the human table, re-rendered from the same JSON); DIR defaults to .build/artifacts.
+# Writes DIR/split-ensemble/result.json (the shared reproduction-report shape; DIR defaults to
+# bench) and DIR/split-ensemble/result.txt (the human table, re-rendered from the same JSON).
+# Each seed is a resumable piece: run it again after an interruption.
 # Single-run rows (the ablations) print no spread, and the first seed's own single-msp and
 # split-ensemble-combined rows are printed beside them: the ablations must be read against those.
 # Data: scripts/fetch-data.sh (Fashion-MNIST and the scikit-learn digits under $TERN_HOME/data).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-QUICK=(); OUT=.build/artifacts; EXTRA=(); RENDER=
+OUT=bench; EXTRA=(); RENDER=
 while [ $# -gt 0 ]; do
     case "$1" in
-        --quick) QUICK=(--quick); shift ;;
         --render) RENDER=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
         *) EXTRA+=("$1"); shift ;;
@@ -65,7 +65,6 @@ PY
 }
 
 if [ -n "$RENDER" ]; then render "$RENDER"; exit 0; fi
-mkdir -p "$OUT"
 
 TERN="${TERN_BIN:-}"
 if [ -z "$TERN" ]; then
@@ -73,6 +72,6 @@ if [ -z "$TERN" ]; then
     TERN=.build/release/tern
 fi
 
-"$TERN" bench split-ensemble --json "${QUICK[@]}" "${EXTRA[@]}" > "$OUT/split-ensemble.json"
-render "$OUT/split-ensemble.json" | tee "$OUT/split-ensemble.txt"
-echo "wrote $OUT/split-ensemble.json and $OUT/split-ensemble.txt" >&2
+"$TERN" bench split-ensemble --out "$OUT" ${EXTRA[@]+"${EXTRA[@]}"} >/dev/null
+render "$OUT/split-ensemble/result.json" | tee "$OUT/split-ensemble/result.txt"
+echo "wrote $OUT/split-ensemble/result.json and result.txt" >&2

@@ -73,17 +73,21 @@ public struct BenchContext: Sendable {
     /// Opens a chat model: the in-process engine over a registered model, or an OpenAI-compatible
     /// server. Systems that chat (agents, games) take their client from here.
     public var openChatModel: @Sendable (ChatModelSpec) async throws -> BenchChatModel
+    /// The `tern` executable, for benchmarks that measure in fresh child processes.
+    public var executable: String
 
     /// Creates a context.
     public init(quick: Bool, checkpoint: BenchCheckpoint = BenchCheckpoint(directory: nil, settings: [:]), showProgress: Bool = false,
                 artifacts: String? = nil, resolveModel: @escaping @Sendable (String) throws -> String = { $0 },
-                openChatModel: @escaping @Sendable (ChatModelSpec) async throws -> BenchChatModel = { _ in throw BenchError.noChatModel }) {
+                openChatModel: @escaping @Sendable (ChatModelSpec) async throws -> BenchChatModel = { _ in throw BenchError.noChatModel },
+                executable: String = CommandLine.arguments[0]) {
         self.quick = quick
         self.checkpoint = checkpoint
         self.showProgress = showProgress
         self.artifacts = artifacts
         self.resolveModel = resolveModel
         self.openChatModel = openChatModel
+        self.executable = executable
     }
 }
 

@@ -134,18 +134,26 @@ public enum MagicSystemBenchmark: SystemBenchmark {
                 : BenchChatModel(client: NoModelClient(), model: s.model)
             defer { chat.shutdown() }
             settings.model = chat.model
-            let bench = MagicBenchmark(client: chat.client, bundle: bundle, settings: settings)
             let progress = ProgressReporter(enabled: context.showProgress, logInterval: 0)
             struct Played: Codable { var records: [GameRecord]; var seconds: Double }
+            // One resumable piece per agent and scenario (a full run plays for hours).
             for agent in agents {
-                let played = try await context.checkpoint.piece("agent \(agent)") { () async throws -> Played in
-                    let r = try await bench.run(agents: [agent]) { agent, done, total, r in
-                        progress.update("\(agent) [\(done)/\(total)] \(r.scenario.rawValue) #\(r.setting): \(gameOutcomeSummary(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
-                    }[0]
-                    return Played(records: r.records, seconds: r.seconds)
+                var records: [GameRecord] = [], seconds = 0.0
+                for scenario in settings.scenarios {
+                    var one = settings
+                    one.scenarios = [scenario]
+                    let bench = MagicBenchmark(client: chat.client, bundle: bundle, settings: one)
+                    let played = try await context.checkpoint.piece("\(agent)/\(scenario.rawValue)") { () async throws -> Played in
+                        let r = try await bench.run(agents: [agent]) { agent, done, total, r in
+                            progress.update("\(agent) \(r.scenario.rawValue) [\(done)/\(total)] #\(r.setting): \(gameOutcomeSummary(r)), \(r.llmCalls) calls, \(String(format: "%.1f", r.seconds)) s")
+                        }[0]
+                        return Played(records: r.records, seconds: r.seconds)
+                    }
+                    records += played.records
+                    seconds += played.seconds
                 }
-                var r = MagicBenchmark.result(agent: agent, records: played.records, settings: settings)
-                r.seconds = played.seconds
+                var r = MagicBenchmark.result(agent: agent, records: records, settings: settings)
+                r.seconds = seconds
                 results.append(r)
             }
             progress.finish()

@@ -1,162 +1,171 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Support
-import ArgumentParser
-import Benchmarks
+public import Benchmarks
 import Foundation
 import GGUF
 import Kernels
-import TransformerModels
+import Support
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-extension Tern.Bench {
-    /// `tern bench speed`: Tern against llama.cpp on the same GGUF, threads and token ids.
-    ///
-    /// Each repetition measures Tern in this process and then llama.cpp (llama-cpp-python, run
-    /// through `bench/llama_cpp_baseline.py`) in a child process, alternately; the table and the
-    /// reproduction report quote medians. CPU time used by anything else during each measurement is
-    /// recorded (from `/proc/stat` minus this process and its children) so a contaminated run shows.
-    struct Speed: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "CPU inference speed against llama.cpp: prefill, decode, batched decode, peak RSS.")
+/// The engine's speed against llama.cpp on the same GGUF, threads and token ids: prefill, decode,
+/// batched decode and peak RSS.
+///
+/// Each repetition measures Tern in this process and then llama.cpp (llama-cpp-python, run
+/// through `bench/llama_cpp_baseline.py`) in a child process, alternately; the table and the report
+/// quote medians. CPU time used by anything else during each measurement is recorded (from
+/// `/proc/stat` minus this process and its children) so a contaminated run shows.
+public enum SpeedBenchmark: SystemBenchmark {
+    /// Every knob of a run.
+    public struct Settings: Codable, Sendable, Equatable {
+        public var model = "smollm2-135m"
+        public var threads = [1, 2]
+        public var repetitions = 3
+        /// Measure llama.cpp beside Tern (false: Tern only).
+        public var baseline = true
+        /// Python interpreter with llama-cpp-python 0.3.36 (bench/speed/run.sh installs it).
+        public var python = "python3"
+        /// Path of bench/llama_cpp_baseline.py ("" = look beside the working directory and the executable).
+        public var baselineScript = ""
+        public var promptLengths = [128, 512]
+        public var decodeTokens = 128
+        public var batchSizes = [8, 32]
+        public var batchPrompt = 128
+        public var batchSteps = 128
+        /// Peak RSS from fresh processes (false: this process's peak).
+        public var peakRSSProbe = true
+        /// Creates the defaults of a full run.
+        public init() {}
+    }
 
-        @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
-        var model: String = ModelRegistry.defaultName
+    /// What one run measures.
+    public struct Plan: Sendable {
+        var promptLengths: [Int], decodeTokens: Int, batchSizes: [Int], batchPrompt: Int, batchSteps: Int
+    }
 
-        @Option(help: "Thread counts, comma-separated.")
-        var threads: String = "1,2"
+    public static let name = "speed"
+    public static let title = "Engine decode and prefill speed vs llama.cpp"
+    public static let abstract = "CPU inference speed against llama.cpp: prefill, decode, batched decode, peak RSS"
+    public static let settingsHelp = [
+        "model": "registered model name or GGUF path",
+        "threads": "thread counts",
+        "repetitions": "repetitions per measurement (medians reported)",
+        "baseline": "measure llama.cpp beside Tern",
+        "python": "python interpreter with llama-cpp-python 0.3.36",
+        "baseline_script": "path of bench/llama_cpp_baseline.py (empty = found from the working directory or the executable)",
+        "prompt_lengths": "prefill lengths",
+        "decode_tokens": "single-sequence decode steps",
+        "batch_sizes": "batched-decode sequence counts",
+        "batch_prompt": "prompt of each batched sequence",
+        "batch_steps": "batched decode steps",
+        "peak_rss_probe": "peak RSS from fresh processes (512 prefill + 128 decode)",
+    ]
 
-        @Option(help: "Repetitions per measurement (medians are reported).")
-        var repetitions: Int = 3
-
-        @OptionGroup var output: BenchOutputOptions
-        private var quick: Bool { output.quick }
-        private var json: Bool { output.json }
-
-        @Flag(name: .customLong("no-baseline"), help: "Measure Tern only.")
-        var noBaseline = false
-
-        @Option(help: "Python interpreter with llama-cpp-python 0.3.36 (bench/speed/run.sh installs it).")
-        var python: String = "python3"
-
-        @Option(name: .customLong("baseline-script"), help: "Path of bench/llama_cpp_baseline.py.")
-        var baselineScript: String?
-
-        @Flag(name: .customLong("rss-probe"), help: .hidden)
-        var rssProbe = false
-
-        func validate() throws {
-            guard repetitions >= 1 else { throw ValidationError("--repetitions must be >= 1") }
-            guard !threadCounts.isEmpty, threadCounts.allSatisfy({ $0 >= 1 && $0 <= 256 }) else {
-                throw ValidationError("--threads must list thread counts between 1 and 256")
-            }
+    public static func settings(quick: Bool) -> Settings {
+        var s = Settings()
+        if quick {
+            s.repetitions = 1; s.baseline = false; s.promptLengths = [32]; s.decodeTokens = 8; s.batchSizes = [4]; s.batchPrompt = 16
+            s.batchSteps = 4; s.peakRSSProbe = false
         }
+        return s
+    }
 
-        var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-
-        /// What one run measures.
-        struct Plan {
-            var promptLengths = [128, 512]
-            var decodeTokens = 128
-            var batchSizes = [8, 32]
-            var batchPrompt = 128
-            var batchSteps = 128
+    public static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
+        guard s.repetitions >= 1, !s.threads.isEmpty, s.threads.allSatisfy({ $0 >= 1 && $0 <= 256 }) else {
+            throw SpeedBenchmarkError.invalidSetting("repetitions >= 1 and threads between 1 and 256")
         }
-
-        var plan: Plan {
-            quick ? Plan(promptLengths: [32], decodeTokens: 8, batchSizes: [4], batchPrompt: 16, batchSteps: 4) : Plan()
-        }
-
-        func run() throws {
-            let path = try ModelStore().resolve(model, progress: !json)
-            if rssProbe { return try probeRSS(path: path) }
-            let plan = plan
-            let reps = quick ? 1 : repetitions
-            let script = noBaseline || quick ? nil : try locateBaseline()
-            var ours: [String: [String: [Double]]] = [:]    // threads -> metric -> repetitions
-            var theirs: [String: [String: [Double]]] = [:]
-            var others: [Double] = []                       // cores used by other processes per measurement
-            for t in threadCounts {
-                let bench = try OurEngine(path: path, threads: t)
-                for rep in 0..<reps {
-                    progress("threads \(t), repetition \(rep + 1)/\(reps): tern")
+        let path = try context.resolveModel(s.model)
+        let plan = Plan(promptLengths: s.promptLengths, decodeTokens: s.decodeTokens, batchSizes: s.batchSizes, batchPrompt: s.batchPrompt,
+                        batchSteps: s.batchSteps)
+        let script = s.baseline ? try locateBaseline(s.baselineScript, executable: context.executable) : nil
+        func progress(_ line: String) { if context.showProgress { ProgressReporter.writeStandardError("bench speed: \(line)\n") } }
+        var ours: [String: [String: [Double]]] = [:]    // threads -> metric -> repetitions
+        var theirs: [String: [String: [Double]]] = [:]
+        var others: [Double] = []                       // cores used by other processes per measurement
+        for t in s.threads {
+            let bench = try OurEngine(path: path, threads: t)
+            for rep in 0..<s.repetitions {
+                progress("threads \(t), repetition \(rep + 1)/\(s.repetitions): tern")
+                let meter = CPUMeter()
+                for (k, v) in try bench.measure(plan) { ours["\(t)", default: [:]][k, default: []].append(v) }
+                others.append(meter.otherCores())
+                if let script {
+                    progress("threads \(t), repetition \(rep + 1)/\(s.repetitions): llama.cpp")
                     let meter = CPUMeter()
-                    for (k, v) in try bench.measure(plan) { ours["\(t)", default: [:]][k, default: []].append(v) }
+                    let r = try runBaseline(script, python: s.python, path: path, threads: t, plan: plan, rssOnly: false)
+                    for (k, v) in r where k != "threads" { theirs["\(t)", default: [:]][k, default: []].append(v) }
                     others.append(meter.otherCores())
-                    if let script {
-                        progress("threads \(t), repetition \(rep + 1)/\(reps): llama.cpp")
-                        let meter = CPUMeter()
-                        let r = try runBaseline(script, path: path, threads: t, plan: plan, rssOnly: false)
-                        for (k, v) in r where k != "threads" { theirs["\(t)", default: [:]][k, default: []].append(v) }
-                        others.append(meter.otherCores())
-                    }
                 }
             }
-            // Peak RSS: fresh processes doing a 512-token prefill and a 128-token decode.
-            var rss: [String: Double] = [:]
-            if !quick {
-                let t = threadCounts.max()!
-                rss["ours"] = try probeOurRSS(threads: t)
-                if let script { rss["llamacpp"] = try runBaseline(script, path: path, threads: t, plan: plan, rssOnly: true)["peak_rss_mb"] }
-            } else {
-                rss["ours"] = peakRSSMegabytes()
-            }
-            let report = Report(path: path, plan: plan, reps: reps, ours: ours, theirs: theirs, rss: rss, others: others,
-                                threadCounts: threadCounts, quick: quick)
-            try output.emit(report.report(), details: report.table())
         }
-
-        func progress(_ s: String) {
-            if !json { FileHandleStderr.write("bench speed: \(s)\n") }
+        // Peak RSS: fresh processes doing a 512-token prefill and a 128-token decode.
+        var rss: [String: Double] = [:]
+        if s.peakRSSProbe {
+            let t = s.threads.max()!
+            let out = try runProcess(context.executable, ["bench", "rss-probe", "--model", path, "--threads", "\(t)"])
+            guard let v = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw SpeedBenchmarkError.childFailed("rss probe printed \(out)") }
+            rss["ours"] = v
+            if let script { rss["llamacpp"] = try runBaseline(script, python: s.python, path: path, threads: t, plan: plan, rssOnly: true)["peak_rss_mb"] }
+        } else {
+            rss["ours"] = peakRSSMegabytes()
         }
+        let report = Report(path: path, plan: plan, reps: s.repetitions, ours: ours, theirs: theirs, rss: rss, others: others,
+                            threadCounts: s.threads, quick: context.quick)
+        return BenchOutcome(report: report.report(), details: report.table())
+    }
 
-        func locateBaseline() throws -> String {
-            var candidates: [String] = []
-            if let baselineScript { candidates.append(baselineScript) }
-            candidates.append(FileManager.default.currentDirectoryPath + "/bench/llama_cpp_baseline.py")
-            let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            var dir = exe.deletingLastPathComponent()
-            for _ in 0..<4 {
-                candidates.append(dir.appendingPathComponent("bench/llama_cpp_baseline.py").path)
-                dir = dir.deletingLastPathComponent()
-            }
-            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-                throw CLIError("bench/llama_cpp_baseline.py not found (pass --baseline-script, or --no-baseline)")
-            }
-            return found
+    /// The child side of the RSS measurement: a 512-token prefill and a 128-token decode in a fresh
+    /// process; returns the peak resident set in MB (`tern bench rss-probe` prints it).
+    public static func probeRSS(path: String, threads: Int) throws -> Double {
+        let engine = try OurEngine(path: path, threads: threads)
+        let cache = engine.model.makeCache(capacity: 1024)
+        var next = try engine.step(cache, OurEngine.tokenIDs(512))
+        for _ in 0..<128 { next = try engine.step(cache, [next]) }
+        return peakRSSMegabytes()
+    }
+
+    static func locateBaseline(_ given: String, executable: String) throws -> String {
+        var candidates: [String] = []
+        if !given.isEmpty { candidates.append(given) }
+        candidates.append(FileManager.default.currentDirectoryPath + "/bench/llama_cpp_baseline.py")
+        var dir = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            candidates.append(dir.appendingPathComponent("bench/llama_cpp_baseline.py").path)
+            dir = dir.deletingLastPathComponent()
         }
-
-        func runBaseline(_ script: String, path: String, threads: Int, plan: Plan, rssOnly: Bool) throws -> [String: Double] {
-            var args = [script, "--model", path, "--threads", "\(threads)",
-                        "--prompt-lengths", plan.promptLengths.map(String.init).joined(separator: ","),
-                        "--decode-tokens", "\(plan.decodeTokens)",
-                        "--batch-sizes", plan.batchSizes.map(String.init).joined(separator: ","),
-                        "--batch-prompt", "\(plan.batchPrompt)", "--batch-steps", "\(plan.batchSteps)"]
-            if rssOnly { args.append("--rss-only") }
-            let out = try runProcess(python, args)
-            guard let line = out.split(separator: "\n").last,
-                  let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw CLIError("llama.cpp baseline printed no JSON: \(out.suffix(500))")
-            }
-            return obj.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw SpeedBenchmarkError.invalidSetting("baseline_script: bench/llama_cpp_baseline.py not found (set baseline_script, or baseline=false)")
         }
+        return found
+    }
 
-        func probeOurRSS(threads: Int) throws -> Double {
-            let out = try runProcess(CommandLine.arguments[0], ["bench", "speed", "--rss-probe", "--model", model, "--threads", "\(threads)"])
-            guard let v = Double(out.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw CLIError("rss probe printed \(out)") }
-            return v
+    static func runBaseline(_ script: String, python: String, path: String, threads: Int, plan: Plan, rssOnly: Bool) throws -> [String: Double] {
+        var args = [script, "--model", path, "--threads", "\(threads)",
+                    "--prompt-lengths", plan.promptLengths.map(String.init).joined(separator: ","),
+                    "--decode-tokens", "\(plan.decodeTokens)",
+                    "--batch-sizes", plan.batchSizes.map(String.init).joined(separator: ","),
+                    "--batch-prompt", "\(plan.batchPrompt)", "--batch-steps", "\(plan.batchSteps)"]
+        if rssOnly { args.append("--rss-only") }
+        let out = try runProcess(python, args)
+        guard let line = out.split(separator: "\n").last,
+              case .object(let obj)? = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) else {
+            throw SpeedBenchmarkError.childFailed("llama.cpp baseline printed no JSON: \(out.suffix(500))")
         }
+        return obj.compactMapValues(\.numberValue)
+    }
+}
 
-        /// The child side of the RSS measurement: a 512-token prefill and a 128-token decode.
-        func probeRSS(path: String) throws {
-            let engine = try OurEngine(path: path, threads: threadCounts.first ?? 1)
-            let cache = engine.model.makeCache(capacity: 1024)
-            var next = try engine.step(cache, OurEngine.tokenIDs(512))
-            for _ in 0..<128 { next = try engine.step(cache, [next]) }
-            Stdout.write(String(format: "%.1f\n", peakRSSMegabytes()))
+/// Why the speed benchmark could not run.
+public enum SpeedBenchmarkError: Error, CustomStringConvertible {
+    case invalidSetting(String)
+    case childFailed(String)
+
+    public var description: String {
+        switch self {
+        case .invalidSetting(let why): "speed setting \(why)"
+        case .childFailed(let why): why
         }
     }
 }
@@ -181,7 +190,7 @@ private struct OurEngine {
         return next
     }
 
-    func measure(_ plan: Tern.Bench.Speed.Plan) throws -> [String: Double] {
+    func measure(_ plan: SpeedBenchmark.Plan) throws -> [String: Double] {
         var out: [String: Double] = [:]
         let cache = model.makeCache(capacity: 1024)
         _ = try step(cache, Self.tokenIDs(16))  // warm-up: page in the weights
@@ -281,7 +290,7 @@ private func runProcess(_ exe: String, _ args: [String]) throws -> String {
     p.waitUntilExit()
     while !reader.isFinished { usleep(1000) }
     guard p.terminationStatus == 0 else {
-        throw CLIError("\(exe) \(args.first ?? "") failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self).suffix(800))")
+        throw SpeedBenchmarkError.childFailed("\(exe) \(args.first ?? "") failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self).suffix(800))")
     }
     return String(decoding: data, as: UTF8.self)
 }
@@ -289,7 +298,7 @@ private func runProcess(_ exe: String, _ args: [String]) throws -> String {
 /// Medians, ratios, the table and the reproduction report.
 private struct Report {
     let path: String
-    let plan: Tern.Bench.Speed.Plan
+    let plan: SpeedBenchmark.Plan
     let reps: Int
     let ours: [String: [String: [Double]]]
     let theirs: [String: [String: [Double]]]
