@@ -102,6 +102,16 @@ public struct ChatModelSpec: Sendable, Equatable {
     /// KV reuse of identical prompt prefixes (in process).
     public var prefixCache: Bool
 
+    /// Help for the settings a chatting benchmark names after these fields (`model`, `base_url`,
+    /// `threads`, `ctx_size`, `prefix_cache`).
+    public static let settingsHelp = [
+        "model": "registered model name or GGUF path (in process), or the model id at base_url",
+        "base_url": "an OpenAI-compatible server's API root instead of the in-process model (key from OPENAI_API_KEY)",
+        "threads": "threads of the in-process model",
+        "ctx_size": "context size of the in-process model",
+        "prefix_cache": "KV reuse of identical prompt prefixes (in process)",
+    ]
+
     /// Creates a spec.
     public init(model: String, baseURL: String = "", threads: Int = 2, contextSize: Int = 4096, prefixCache: Bool = true) {
         self.model = model; self.baseURL = baseURL; self.threads = threads; self.contextSize = contextSize; self.prefixCache = prefixCache

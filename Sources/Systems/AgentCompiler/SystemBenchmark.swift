@@ -34,11 +34,7 @@ public enum CompilerSystemBenchmark: SystemBenchmark {
     public static let name = "compiler"
     public static let title = "LLMCompiler"
     public static let abstract = "LLMCompiler vs ReAct vs parallel function calling: latency, tokens, accuracy (oracle and live planner)"
-    public static let settingsHelp = [
-        "model": "registered model name or GGUF path (in process), or the model id at base_url",
-        "base_url": "an OpenAI-compatible server's API root instead of the in-process model",
-        "threads": "threads of the in-process model",
-        "ctx_size": "context size of the in-process model",
+    public static let settingsHelp = ChatModelSpec.settingsHelp.merging([
         "prefix_cache": "KV reuse of identical prompt prefixes (in process; cleared before every sample)",
         "foldoc": "directory holding foldoc.dict.dz and foldoc.index",
         "questions": "questions per set",
@@ -49,7 +45,7 @@ public enum CompilerSystemBenchmark: SystemBenchmark {
         "constrained": "constrained decoding in live mode (false: free decoding)",
         "questions_file": "question file (empty = generate from FOLDOC with question_seed; bench/compiler/questions.json is the shipped set)",
         "question_seed": "seed of the generated question sets",
-    ]
+    ]) { _, own in own }
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

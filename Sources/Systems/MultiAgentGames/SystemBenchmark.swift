@@ -69,12 +69,7 @@ public enum MagicSystemBenchmark: SystemBenchmark {
     public static let name = "magic"
     public static let title = "MAgIC"
     public static let abstract = "vanilla vs PGM-aware SmolLM2 vs a random-agent floor on the five games (seven metrics + win rate)"
-    public static let settingsHelp = [
-        "model": "registered model name or GGUF path (in process), or the model id at base_url",
-        "base_url": "an OpenAI-compatible server's API root instead of the in-process model",
-        "threads": "threads of the in-process model",
-        "ctx_size": "context size of the in-process model",
-        "prefix_cache": "KV reuse of identical prompt prefixes (in process)",
+    public static let settingsHelp = ChatModelSpec.settingsHelp.merging([
         "settings": "settings per scenario",
         "games": "all, quick (one scenario per game), or a comma list of games or scenarios",
         "agents": "comma list of random, vanilla, pgm",
@@ -86,7 +81,7 @@ public enum MagicSystemBenchmark: SystemBenchmark {
         "settings_file": "settings JSON (empty = generated from settings_seed; bench/magic/settings.json is the same)",
         "settings_seed": "seed of the generated settings",
         "from_records": "build the report from <agent>.jsonl files in this folder instead of playing",
-    ]
+    ]) { _, own in own }
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()
