@@ -73,6 +73,12 @@ public enum SpeedBenchmark: SystemBenchmark {
     }
 
     public static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
+        // Timed on a thread of its own, never on the cooperative pool (whose threads the model's
+        // thread pool would share cores with).
+        try await onDedicatedThread { try measure(s, context: context) }
+    }
+
+    static func measure(_ s: Settings, context: BenchContext) throws -> BenchOutcome {
         guard s.repetitions >= 1, !s.threads.isEmpty, s.threads.allSatisfy({ $0 >= 1 && $0 <= 256 }) else {
             throw SpeedBenchmarkError.invalidSetting("repetitions >= 1 and threads between 1 and 256")
         }

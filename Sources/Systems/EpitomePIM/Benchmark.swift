@@ -341,7 +341,8 @@ extension EPIMBenchmark: SystemBenchmark {
         if settings.trainLimit > 0 { train = train.prefix(settings.trainLimit) }
         if settings.testLimit > 0 { test = test.prefix(settings.testLimit) }
         let bench = EPIMBenchmark(settings: settings)
-        let run = try bench.run(train: train, test: test, checkpoint: context.checkpoint, showProgress: context.showProgress)
+        let (trainSet, testSet) = (train, test)
+        let run = try await onDedicatedThread { try bench.run(train: trainSet, test: testSet, checkpoint: context.checkpoint, showProgress: context.showProgress) }
         if let artifacts = context.artifacts {
             let plot = ParetoPlot.svg(points: run.outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
                                       title: plotTitle(crossbarSize: settings.crossbarSize, bits: settings.bits),

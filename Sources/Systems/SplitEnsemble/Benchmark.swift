@@ -158,7 +158,9 @@ public enum SplitEnsembleBenchmark: SystemBenchmark {
         let seeds = (0..<max(1, settings.seeds)).map { UInt64($0 + settings.firstSeed) }
         let reporter = ProgressReporter(enabled: context.showProgress)
         let experiment = SplitEnsembleExperiment(configuration: c, seeds: seeds, ablations: ablations, progress: { reporter.update($0) })
-        let runs = try experiment.run(data: data, checkpoint: context.checkpoint)
+        // The experiment (and its progress closure) is used by the training thread alone until it returns.
+        nonisolated(unsafe) let owned = experiment
+        let runs = try await onDedicatedThread { try owned.run(data: data, checkpoint: context.checkpoint) }
         reporter.clear()
         let report = SplitEnsembleReport(runs: runs, data: data, configuration: c)
         let seconds = Date().timeIntervalSince(started)

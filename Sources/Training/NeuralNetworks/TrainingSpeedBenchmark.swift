@@ -50,6 +50,11 @@ public enum TrainingSpeedBenchmark: SystemBenchmark {
     }
 
     public static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
+        // Timed on a thread of its own, never on the cooperative pool.
+        try await onDedicatedThread { try measureAll(s, context: context) }
+    }
+
+    static func measureAll(_ s: Settings, context: BenchContext) throws -> BenchOutcome {
         Parallel.setThreads(s.threads)
         var results: [String: JSONValue] = [:]
         var rows: [(String, Double)] = []
