@@ -16,6 +16,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextOverflow(needed: Int, capacity: Int)
     /// A LoRA adapter file is malformed or does not fit the model; the text says how.
     case badAdapter(String)
+    /// An argument outside what the call accepts; the text says which.
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenOutOfRange(let id, let n): "token id \(id) is outside the vocabulary (size \(n))"
         case .contextOverflow(let needed, let cap): "sequence needs \(needed) positions but the context holds \(cap)"
         case .badAdapter(let why): "bad LoRA adapter: \(why)"
+        case .invalidArgument(let why): why
         }
     }
 }
