@@ -52,15 +52,15 @@ func openChatModel(_ spec: ChatModelSpec, apiKey: String?, progress: Bool) async
     options.model = spec.model
     options.threads = spec.threads
     options.contextSize = spec.contextSize
-    let loaded = try LoadedModel(options, progress: progress)
+    let loaded = try options.load(progress: progress)
     var c = EngineConfiguration()
     c.threads = spec.threads
     c.contextSize = spec.contextSize
     c.prefixCaching = spec.prefixCache
     let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
     engine.start()
-    let name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
-    return BenchChatModel(client: ChatService(engine: engine, modelName: name, template: loaded.template), model: name,
+    let name = URL(fileURLWithPath: loaded.path ?? "model").deletingPathExtension().lastPathComponent
+    return BenchChatModel(client: ChatService(engine: engine, modelName: name, template: loaded.chatTemplate), model: name,
                           clearPrefixCache: { engine.clearPrefixCache() }, shutdown: { engine.shutdown() })
 }
 

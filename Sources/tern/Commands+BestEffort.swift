@@ -66,9 +66,7 @@ extension Tern {
             let progress = ProgressReporter(label: "profile", total: sources.count * (ChoiceTask.allCases.count * ((count + 3) / 4) + sizes.count))
             for (spec, p) in sources {
                 if loaded[p] == nil {
-                    let file = try GGUFFile(path: p)
-                    loaded[p] = TierMeasurer(model: try LlamaModel(file: file, threads: threads, maxBatchTokens: 512),
-                                             tokenizer: try Tokenizer(gguf: file))
+                    loaded[p] = TierMeasurer(try ArchitectureRegistry.load(path: p, options: ModelLoadOptions(threads: threads)))
                 }
                 let m = loaded[p]!
                 if serving == "engine" {
@@ -165,8 +163,7 @@ extension Tern {
             if let baseURL { return try await replayOverHTTP(baseURL, setup, file: file) }
             GEMM.setThreads(1)
             let path = try ModelStore().resolve(model, progress: false)
-            let gguf = try GGUFFile(path: path)
-            let measurer = TierMeasurer(model: try LlamaModel(file: gguf, threads: threads, maxBatchTokens: 512), tokenizer: try Tokenizer(gguf: gguf))
+            let measurer = TierMeasurer(try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads)))
             guard setup.table.tiers.allSatisfy({ $0.spec.modelPath == nil }) else { throw CLIError("replay supports default-model tiers only") }
             let capBest = setup.model.capacity(setup.best, maxBatch: setup.settings.maxBatch)
             let trace = Trace.markovModulated(levels: [0.25 * capBest, 0.5 * capBest, 2.0 * capBest], meanDwell: setup.dqn.meanDwell,

@@ -80,28 +80,16 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
-/// A loaded model with its tokenizer and chat template.
-struct LoadedModel {
-    let path: String
-    let file: GGUFFile
-    let model: LlamaModel
-    let tokenizer: Tokenizer
-    let template: ChatTemplate
-    let loadMilliseconds: Double
-
-    init(_ options: ModelOptions, progress: Bool) throws {
-        let start = Date()
-        path = try ModelStore().resolve(options.model, progress: progress)
-        do {
-            file = try GGUFFile(path: path)
-        } catch {
-            throw CLIError("\(path): \(error)")
-        }
+extension ModelOptions {
+    /// Resolves `--model` (fetching a registry model if needed) and loads it through the registry.
+    func load(progress: Bool) throws -> LoadedModel {
+        let path = try ModelStore().resolve(model, progress: progress)
         GEMM.setThreads(1)
-        model = try ArchitectureRegistry.load(file, threads: options.threads, maxContext: options.contextSize)
-        tokenizer = try Tokenizer(gguf: file)
-        template = ChatTemplate.detect(from: file.string("tokenizer.chat_template"))
-        loadMilliseconds = Date().timeIntervalSince(start) * 1000
+        do {
+            return try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxContext: contextSize))
+        } catch let error as ModelError {
+            throw CLIError("\(error)")
+        }
     }
 }
 
@@ -138,13 +126,13 @@ extension Tern {
         var json = false
 
         func run() throws {
-            let loaded = try LoadedModel(modelOptions, progress: !json)
+            let loaded = try modelOptions.load(progress: !json)
             var text = prompt
             if chat {
                 var messages: [ChatMessage] = []
                 if let system { messages.append(ChatMessage(role: "system", content: system)) }
                 messages.append(ChatMessage(role: "user", content: prompt))
-                text = loaded.template.render(messages, addGenerationPrompt: true)
+                text = loaded.chatTemplate.render(messages, addGenerationPrompt: true)
             }
             // Raw prompts are plain text; chat prompts contain the template's control tokens.
             let ids = loaded.tokenizer.encode(text, parseSpecial: chat)
@@ -160,13 +148,13 @@ extension Tern {
             if json {
                 let t = result.timings
                 let obj: [String: Any] = [
-                    "model": loaded.path,
+                    "model": loaded.path ?? "",
                     "prompt_tokens": result.promptTokens,
                     "tokens": result.tokens,
                     "text": result.text,
                     "finish_reason": result.finishReason.rawValue,
                     "timings": [
-                        "load_ms": loaded.loadMilliseconds,
+                        "load_ms": loaded.loadSeconds * 1000,
                         "prompt_ms": t.promptMilliseconds,
                         "prompt_tokens_per_second": t.promptTokensPerSecond,
                         "generation_ms": t.generationMilliseconds,
@@ -178,7 +166,7 @@ extension Tern {
             } else {
                 Stdout.write("\n")
             }
-            printTimings(load: loaded.loadMilliseconds, result.timings)
+            printTimings(load: loaded.loadSeconds * 1000, result.timings)
         }
     }
 
@@ -194,11 +182,11 @@ extension Tern {
         var system: String?
 
         func run() throws {
-            let loaded = try LoadedModel(modelOptions, progress: true)
+            let loaded = try modelOptions.load(progress: true)
             let generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer, contextSize: modelOptions.contextSize)
             var messages: [ChatMessage] = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
             let interactive = isatty(STDIN_FILENO) != 0
-            FileHandleStderr.write("tern: chatting with \(loaded.path) (/reset clears the conversation, /exit quits)\n")
+            FileHandleStderr.write("tern: chatting with \(loaded.path ?? "") (/reset clears the conversation, /exit quits)\n")
             while true {
                 if interactive { Stdout.write("> ") }
                 guard let line = readLine() else { break }
@@ -212,7 +200,7 @@ extension Tern {
                     continue
                 }
                 messages.append(ChatMessage(role: "user", content: input))
-                let ids = loaded.tokenizer.encode(loaded.template.render(messages, addGenerationPrompt: true), parseSpecial: true)
+                let ids = loaded.tokenizer.encode(loaded.chatTemplate.render(messages, addGenerationPrompt: true), parseSpecial: true)
                 if ids.count + 1 >= modelOptions.contextSize {
                     FileHandleStderr.write("tern: the conversation no longer fits the context (\(ids.count) tokens); use /reset\n")
                     messages.removeLast()

@@ -55,8 +55,9 @@ extension Tern {
             Parallel.setThreads(threads)  // Tern's pool splits the products; OpenBLAS stays on one thread
             FileHandleStderr.write("loading \(URL(fileURLWithPath: path).lastPathComponent) as f32 for training…\n")
             let twin = try TrainableLlama(file: file)
-            let tokenizer = try Tokenizer(gguf: file)
-            let template = ChatTemplate.detect(from: file.string("tokenizer.chat_template"))
+            // The serving side (tokenizer, template, the engine that checks the adapter) over the same file.
+            let loaded = try ArchitectureRegistry.load(file: file, path: path, options: ModelLoadOptions(threads: threads, maxContext: 2048))
+            let tokenizer = loaded.tokenizer, template = loaded.chatTemplate
             var settings = LoRAStyleTrainer.Settings()
             settings.rank = rank
             settings.alpha = alpha
@@ -85,7 +86,7 @@ extension Tern {
             do { try adapter.ggufWriter(architecture: arch).write(to: output) } catch { throw CLIError("\(output): \(error)") }
 
             // The check: the serving engine, base model and the adapter just written (read back from disk).
-            let llama = try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: 512, maxContext: 2048)
+            let llama = loaded.model
             let store = AdapterStore(hyperparameters: llama.hyperparameters, architecture: arch)
             do { _ = try store.loadTrusted(name: name, path: output) } catch { throw CLIError("reading back \(output): \(error)") }
             let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: EngineConfiguration(), adapters: store)

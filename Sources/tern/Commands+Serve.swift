@@ -168,18 +168,21 @@ extension Tern {
             let routingFiles = routing
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
-                let file: GGUFFile
-                do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
                 GEMM.setThreads(1)
-                let llama = try ArchitectureRegistry.load(file, threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens,
-                                                          maxContext: engineConfig.contextSize)
-                let tokenizer = try Tokenizer(gguf: file)
+                let loadedModel: LoadedModel
+                do {
+                    loadedModel = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(
+                        threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens, maxContext: engineConfig.contextSize))
+                } catch let error as ModelError {
+                    throw CLIError("\(error)")
+                }
+                let llama = loadedModel.model
                 let name = ModelRegistry.entry(named: model)?.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
                 let aliases: Set<String> = [URL(fileURLWithPath: path).lastPathComponent, "tern"]
                 // LoRA adapters: preloaded ones now (a bad file stops the server with the reason).
                 var store: AdapterStore? = nil
                 if !loras.isEmpty || !adapterDirs.isEmpty {
-                    let s = AdapterStore(hyperparameters: llama.hyperparameters, architecture: file.string("general.architecture") ?? "llama",
+                    let s = AdapterStore(hyperparameters: llama.hyperparameters, architecture: llama.architecture,
                                          allowedDirectories: adapterDirs, reservedNames: aliases.union([name]), hostBudgetBytes: adapterCacheBytes)
                     for d in loraDirs {
                         do {
@@ -216,10 +219,10 @@ extension Tern {
                     }
                     logger.info("routing requests to tiers", metadata: ["tiers": "\(liveRouter!.tiers.map(\.name).joined(separator: ","))"])
                 }
-                let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: engineConfig, policy: policy, adapters: store)
+                let engine = EngineClient(model: llama, tokenizer: loadedModel.tokenizer, configuration: engineConfig, policy: policy, adapters: store)
                 engine.start()
                 state.service = ChatService(engine: engine, modelName: name, aliases: aliases,
-                                            template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")), router: liveRouter)
+                                            template: loadedModel.chatTemplate, router: liveRouter)
                 state.ready.store(true, ordering: .relaxed)
                 let pages = engine.kvPages
                 logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",

@@ -34,7 +34,7 @@ public final class EngineClient: Sendable {
     /// Creates an engine over a loaded model; call ``start()`` before submitting.
     ///
     /// - Parameter adapters: the LoRA adapters requests may name in ``GenerationRequest/adapter``.
-    public init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration,
+    public init(model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration,
                 policy: any SchedulingPolicy = FCFSScheduler(), adapters: AdapterStore? = nil) {
         self.tokenizer = tokenizer
         self.adapters = adapters

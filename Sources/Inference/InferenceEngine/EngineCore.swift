@@ -15,7 +15,7 @@ import Synchronization
 final class EngineCore: @unchecked Sendable {
     typealias Continuation = AsyncThrowingStream<GenerationEvent, any Error>.Continuation
 
-    let model: LlamaModel
+    let model: any LanguageModel
     let tokenizer: Tokenizer
     let pool: PagePool
     /// Pages for LoRA adapters when the configuration keeps them apart from KV (the no-unified
@@ -58,7 +58,7 @@ final class EngineCore: @unchecked Sendable {
     /// freed) when its last running user leaves.
     private var resident: [UInt64: ResidentAdapter] = [:]
 
-    init(model: LlamaModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy,
+    init(model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy,
          adapters: AdapterStore? = nil) {
         self.model = model
         self.adapters = adapters
@@ -224,8 +224,10 @@ final class EngineCore: @unchecked Sendable {
             admit(s)
             running.append(s)
         }
-        var chunks: [SequenceChunk] = []
-        var chunkSeqs: [Sequence] = []
+        var batch = ForwardBatch()
+        batch.loraBatching = configuration.loraBatching
+        var slotSequences: [Sequence] = []  // [batch slots]: the sequence behind each slot
+        var promptTokens = 0  // tokens of prompt chunks (no logits, or more than one token)
         let merge = configuration.mergeSwap
         // Merge-swap: the weights hold one adapter, so a pass runs only the first scheduled sequence's adapter.
         let passAdapter = merge.flatMap { _ in decision.scheduled.lazy.compactMap { id, _ in self.running.first { $0.id == id } }.first?.adapter }
@@ -255,18 +257,19 @@ final class EngineCore: @unchecked Sendable {
             let end = s.cache.count + count
             let tokens = Array(s.tokens[s.cache.count..<end])
             let logits: LogitsRequest = end == s.tokens.count ? .last : .none
-            var chunk = if merge != nil {
-                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits)
-            } else if let a = s.adapter, let r = resident[a.instanceID] {
-                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, pagedAdapter: r.paged)
+            let adapterSlot: Int = if merge != nil {
+                -1
+            } else if let a = s.adapter {
+                batch.addAdapter(a, paged: resident[a.instanceID]?.paged)
             } else {
-                SequenceChunk(cache: s.cache, tokens: tokens, logits: logits, adapter: s.adapter)
+                -1
             }
-            chunk.layerLimit = s.layerLimit
-            chunks.append(chunk)
-            chunkSeqs.append(s)
+            let slot = batch.addSequence(cache: s.cache, layerLimit: s.layerLimit)
+            batch.append(tokens, to: slot, outputs: logits, adapter: adapterSlot)
+            if logits == .none || tokens.count > 1 { promptTokens += tokens.count }
+            slotSequences.append(s)
         }
-        guard !chunks.isEmpty else {
+        guard !batch.isEmpty else {
             if decision.scheduled.isEmpty && decision.preempted.isEmpty && running.isEmpty && !waiting.isEmpty {
                 // Nothing fits right now and nothing runs: fail the head of the queue rather than spin.
                 let s = waiting.removeFirst()
@@ -278,13 +281,13 @@ final class EngineCore: @unchecked Sendable {
         let started = Date()
         do {
             // Early-exit sequences share the pass; each layer runs over the sequences still that deep.
-            model.loraBatching = configuration.loraBatching
             merge?.activate(passAdapter)
-            try model.forward(chunks) { chunkIndex, _, logits in
-                self.sampleNext(chunkSeqs[chunkIndex], logits)
+            let out = try model.forward(batch)
+            for r in 0..<out.count {
+                sampleNext(slotSequences[batch.sequences[out.tokenIndices[r]]], out[r])
             }
         } catch {
-            for s in chunkSeqs {
+            for s in slotSequences {
                 running.removeAll { $0 === s }
                 releasePages(s)
                 s.fail(EngineError.internalError("\(error)"))
@@ -295,9 +298,9 @@ final class EngineCore: @unchecked Sendable {
         stats.withLock {
             $0.steps += 1
             $0.lastStepSeconds = stepSeconds
-            $0.promptTokensComputed += chunks.reduce(0) { $0 + ($1.logits == .none || $1.tokens.count > 1 ? $1.tokens.count : 0) }
+            $0.promptTokensComputed += promptTokens
         }
-        for s in chunkSeqs {
+        for s in slotSequences {
             registerFullPages(s)
             if let reason = s.pendingFinish {
                 running.removeAll { $0 === s }

@@ -53,9 +53,13 @@ public enum LogitsRequest: Sendable {
 /// ```swift
 /// let model = try LlamaModel(file: gguf, threads: 2)
 /// let cache = model.makeCache(capacity: 2048)
-/// let logits = try model.forward([SequenceChunk(cache: cache, tokens: promptIDs)])
+/// var batch = ForwardBatch()
+/// batch.append(promptIDs, to: batch.addSequence(cache: cache))
+/// let logits = try model.forward(batch)[0]
 /// ```
-public final class LlamaModel: @unchecked Sendable {
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
+    /// The file's `general.architecture` (`llama`, `mistral`).
+    public let architecture: String
     /// Hyperparameters from the file.
     public let hyperparameters: LlamaHyperparameters
     /// Largest number of tokens in one forward pass.
@@ -104,15 +108,20 @@ public final class LlamaModel: @unchecked Sendable {
     let scratch: MatMulScratch
     var loraScratch: UnsafeMutablePointer<Float>  // [T, loraRankCapacity]: x·Aᵀ of the adapted tokens
     var loraRankCapacity: Int
-    /// How LoRA terms of a mixed-adapter batch are computed; the engine sets it per step.
-    public var loraBatching: LoRABatching = .gather
     var loraPadded: UnsafeMutablePointer<Float>  // [runs, rmax, max(in, out)]: padded A, then padded Bᵀ (paddedBMM only)
     var loraPaddedCapacity: Int
-    var logitsBuffer: UnsafeMutablePointer<Float>  // [logitsRows, vocab]
-    var logitsRows: Int
+    var outputBuffer: UnsafeMutablePointer<Float>  // [output rows, vocab or hidden]: what forward returns
+    var outputCapacity: Int                        // floats
+    var reorderBuffer: UnsafeMutablePointer<Float>  // [rows of one pass, vocab]: logits of a mixed-depth pass
+    var reorderCapacity: Int                        // floats
     let scoreCapacity: Int
     /// Longest sequence (positions) a forward pass can attend over.
     public var maxContext: Int { scoreCapacity }
+
+    /// Loads a Llama model from a parsed GGUF file with the registry's options.
+    public convenience init(file: GGUFFile, options: ModelLoadOptions) throws {
+        try self.init(file: file, threads: options.threads, maxBatchTokens: options.maxBatchTokens, maxContext: options.maxContext)
+    }
 
     /// Loads a Llama model from a parsed GGUF file.
     ///
@@ -123,6 +132,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// - Throws: ``ModelError`` for missing or mis-shaped tensors and bad hyperparameters.
     public init(file: GGUFFile, threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
         let arch = file.string("general.architecture") ?? "llama"
+        architecture = arch
         let hp = try LlamaHyperparameters(file: file, arch: arch)
         hyperparameters = hp
         self.file = file
@@ -186,8 +196,10 @@ public final class LlamaModel: @unchecked Sendable {
         queryHalf = .allocate(capacity: threads * hp.headDim)
         attentionLanes = .allocate(capacity: threads * 64 * hp.headDim)
         scratch = MatMulScratch(maxTokens: t, maxCols: max(hp.hidden, hp.feedForward), threads: threads)
-        logitsRows = 1
-        logitsBuffer = .allocate(capacity: hp.vocabularySize)
+        outputCapacity = hp.vocabularySize
+        outputBuffer = .allocate(capacity: hp.vocabularySize)
+        reorderCapacity = 0
+        reorderBuffer = .allocate(capacity: 1)
         loraRankCapacity = 64
         loraScratch = .allocate(capacity: t * 64)
         loraPaddedCapacity = 0
@@ -196,7 +208,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     deinit {
         for p in ownedFloats { p.deallocate() }
-        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, logitsBuffer, attentionLanes, loraScratch, loraPadded] { p.deallocate() }
+        for p in [x, xn, q, k, v, attn, proj, gateBuf, upBuf, ropeCos, ropeSin, scores, outputBuffer, reorderBuffer, attentionLanes, loraScratch, loraPadded] { p.deallocate() }
         queryHalf.deallocate()
     }
 
@@ -205,61 +217,94 @@ public final class LlamaModel: @unchecked Sendable {
         KVCache(hyperparameters: hyperparameters, capacity: min(capacity, scoreCapacity))
     }
 
-    /// Runs the model on new tokens of one or more sequences and appends their keys and values.
+    /// Runs the batch's tokens (see ``LanguageModel/forward(_:)``).
     ///
-    /// - Parameter layerLimit: early exit: run only the first `layerLimit` decoder layers, then the
-    ///   final norm and output head (nil = all layers, the normal model). A cache written by a
-    ///   limited pass holds keys and values for those layers only, so continue it with the same
-    ///   or a smaller limit. A chunk's own ``SequenceChunk/layerLimit`` applies too (the smaller
-    ///   wins): chunks of different depths share one pass, and layer `l` runs only over the tokens
-    ///   whose depth exceeds `l` (each layer's weights are read once for all of them).
-    /// - Returns: one logits row (`[vocab]`) per requested position, in chunk order.
-    /// - Throws: ``ModelError/tokenOutOfRange(_:vocabularySize:)`` or
-    ///   ``ModelError/contextOverflow(needed:capacity:)``; the caches are unchanged on error.
-    public func forward(_ chunks: [SequenceChunk], layerLimit: Int? = nil) throws(ModelError) -> [[Float]] {
-        var rows: [(chunk: Int, token: Int, logits: [Float])] = []
-        try forward(chunks, layerLimit: layerLimit) { c, t, logits in rows.append((c, t, Array(logits))) }
-        // Mixed depths run deepest first; restore chunk order (stable within a chunk).
-        return rows.enumerated().sorted { ($0.element.chunk, $0.offset) < ($1.element.chunk, $1.offset) }.map(\.element.logits)
-    }
-
-    /// Like ``forward(_:layerLimit:)`` but hands each logits row to `body(chunkIndex, tokenIndex, logits)`
-    /// without copying. Rows come in chunk order when all chunks run the same depth, deepest chunks
-    /// first otherwise.
-    public func forward(
-        _ chunks: [SequenceChunk], layerLimit: Int? = nil, body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
-    ) throws(ModelError) {
-        let limit = min(max(layerLimit ?? layers.count, 1), layers.count)
-        let depths = chunks.map { min(max($0.layerLimit ?? layers.count, 1), limit) }
-        let vocab = hyperparameters.vocabularySize
-        for c in chunks {
-            for id in c.tokens where id < 0 || id >= vocab { throw .tokenOutOfRange(id, vocabularySize: vocab) }
-            let needed = c.cache.count + c.tokens.count
-            let capacity = min(c.cache.capacity, scoreCapacity)
-            guard needed <= capacity else { throw .contextOverflow(needed: needed, capacity: capacity) }
-            if let a = c.adapter { try check(a) }
+    /// Early exit: a slot's ``ForwardBatch/layerLimits`` entry and the batch's
+    /// ``ForwardBatch/layerLimit`` (the smaller wins) run only the first `n` decoder layers, then the
+    /// final norm and head. A cache written by a limited pass holds keys and values for those
+    /// layers only, so continue it with the same or a smaller limit. Slots of different depths share
+    /// one pass: layer `l` runs only over the tokens whose depth exceeds `l` (each layer's weights
+    /// are read once for all of them).
+    public func forward(_ batch: ForwardBatch) throws(ModelError) -> ForwardOutput {
+        let n = batch.tokens.count
+        guard batch.positions.count == n, batch.sequences.count == n, batch.outputs.count == n,
+              batch.adapterSlots.count == n, batch.layerLimits.count == batch.caches.count else {
+            throw .invalidArgument("forward batch: its per-token (or per-slot) arrays differ in length")
         }
-        // Deepest chunks first (stable), so in every pass the tokens still running layer l are a
-        // prefix of the rows. Then split into passes of at most maxBatchTokens tokens.
-        let order = Set(depths).count == 1 ? Array(chunks.indices) : chunks.indices.sorted { (depths[$1], $0) < (depths[$0], $1) }
-        var pending: [(chunkIndex: Int, offset: Int, count: Int)] = []
-        var budget = maxBatchTokens
-        for ci in order {
-            let c = chunks[ci]
-            var off = 0
-            while off < c.tokens.count {
-                if budget == 0 {
-                    runPass(chunks, pending, depths: depths, body: body)
-                    pending.removeAll()
-                    budget = maxBatchTokens
-                }
-                let n = min(budget, c.tokens.count - off)
-                pending.append((ci, off, n))
-                off += n
-                budget -= n
+        let vocab = hyperparameters.vocabularySize
+        // Runs: each slot's tokens, one contiguous run at consecutive positions from its cache's count.
+        var runs: [(slot: Int, start: Int, count: Int)] = []
+        var seen = [Bool](repeating: false, count: batch.caches.count)
+        var outputRow = [Int](repeating: -1, count: n)  // [tokens]: output row of each token, -1 = none
+        var rows = 0
+        for i in 0..<n {
+            let id = batch.tokens[i], s = batch.sequences[i], a = batch.adapterSlots[i]
+            guard id >= 0 && id < vocab else { throw .tokenOutOfRange(id, vocabularySize: vocab) }
+            guard s >= 0 && s < batch.caches.count else {
+                throw .invalidArgument("token \(i): sequence slot \(s) outside 0..<\(batch.caches.count)")
+            }
+            guard a >= -1 && a < batch.adapters.count else {
+                throw .invalidArgument("token \(i): adapter slot \(a) outside -1..<\(batch.adapters.count)")
+            }
+            if let last = runs.last, last.slot == s {
+                runs[runs.count - 1].count += 1
+            } else {
+                guard !seen[s] else { throw .invalidArgument("the tokens of sequence slot \(s) are not contiguous") }
+                seen[s] = true
+                runs.append((s, i, 1))
+            }
+            let expected = batch.caches[s].count + i - runs[runs.count - 1].start
+            guard batch.positions[i] == expected else {
+                throw .invalidArgument("token \(i): position \(batch.positions[i]), but sequence slot \(s) continues at \(expected)")
+            }
+            if batch.outputs[i] {
+                outputRow[i] = rows
+                rows += 1
             }
         }
-        if !pending.isEmpty { runPass(chunks, pending, depths: depths, body: body) }
+        for r in runs {
+            let cache = batch.caches[r.slot]
+            let needed = cache.count + r.count
+            let capacity = min(cache.capacity, scoreCapacity)
+            guard needed <= capacity else { throw .contextOverflow(needed: needed, capacity: capacity) }
+        }
+        for a in batch.adapters { try check(a.adapter) }
+
+        let width = batch.output == .logits ? vocab : hyperparameters.hidden
+        if rows * width > outputCapacity {
+            // Grows to the largest output seen; steady-state steps allocate nothing.
+            outputBuffer.deallocate()
+            outputBuffer = .allocate(capacity: rows * width)
+            outputCapacity = rows * width
+        }
+        let limit = min(max(batch.layerLimit ?? layers.count, 1), layers.count)
+        let depths = runs.map { min(max(batch.layerLimits[$0.slot] ?? layers.count, 1), limit) }  // [runs]
+        // Deepest runs first (stable), so in every pass the tokens still running layer l are a
+        // prefix of the rows. Then split into passes of at most maxBatchTokens tokens.
+        let order = Set(depths).count <= 1 ? Array(runs.indices) : runs.indices.sorted { (depths[$1], $0) < (depths[$0], $1) }
+        var pending: [Piece] = []
+        var budget = maxBatchTokens
+        for ri in order {
+            var off = 0
+            while off < runs[ri].count {
+                if budget == 0 {
+                    runPass(batch, runs, pending, depths: depths, outputRow: outputRow, width: width)
+                    pending.removeAll(keepingCapacity: true)
+                    budget = maxBatchTokens
+                }
+                let count = min(budget, runs[ri].count - off)
+                pending.append(Piece(run: ri, offset: off, count: count))
+                off += count
+                budget -= count
+            }
+        }
+        if !pending.isEmpty { runPass(batch, runs, pending, depths: depths, outputRow: outputRow, width: width) }
+        return ForwardOutput(tokenIndices: outputRow.indices.filter { outputRow[$0] >= 0 }, width: width, base: outputBuffer)
+    }
+
+    /// A slice of one run (one slot's tokens) computed in one pass.
+    struct Piece {
+        let run: Int, offset: Int, count: Int
     }
 
     /// Throws unless every pair of `adapter` fits this model's layers and projection shapes.
@@ -279,59 +324,63 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// One pass over ≤ maxBatchTokens tokens; chunk `i` runs its first `depths[i]` layers. Pieces of
-    /// the same chunk arrive in order, and pieces come in non-increasing depth.
+    /// One pass over ≤ maxBatchTokens tokens; run `i` runs its first `depths[i]` layers. Pieces of
+    /// the same run arrive in order, and pieces come in non-increasing depth.
     private func runPass(
-        _ chunks: [SequenceChunk], _ pieces: [(chunkIndex: Int, offset: Int, count: Int)], depths: [Int],
-        body: (Int, Int, UnsafeBufferPointer<Float>) -> Void
+        _ batch: ForwardBatch, _ runs: [(slot: Int, start: Int, count: Int)], _ pieces: [Piece], depths: [Int],
+        outputRow: [Int], width: Int
     ) {
         let hp = hyperparameters
         let hidden = hp.hidden, kvDim = hp.kvDim, headDim = hp.headDim
         let total = pieces.reduce(0) { $0 + $1.count }
         // active[l]: tokens that run layer l, always rows 0..<active[l] (depths are non-increasing).
-        let depth = depths[pieces[0].chunkIndex]
+        let depth = depths[pieces[0].run]
         var active = [Int](repeating: 0, count: depth)
         for piece in pieces {
-            for l in 0..<depths[piece.chunkIndex] { active[l] += piece.count }
+            for l in 0..<depths[piece.run] { active[l] += piece.count }
         }
-        // Per token: which cache and which absolute position.
+        // Per row: the batch token, its cache and its absolute position.
+        var rowToken: [Int] = []
         var tokenCache: [KVCache] = []
         var tokenPos: [Int] = []
+        rowToken.reserveCapacity(total)
         tokenCache.reserveCapacity(total)
         tokenPos.reserveCapacity(total)
 
         // Embeddings: dequantize the token's row.
         var t = 0
         for piece in pieces {
-            let c = chunks[piece.chunkIndex]
+            let run = runs[piece.run]
             for i in 0..<piece.count {
-                let id = c.tokens[piece.offset + i]
+                let ti = run.start + piece.offset + i
+                let id = batch.tokens[ti]
                 Dequantize.row(embedding.type, embedding.data + id * embedding.rowBytes, into: x + t * hidden, count: hidden)
-                tokenCache.append(c.cache)
-                tokenPos.append(c.cache.count + i)
+                rowToken.append(ti)
+                tokenCache.append(batch.caches[run.slot])
+                tokenPos.append(batch.positions[ti])
                 let half = hp.ropeDimensions / 2
-                Elementwise.ropeAngles(position: c.cache.count + i, dims: hp.ropeDimensions, base: hp.ropeBase,
+                Elementwise.ropeAngles(position: batch.positions[ti], dims: hp.ropeDimensions, base: hp.ropeBase,
                                        cos: ropeCos + t * half, sin: ropeSin + t * half)
                 t += 1
             }
         }
 
-        // Runs of consecutive tokens that share a LoRA adapter (a prefill piece is one run; a
+        // Runs of consecutive rows that share a LoRA adapter (a prefill piece is one run; a
         // decode batch has one run per sequence). The base projection is computed once for all
         // tokens; each run then adds its own low-rank term.
         var loraRuns: [(start: Int, count: Int, adapter: LoRAAdapter, paged: PagedLoRA?)] = []
         do {
-            var start = 0
-            for piece in pieces {
-                let c = chunks[piece.chunkIndex]
-                if let a = c.adapter {
-                    if let last = loraRuns.last, last.adapter === a, last.paged === c.pagedAdapter, last.start + last.count == start {
-                        loraRuns[loraRuns.count - 1].count += piece.count
-                    } else {
-                        loraRuns.append((start, piece.count, a, c.pagedAdapter))
-                    }
+            var lastSlot = -1
+            for (row, ti) in rowToken.enumerated() {
+                let slot = batch.adapterSlots[ti]
+                defer { lastSlot = slot }
+                guard slot >= 0 else { continue }
+                if slot == lastSlot {
+                    loraRuns[loraRuns.count - 1].count += 1
+                } else {
+                    let a = batch.adapters[slot]
+                    loraRuns.append((row, 1, a.adapter, a.paged))
                 }
-                start += piece.count
             }
             let rank = loraRuns.map(\.adapter.maxRank).max() ?? 0
             if rank > loraRankCapacity {
@@ -341,6 +390,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         let u = loraScratch
+        let loraBatching = batch.loraBatching
         /// y[t, :] += s·(x[t, :]·Aᵀ)·Bᵀ for every adapted token (x: [total, inputs], y: [total, outputs]).
         func lora(_ li: Int, _ target: LoRAAdapter.Target, _ xIn: UnsafePointer<Float>, _ inputs: Int,
                   _ y: UnsafeMutablePointer<Float>, _ outputs: Int) {
@@ -444,32 +494,34 @@ public final class LlamaModel: @unchecked Sendable {
         }
 
         // Commit the new positions.
-        t = 0
-        var wanted: [(chunk: Int, token: Int, row: Int)] = []
-        for piece in pieces {
-            let c = chunks[piece.chunkIndex]
-            for i in 0..<piece.count {
-                let index = piece.offset + i
-                let isLast = index == c.tokens.count - 1
-                if c.logits == .all || (c.logits == .last && isLast) { wanted.append((piece.chunkIndex, index, t)) }
-                t += 1
-            }
-            c.cache.count += piece.count
-        }
+        for piece in pieces { batch.caches[runs[piece.run].slot].count += piece.count }
+        // Output rows: (row in this pass, destination row of the output).
+        var wanted: [(row: Int, dest: Int)] = []
+        for (row, ti) in rowToken.enumerated() where outputRow[ti] >= 0 { wanted.append((row, outputRow[ti])) }
         guard !wanted.isEmpty else { return }
+        if batch.output == .hidden {
+            for w in wanted { (outputBuffer + w.dest * hidden).update(from: x + w.row * hidden, count: hidden) }
+            return
+        }
         // Final norm and output projection for the requested rows only.
         for (j, w) in wanted.enumerated() {
             Elementwise.rmsNorm(x + w.row * hidden, weight: outputNorm, eps: hp.rmsEpsilon, out: xn + j * hidden, count: hidden)
         }
         let vocab = hp.vocabularySize
-        if wanted.count > logitsRows {
-            logitsBuffer.deallocate()
-            logitsBuffer = .allocate(capacity: wanted.count * vocab)
-            logitsRows = wanted.count
+        let first = wanted[0].dest
+        if wanted.enumerated().allSatisfy({ $0.element.dest == first + $0.offset }) {
+            // Rows in order (every pass but a mixed-depth one): straight into place.
+            MatMul.apply(output, xn, outputBuffer + first * vocab, tokens: wanted.count, pool: pool, scratch: scratch)
+            return
         }
-        MatMul.apply(output, xn, logitsBuffer, tokens: wanted.count, pool: pool, scratch: scratch)
+        if wanted.count * vocab > reorderCapacity {
+            reorderBuffer.deallocate()
+            reorderBuffer = .allocate(capacity: wanted.count * vocab)
+            reorderCapacity = wanted.count * vocab
+        }
+        MatMul.apply(output, xn, reorderBuffer, tokens: wanted.count, pool: pool, scratch: scratch)
         for (j, w) in wanted.enumerated() {
-            body(w.chunk, w.token, UnsafeBufferPointer(start: logitsBuffer + j * vocab, count: vocab))
+            (outputBuffer + w.dest * vocab).update(from: reorderBuffer + j * vocab, count: vocab)
         }
     }
 }

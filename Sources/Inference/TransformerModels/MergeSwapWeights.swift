@@ -12,7 +12,7 @@ import Kernels
 /// these weights: mutate them only between forward passes (the engine does so on its own thread).
 public final class MergeSwapWeights: @unchecked Sendable {
     /// The model whose targeted projections hold the active adapter merged in.
-    public let model: LlamaModel
+    public let model: any LanguageModel
     /// The merged adapter, nil for the plain base model.
     public private(set) var active: LoRAAdapter?
     /// Adapter switches performed (each one restore plus merge of every targeted projection).
@@ -42,7 +42,7 @@ public final class MergeSwapWeights: @unchecked Sendable {
         // The file owns its bytes (not a read-only mapping), so the f32 projections may be rewritten.
         let f = try GGUFFile(bytes: w.bytes())
         file = f
-        model = try ArchitectureRegistry.load(f, threads: threads, maxBatchTokens: maxBatchTokens, maxContext: maxContext)
+        model = try ArchitectureRegistry.loadModel(f, options: ModelLoadOptions(threads: threads, maxBatchTokens: maxBatchTokens, maxContext: maxContext))
         slots = f.tensors.compactMap { info in
             guard let hit = wanted[info.name] else { return nil }
             let live = UnsafeMutableRawPointer(mutating: f.data(for: info).baseAddress!).assumingMemoryBound(to: Float.self)

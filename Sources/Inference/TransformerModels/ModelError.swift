@@ -18,6 +18,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case badAdapter(String)
     /// An argument outside what the call accepts; the text says which.
     case invalidArgument(String)
+    /// The model file cannot be read or parsed.
+    case unreadableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .contextOverflow(let needed, let cap): "sequence needs \(needed) positions but the context holds \(cap)"
         case .badAdapter(let why): "bad LoRA adapter: \(why)"
         case .invalidArgument(let why): why
+        case .unreadableFile(let path, let reason): "\(path): \(reason)"
         }
     }
 }

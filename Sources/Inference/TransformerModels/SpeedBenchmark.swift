@@ -178,12 +178,11 @@ public enum SpeedBenchmarkError: Error, CustomStringConvertible {
 
 /// Tern's side of the benchmark: one loaded model and the measurements on it.
 private struct OurEngine {
-    let model: LlamaModel
+    let model: any LanguageModel
 
     init(path: String, threads: Int) throws {
-        let file = try GGUFFile(path: path)
         GEMM.setThreads(1)
-        model = try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: 512, maxContext: 1024)
+        model = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxBatchTokens: 512, maxContext: 1024)).model
     }
 
     /// Deterministic token ids, the same as the llama.cpp script's.

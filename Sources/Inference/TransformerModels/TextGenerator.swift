@@ -83,7 +83,7 @@ public struct GenerationResult: Sendable {
 /// ```
 public final class TextGenerator {
     /// The model.
-    public let model: LlamaModel
+    public let model: any LanguageModel
     /// The tokenizer.
     public let tokenizer: Tokenizer
     /// The sequence's cache; kept between calls so a chat can continue (see ``generate(prompt:options:reuseCache:onText:)``).
@@ -91,7 +91,7 @@ public final class TextGenerator {
     private var cachedTokens: [Int] = []
 
     /// Creates a generator with a cache of `contextSize` positions.
-    public init(model: LlamaModel, tokenizer: Tokenizer, contextSize: Int = 2048) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, contextSize: Int = 2048) {
         self.model = model
         self.tokenizer = tokenizer
         cache = model.makeCache(capacity: contextSize)

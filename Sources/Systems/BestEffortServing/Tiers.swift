@@ -106,10 +106,15 @@ public struct TierTable: Codable, Sendable, Equatable {
 /// `prefix + prompt + option` for every option (logits for all positions), so a batch of `b`
 /// requests is one `forward` call over `b × options` sequences, exactly as a tier server would run it.
 public final class TierMeasurer {
-    public let model: LlamaModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
 
-    public init(model: LlamaModel, tokenizer: Tokenizer) {
+    /// Measures a model loaded through the registry.
+    public convenience init(_ loaded: LoadedModel) {
+        self.init(model: loaded.model, tokenizer: loaded.tokenizer)
+    }
+
+    public init(model: any LanguageModel, tokenizer: Tokenizer) {
         self.model = model
         self.tokenizer = tokenizer
     }

@@ -158,12 +158,15 @@ public enum SLoRABenchmark: SystemBenchmark {
             throw SLoRABenchmarkError.invalidSetting("prompt_tokens and output_tokens: two lengths min,max with min < max")
         }
         let path = try context.resolveModel(s.model)
-        let file: GGUFFile
-        do { file = try GGUFFile(path: path) } catch { throw SLoRABenchmarkError.invalidSetting("model: \(path): \(error)") }
         GEMM.setThreads(1)
         let threads = s.threads, slo = s.slo, duration = s.duration, rate = s.rate
-        let llama = try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: 256)
-        let tokenizer = try Tokenizer(gguf: file)
+        let loaded: LoadedModel
+        do {
+            loaded = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxBatchTokens: 256))
+        } catch let error as ModelError {
+            throw SLoRABenchmarkError.invalidSetting("model: \(error)")
+        }
+        let file = loaded.file, llama = loaded.model, tokenizer = loaded.tokenizer
         let hp = llama.hyperparameters
         let promptRange = s.promptTokens[0]..<s.promptTokens[1], outputRange = s.outputTokens[0]..<s.outputTokens[1]
         let sweep = s.cvSweep.isEmpty ? nil : s.cvSweep
@@ -227,7 +230,8 @@ public enum SLoRABenchmark: SystemBenchmark {
                     var engines: [EngineClient] = []
                     for i in 0..<n {
                         let merged = store.adapter(named: "lora-\(i)")!.merged(into: file)
-                        let copy = try ArchitectureRegistry.load(try GGUFFile(bytes: merged.bytes()), threads: threads, maxBatchTokens: 256)
+                        let copy = try ArchitectureRegistry.loadModel(try GGUFFile(bytes: merged.bytes()),
+                                                                     options: ModelLoadOptions(threads: threads, maxBatchTokens: 256))
                         var c = EngineConfiguration()
                         c.threads = threads
                         c.maxBatchTokens = 256
@@ -278,7 +282,7 @@ public enum SLoRABenchmark: SystemBenchmark {
     /// each with its own adapter (ranks cycling through `ranks`, q/k/v/o), through the gather
     /// kernels and through padded bmm, and the same step with no adapter. Repetitions
     /// alternate the three (rotating which goes first); medians in seconds.
-    public static func loraKernelStep(model: LlamaModel, ranks: [Int], batch: Int, repetitions: Int) throws
+    public static func loraKernelStep(model: any LanguageModel, ranks: [Int], batch: Int, repetitions: Int) throws
         -> (base: Double, gather: Double, padded: Double) {
         let hp = model.hyperparameters
         let adapters = (0..<batch).map { i in
@@ -288,17 +292,15 @@ public enum SLoRABenchmark: SystemBenchmark {
         for (i, c) in caches.enumerated() {
             _ = try model.forward([SequenceChunk(cache: c, tokens: (0..<32).map { 1000 + 37 * $0 + i }, logits: .none)])
         }
-        defer { model.loraBatching = .gather }
         var times: [[Double]] = [[], [], []]  // base, gather, padded
         for rep in 0..<repetitions {
             for step in 0..<3 {
                 let mode = (step + rep) % 3
-                model.loraBatching = mode == 2 ? .paddedBMM : .gather
                 let chunks = (0..<batch).map { i in
                     SequenceChunk(cache: caches[i], tokens: [2000 + i], logits: .none, adapter: mode == 0 ? nil : adapters[i])
                 }
                 let t = Date()
-                _ = try model.forward(chunks)
+                _ = try model.forward(chunks, loraBatching: mode == 2 ? .paddedBMM : .gather)
                 times[mode].append(Date().timeIntervalSince(t))
             }
         }

@@ -10,7 +10,7 @@ import Testing
 import TransformerModels
 
 /// Greedy decoding through the model directly, with an adapter: the engine's reference.
-func referenceWithAdapter(_ model: LlamaModel, _ adapter: LoRAAdapter?, prompt: [Int], maxTokens: Int) throws -> [Int] {
+func referenceWithAdapter(_ model: any LanguageModel, _ adapter: LoRAAdapter?, prompt: [Int], maxTokens: Int) throws -> [Int] {
     let cache = model.makeCache(capacity: 256)
     var logits = try model.forward([SequenceChunk(cache: cache, tokens: prompt, adapter: adapter)])[0]
     var out: [Int] = []
@@ -50,7 +50,7 @@ final class TempDir {
 
 @Suite("LoRA adapters in the serving engine")
 struct AdapterEngineTests {
-    static func store(_ model: LlamaModel) throws -> AdapterStore {
+    static func store(_ model: any LanguageModel) throws -> AdapterStore {
         let s = AdapterStore(hyperparameters: model.hyperparameters, reservedNames: ["tiny"])
         try s.register(LoRAAdapter.synthetic(name: "a", hyperparameters: model.hyperparameters, rank: 8,
                                              targets: LoRAAdapter.Target.allCases, magnitude: 1, seed: 1))
@@ -318,7 +318,7 @@ func f16Exact(_ a: LoRAAdapter) -> LoRAAdapter {
 
 @Suite("S-LoRA ablations: padded bmm and a separate adapter pool")
 struct SLoRAAblationTests {
-    static func mixedRanks(_ m: LlamaModel) throws -> AdapterStore {
+    static func mixedRanks(_ m: any LanguageModel) throws -> AdapterStore {
         let s = AdapterStore(hyperparameters: m.hyperparameters)
         try s.register(f16Exact(LoRAAdapter.synthetic(name: "a", hyperparameters: m.hyperparameters, rank: 8,
                                                       targets: LoRAAdapter.Target.allCases, magnitude: 1, seed: 1)))
@@ -333,7 +333,6 @@ struct SLoRAAblationTests {
         let ps = prompts(5)
         let names: [String?] = ["a", "b", nil, "b", "a"]
         let outs = try await runConcurrently(engine, prompts: ps, adapters: names, maxTokens: 8)
-        model.loraBatching = .gather  // the reference runs one sequence at a time through the gather path
         for i in 0..<ps.count {
             let ref = try referenceWithAdapter(model, names[i].flatMap { engine.adapters?.adapter(named: $0) }, prompt: ps[i], maxTokens: 8)
             #expect(outs[i].tokens == ref, "request \(i) with adapter \(names[i] ?? "none")")
@@ -376,8 +375,8 @@ struct SLoRAAblationTests {
     @Test("a separate adapter pool: outputs unchanged, KV pool smaller, an adapter larger than that pool fails alone")
     func separatePool() async throws {
         let file = try GGUFFile(bytes: TinyModels.llama())
-        let hp = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32).hyperparameters
-        let store = try Self.mixedRanks(ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32))
+        let hp = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 8, maxContext: 32)).hyperparameters
+        let store = try Self.mixedRanks(ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 8, maxContext: 32)))
         let pageSize = 4, perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: pageSize)
         func pages(_ name: String) throws -> Int {
             let blocks = try #require(PagedLoRA.blocksNeeded(for: store.adapter(named: name)!, blockCapacity: pageSize * hp.kvDim))
@@ -419,9 +418,9 @@ struct AdapterPrefetchTests {
     @Test("a prefetched standby adapter never blocks an admission: its pages count as free and are reclaimed")
     func standbyPagesAreFree() async throws {
         let file = try GGUFFile(bytes: TinyModels.llama())
-        let hp = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32).hyperparameters
+        let hp = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 8, maxContext: 32)).hyperparameters
         let pageSize = 4, perPage = PagePool.bytesPerPage(layers: hp.layers, kvDim: hp.kvDim, pageSize: pageSize)
-        let store = try AdapterEngineTests.store(ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 8, maxContext: 32))
+        let store = try AdapterEngineTests.store(ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 8, maxContext: 32)))
         func pages(_ name: String) throws -> Int {
             (try #require(PagedLoRA.blocksNeeded(for: store.adapter(named: name)!, blockCapacity: pageSize * hp.kvDim)) + 1) / 2
         }

@@ -9,11 +9,11 @@ import Tokenization
 import TransformerModels
 
 func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
-                prefix: Bool = true, start: Bool = true, adapters: ((LlamaModel) throws -> AdapterStore)? = nil,
+                prefix: Bool = true, start: Bool = true, adapters: ((any LanguageModel) throws -> AdapterStore)? = nil,
                 policy: any SchedulingPolicy = FCFSScheduler(),
-                configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> (EngineClient, LlamaModel, Tokenizer) {
+                configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> (EngineClient, any LanguageModel, Tokenizer) {
     let file = try GGUFFile(bytes: TinyModels.llama())
-    let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: maxBatch, maxContext: 256)
+    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: maxBatch, maxContext: 256))
     let tokenizer = try Tokenizer(gguf: file)
     var c = EngineConfiguration()
     c.kvMemoryBytes = kvMemory
@@ -51,7 +51,7 @@ func run(_ engine: EngineClient, _ r: GenerationRequest) async throws -> Outcome
 }
 
 /// Reference: one sequence at a time through the plain generator.
-func reference(_ model: LlamaModel, _ tokenizer: Tokenizer, prompt: [Int], maxTokens: Int) throws -> [Int] {
+func reference(_ model: any LanguageModel, _ tokenizer: Tokenizer, prompt: [Int], maxTokens: Int) throws -> [Int] {
     let g = TextGenerator(model: model, tokenizer: tokenizer, contextSize: 256)
     return try g.generate(prompt: prompt, options: GenerationOptions(maxTokens: maxTokens, sampling: .greedy, ignoreEndOfGeneration: true)).tokens
 }
@@ -61,7 +61,7 @@ func prompts(_ n: Int, length: Int = 9) -> [[Int]] {
 }
 
 /// Reference for early exit: greedy decoding through `forward(layerLimit:)`, one sequence, private cache.
-func referenceEarlyExit(_ model: LlamaModel, prompt: [Int], maxTokens: Int, depth: Int) throws -> [Int] {
+func referenceEarlyExit(_ model: any LanguageModel, prompt: [Int], maxTokens: Int, depth: Int) throws -> [Int] {
     let cache = model.makeCache(capacity: prompt.count + maxTokens + 1)
     var out: [Int] = []
     var next = prompt

@@ -15,9 +15,9 @@ import TransformerModels
 
 /// A server over a tiny random-weight model.
 func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
-                adapters: ((LlamaModel) throws -> AdapterStore)? = nil, router: LiveRouter? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
+                adapters: ((any LanguageModel) throws -> AdapterStore)? = nil, router: LiveRouter? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
     let file = try GGUFFile(bytes: TinyModels.llama())
-    let model = try ArchitectureRegistry.load(file, threads: 1, maxBatchTokens: 256, maxContext: context)
+    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 256, maxContext: context))
     let tokenizer = try Tokenizer(gguf: file)
     var c = EngineConfiguration()
     c.kvMemoryBytes = 4 << 20

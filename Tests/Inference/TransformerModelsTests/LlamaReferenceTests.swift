@@ -24,10 +24,9 @@ struct ReferenceFile: Decodable {
 }
 
 /// The real model, loaded once for the suite.
-let smol: (model: LlamaModel, tokenizer: Tokenizer, template: ChatTemplate) = {
-    let file = try! GGUFFile(path: Fixtures.requireDefaultModel())
-    return (try! ArchitectureRegistry.load(file, threads: 2), try! Tokenizer(gguf: file),
-            ChatTemplate.detect(from: file.string("tokenizer.chat_template")))
+let smol: (model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate) = {
+    let loaded = try! ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(), options: ModelLoadOptions(threads: 2))
+    return (loaded.model, loaded.tokenizer, loaded.chatTemplate)
 }()
 
 @Suite("SmolLM2-135M against llama.cpp (committed reference)", .serialized)

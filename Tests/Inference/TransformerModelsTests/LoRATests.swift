@@ -81,10 +81,10 @@ struct LoRATests {
         var c = TinyModels.Configuration()
         c.weightType = .f32
         let baseFile = try GGUFFile(bytes: TinyModels.llama(c))
-        let base = try ArchitectureRegistry.load(baseFile, threads: 1, maxBatchTokens: 64)
+        let base = try ArchitectureRegistry.loadModel(baseFile, options: ModelLoadOptions(threads: 1, maxBatchTokens: 64))
         let adapter = LoRAAdapter.synthetic(name: "all", hyperparameters: base.hyperparameters, rank: 4,
                                             targets: LoRAAdapter.Target.allCases, magnitude: 0.2, seed: 3)
-        let mergedModel = try ArchitectureRegistry.load(try GGUFFile(bytes: merged(baseFile, adapter)), threads: 1, maxBatchTokens: 64)
+        let mergedModel = try ArchitectureRegistry.loadModel(try GGUFFile(bytes: merged(baseFile, adapter)), options: ModelLoadOptions(threads: 1, maxBatchTokens: 64))
 
         let cacheA = base.makeCache(capacity: 64), cacheB = mergedModel.makeCache(capacity: 64), cacheC = base.makeCache(capacity: 64)
         let unmerged = try base.forward([SequenceChunk(cache: cacheA, tokens: prompt, logits: .all, adapter: adapter)])

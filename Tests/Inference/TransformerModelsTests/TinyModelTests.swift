@@ -10,7 +10,7 @@ import TransformerModels
 
 func tinyModel(_ c: TinyModels.Configuration = TinyModels.Configuration(), threads: Int = 1, maxBatch: Int = 64) throws -> (LlamaModel, Tokenizer) {
     let file = try GGUFFile(bytes: TinyModels.llama(c))
-    return (try ArchitectureRegistry.load(file, threads: threads, maxBatchTokens: maxBatch), try Tokenizer(gguf: file))
+    return (try LlamaModel(file: file, threads: threads, maxBatchTokens: maxBatch), try Tokenizer(gguf: file))
 }
 
 func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
@@ -147,9 +147,9 @@ struct TinyModelTests {
     func loadErrors() throws {
         var w = GGUFWriter()
         w.set("general.architecture", .string("mamba"))
-        #expect(throws: ModelError.self) { try ArchitectureRegistry.load(try GGUFFile(bytes: w.bytes()), threads: 1) }
+        #expect(throws: ModelError.self) { try ArchitectureRegistry.loadModel(try GGUFFile(bytes: w.bytes()), options: ModelLoadOptions(threads: 1)) }
         do {
-            _ = try ArchitectureRegistry.load(try GGUFFile(bytes: w.bytes()), threads: 1)
+            _ = try ArchitectureRegistry.loadModel(try GGUFFile(bytes: w.bytes()), options: ModelLoadOptions(threads: 1))
         } catch let e as ModelError {
             #expect(e == .unsupportedArchitecture("mamba"))
             #expect(e.description.contains("llama"))
@@ -162,7 +162,7 @@ struct TinyModelTests {
             }
             return w.bytes()
         }())
-        #expect(throws: ModelError.missingTensor("token_embd.weight")) { try ArchitectureRegistry.load(fileNoTensors, threads: 1) }
+        #expect(throws: ModelError.missingTensor("token_embd.weight")) { try ArchitectureRegistry.loadModel(fileNoTensors, options: ModelLoadOptions(threads: 1)) }
     }
 }
 

@@ -13,7 +13,7 @@ import TransformerModels
 /// SmolLM2-135M behind the in-process ChatService (the same path `tern agent` uses).
 func realService() throws -> (ChatService, EngineClient) {
     let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-    let model = try ArchitectureRegistry.load(file, threads: 2, maxBatchTokens: 512, maxContext: 4096)
+    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
     let tokenizer = try Tokenizer(gguf: file)
     var c = EngineConfiguration()
     c.contextSize = 4096

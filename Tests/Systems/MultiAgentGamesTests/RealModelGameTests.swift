@@ -15,7 +15,7 @@ import TransformerModels
 /// use by default).
 func smolService() throws -> (ChatService, EngineClient) {
     let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-    let model = try ArchitectureRegistry.load(file, threads: 2, maxBatchTokens: 512, maxContext: 4096)
+    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
     let tokenizer = try Tokenizer(gguf: file)
     var c = EngineConfiguration()
     c.contextSize = 4096
