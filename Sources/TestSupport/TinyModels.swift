@@ -94,21 +94,21 @@ public enum TinyModels {
         func norm(_ name: String, _ n: Int) {
             w.addTensor(name: name, shape: [n], floats: rng.floats(n, in: 0.8...1.2))
         }
-        matrix("token_embd.weight", rows: vocab, cols: c.hidden, type: c.embeddingType, scale: 1)
-        norm("output_norm.weight", c.hidden)
-        if !c.tiedOutput { matrix("output.weight", rows: vocab, cols: c.hidden, type: c.weightType, scale: 0.2) }
+        typealias Name = GGUFTensorName
+        matrix(Name.tokenEmbedding, rows: vocab, cols: c.hidden, type: c.embeddingType, scale: 1)
+        norm(Name.outputNorm, c.hidden)
+        if !c.tiedOutput { matrix(Name.output, rows: vocab, cols: c.hidden, type: c.weightType, scale: 0.2) }
         let s = 1 / Float(c.hidden).squareRoot()
         for i in 0..<c.layers {
-            let p = "blk.\(i)."
-            norm(p + "attn_norm.weight", c.hidden)
-            matrix(p + "attn_q.weight", rows: c.heads * headDim, cols: c.hidden, type: c.weightType, scale: s * 2)
-            matrix(p + "attn_k.weight", rows: c.kvHeads * headDim, cols: c.hidden, type: c.weightType, scale: s * 2)
-            matrix(p + "attn_v.weight", rows: c.kvHeads * headDim, cols: c.hidden, type: c.weightType, scale: s)
-            matrix(p + "attn_output.weight", rows: c.hidden, cols: c.heads * headDim, type: c.weightType, scale: s)
-            norm(p + "ffn_norm.weight", c.hidden)
-            matrix(p + "ffn_gate.weight", rows: c.feedForward, cols: c.hidden, type: c.weightType, scale: s)
-            matrix(p + "ffn_up.weight", rows: c.feedForward, cols: c.hidden, type: c.weightType, scale: s)
-            matrix(p + "ffn_down.weight", rows: c.hidden, cols: c.feedForward, type: c.weightType, scale: 1 / Float(c.feedForward).squareRoot())
+            norm(Name.Block.attentionNorm.name(layer: i), c.hidden)
+            matrix(Name.Block.query.name(layer: i), rows: c.heads * headDim, cols: c.hidden, type: c.weightType, scale: s * 2)
+            matrix(Name.Block.key.name(layer: i), rows: c.kvHeads * headDim, cols: c.hidden, type: c.weightType, scale: s * 2)
+            matrix(Name.Block.value.name(layer: i), rows: c.kvHeads * headDim, cols: c.hidden, type: c.weightType, scale: s)
+            matrix(Name.Block.attentionOutput.name(layer: i), rows: c.hidden, cols: c.heads * headDim, type: c.weightType, scale: s)
+            norm(Name.Block.feedForwardNorm.name(layer: i), c.hidden)
+            matrix(Name.Block.gate.name(layer: i), rows: c.feedForward, cols: c.hidden, type: c.weightType, scale: s)
+            matrix(Name.Block.up.name(layer: i), rows: c.feedForward, cols: c.hidden, type: c.weightType, scale: s)
+            matrix(Name.Block.down.name(layer: i), rows: c.hidden, cols: c.feedForward, type: c.weightType, scale: 1 / Float(c.feedForward).squareRoot())
         }
         return w.bytes()
     }

@@ -90,6 +90,13 @@ public final class KVCache: @unchecked Sendable {
         count = n
     }
 
+    /// Appends `n` positions whose keys and values a model has just written (a ``LanguageModel``
+    /// calls this for each sequence of a forward pass).
+    public func advance(by n: Int) {
+        precondition(n >= 0 && count + n <= capacity, "KVCache.advance(by: \(n)) with \(count) of \(capacity) positions")
+        count += n
+    }
+
     /// Marks the first `n` positions as already computed (their pages were filled elsewhere, e.g.
     /// shared from the prefix cache).
     public func assumeComputed(_ n: Int) {

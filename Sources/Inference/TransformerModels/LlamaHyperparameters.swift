@@ -45,7 +45,7 @@ public struct LlamaHyperparameters: Sendable, Equatable {
         rmsEpsilon = Float(file.double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5)
         ropeBase = Float(file.double("\(arch).rope.freq_base") ?? 10000)
         let tokenCount = file.metadata["tokenizer.ggml.tokens"]?.arrayValue?.count
-        vocabularySize = file.int("\(arch).vocab_size") ?? tokenCount ?? file.tensor(named: "token_embd.weight")?.rowCount ?? 0
+        vocabularySize = file.int("\(arch).vocab_size") ?? tokenCount ?? file.tensor(named: GGUFTensorName.tokenEmbedding)?.rowCount ?? 0
         ropeDimensions = file.int("\(arch).rope.dimension_count") ?? (hidden / heads)
         guard hidden % heads == 0 else { throw .badHyperparameter("\(arch).embedding_length % head_count") }
         guard kvHeads > 0, heads % kvHeads == 0 else { throw .badHyperparameter("\(arch).attention.head_count_kv") }

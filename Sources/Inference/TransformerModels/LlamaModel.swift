@@ -158,23 +158,23 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             return UnsafePointer(p)
         }
 
-        embedding = try matrix("token_embd.weight", rows: hp.vocabularySize, cols: hp.hidden)
-        output = file.tensor(named: "output.weight") != nil
-            ? try matrix("output.weight", rows: hp.vocabularySize, cols: hp.hidden) : embedding
-        outputNorm = try vector("output_norm.weight", hp.hidden)
+        typealias Name = GGUFTensorName
+        embedding = try matrix(Name.tokenEmbedding, rows: hp.vocabularySize, cols: hp.hidden)
+        output = file.tensor(named: Name.output) != nil
+            ? try matrix(Name.output, rows: hp.vocabularySize, cols: hp.hidden) : embedding
+        outputNorm = try vector(Name.outputNorm, hp.hidden)
         var layers: [Layer] = []
         for i in 0..<hp.layers {
-            let p = "blk.\(i)."
             layers.append(Layer(
-                attnNorm: try vector(p + "attn_norm.weight", hp.hidden),
-                wq: try matrix(p + "attn_q.weight", rows: hp.heads * hp.headDim, cols: hp.hidden),
-                wk: try matrix(p + "attn_k.weight", rows: hp.kvDim, cols: hp.hidden),
-                wv: try matrix(p + "attn_v.weight", rows: hp.kvDim, cols: hp.hidden),
-                wo: try matrix(p + "attn_output.weight", rows: hp.hidden, cols: hp.heads * hp.headDim),
-                ffnNorm: try vector(p + "ffn_norm.weight", hp.hidden),
-                gate: try matrix(p + "ffn_gate.weight", rows: hp.feedForward, cols: hp.hidden),
-                up: try matrix(p + "ffn_up.weight", rows: hp.feedForward, cols: hp.hidden),
-                down: try matrix(p + "ffn_down.weight", rows: hp.hidden, cols: hp.feedForward)))
+                attnNorm: try vector(Name.Block.attentionNorm.name(layer: i), hp.hidden),
+                wq: try matrix(Name.Block.query.name(layer: i), rows: hp.heads * hp.headDim, cols: hp.hidden),
+                wk: try matrix(Name.Block.key.name(layer: i), rows: hp.kvDim, cols: hp.hidden),
+                wv: try matrix(Name.Block.value.name(layer: i), rows: hp.kvDim, cols: hp.hidden),
+                wo: try matrix(Name.Block.attentionOutput.name(layer: i), rows: hp.hidden, cols: hp.heads * hp.headDim),
+                ffnNorm: try vector(Name.Block.feedForwardNorm.name(layer: i), hp.hidden),
+                gate: try matrix(Name.Block.gate.name(layer: i), rows: hp.feedForward, cols: hp.hidden),
+                up: try matrix(Name.Block.up.name(layer: i), rows: hp.feedForward, cols: hp.hidden),
+                down: try matrix(Name.Block.down.name(layer: i), rows: hp.hidden, cols: hp.feedForward)))
         }
         self.layers = layers
         ownedFloats = owned

@@ -21,18 +21,27 @@ public final class LoRAAdapter: @unchecked Sendable {
     public enum Target: Int, CaseIterable, Sendable, CustomStringConvertible {
         case q, k, v, o, gate, up, down
 
-        /// The GGUF tensor stem: `attn_q`, `attn_k`, `attn_v`, `attn_output`, `ffn_gate`, `ffn_up`, `ffn_down`.
-        public var ggufName: String {
+        /// The block tensor this projection adapts.
+        public var block: GGUFTensorName.Block {
             switch self {
-            case .q: "attn_q"
-            case .k: "attn_k"
-            case .v: "attn_v"
-            case .o: "attn_output"
-            case .gate: "ffn_gate"
-            case .up: "ffn_up"
-            case .down: "ffn_down"
+            case .q: .query
+            case .k: .key
+            case .v: .value
+            case .o: .attentionOutput
+            case .gate: .gate
+            case .up: .up
+            case .down: .down
             }
         }
+
+        /// The target adapting `block`, nil for the norms.
+        public init?(_ block: GGUFTensorName.Block) {
+            guard let t = Target.allCases.first(where: { $0.block == block }) else { return nil }
+            self = t
+        }
+
+        /// The GGUF tensor stem: `attn_q`, `attn_k`, `attn_v`, `attn_output`, `ffn_gate`, `ffn_up`, `ffn_down`.
+        public var ggufName: String { block.rawValue }
 
         /// Hugging Face / PEFT module name: `q_proj`, …, `down_proj`.
         public var peftName: String {
@@ -157,9 +166,7 @@ public final class LoRAAdapter: @unchecked Sendable {
             let stem = String(n.dropLast(7))  // blk.N.attn_q.weight
             guard !seen.contains(stem) else { continue }
             seen.insert(stem)
-            let parts = stem.split(separator: ".")
-            guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), parts[3] == "weight",
-                  let target = Target.allCases.first(where: { $0.ggufName == parts[2] }) else {
+            guard let (layer, block) = GGUFTensorName.Block.parse(stem), let target = Target(block) else {
                 throw .badAdapter("\(name): tensor '\(n)' does not name a supported projection (blk.N.{attn_q,attn_k,attn_v,attn_output,ffn_gate,ffn_up,ffn_down}.weight)")
             }
             guard layer >= 0 && layer < hp.layers else {
@@ -196,7 +203,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         for (layer, row) in pairs.enumerated() {
             for target in Target.allCases {
                 guard let p = row[target.rawValue] else { continue }
-                let stem = "blk.\(layer).\(target.ggufName).weight"
+                let stem = target.block.name(layer: layer)
                 w.addTensor(name: stem + ".lora_a", shape: [p.inputs, p.rank], floats: p.a)
                 w.addTensor(name: stem + ".lora_b", shape: [p.rank, p.outputs], floats: p.b)
             }
@@ -211,9 +218,8 @@ public final class LoRAAdapter: @unchecked Sendable {
         var w = GGUFWriter(alignment: base.alignment)
         for key in base.metadataKeys where key != "general.alignment" { w.set(key, base.metadata[key]!) }
         for info in base.tensors {
-            let parts = info.name.split(separator: ".")
-            if parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer < pairs.count, parts[3] == "weight",
-               let target = Target.allCases.first(where: { $0.ggufName == parts[2] }), let p = pair(layer: layer, target) {
+            if let (layer, block) = GGUFTensorName.Block.parse(info.name), layer < pairs.count,
+               let target = Target(block), let p = pair(layer: layer, target) {
                 var m = base.floats(for: info)  // [outputs, inputs]
                 var ba = [Float](repeating: 0, count: p.inputs)
                 for o in 0..<p.outputs {

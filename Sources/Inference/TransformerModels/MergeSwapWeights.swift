@@ -30,9 +30,7 @@ public final class MergeSwapWeights: @unchecked Sendable {
         for key in base.metadataKeys where key != "general.alignment" { w.set(key, base.metadata[key]!) }
         var wanted: [String: (Int, LoRAAdapter.Target)] = [:]
         for info in base.tensors {
-            let parts = info.name.split(separator: ".")
-            if parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), parts[3] == "weight",
-               let target = targets.first(where: { $0.ggufName == parts[2] }) {
+            if let (layer, block) = GGUFTensorName.Block.parse(info.name), let target = LoRAAdapter.Target(block), targets.contains(target) {
                 w.addTensor(name: info.name, shape: info.shape, floats: base.floats(for: info))
                 wanted[info.name] = (layer, target)
             } else {

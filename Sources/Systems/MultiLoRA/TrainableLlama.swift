@@ -36,17 +36,18 @@ public final class TrainableLlama {
             guard t.elementCount == shape.reduce(1, *) else { throw ModelError.badTensorShape(name, expected: shape, found: t.shape) }
             return Variable(Tensor(shape: shape, scalars: file.floats(for: t)))
         }
-        embedding = try weight("token_embd.weight", [hp.vocabularySize, hp.hidden])
-        output = file.tensor(named: "output.weight") != nil ? try weight("output.weight", [hp.vocabularySize, hp.hidden]) : embedding
-        outputNorm = try weight("output_norm.weight", [hp.hidden])
+        typealias Name = GGUFTensorName
+        embedding = try weight(Name.tokenEmbedding, [hp.vocabularySize, hp.hidden])
+        output = file.tensor(named: Name.output) != nil ? try weight(Name.output, [hp.vocabularySize, hp.hidden]) : embedding
+        outputNorm = try weight(Name.outputNorm, [hp.hidden])
         layers = try (0..<hp.layers).map { i in
-            let p = "blk.\(i)."
-            return Layer(attnNorm: try weight(p + "attn_norm.weight", [hp.hidden]), ffnNorm: try weight(p + "ffn_norm.weight", [hp.hidden]),
-                         wq: try weight(p + "attn_q.weight", [hp.hidden, hp.hidden]), wk: try weight(p + "attn_k.weight", [hp.kvDim, hp.hidden]),
-                         wv: try weight(p + "attn_v.weight", [hp.kvDim, hp.hidden]), wo: try weight(p + "attn_output.weight", [hp.hidden, hp.hidden]),
-                         gate: try weight(p + "ffn_gate.weight", [hp.feedForward, hp.hidden]),
-                         up: try weight(p + "ffn_up.weight", [hp.feedForward, hp.hidden]),
-                         down: try weight(p + "ffn_down.weight", [hp.hidden, hp.feedForward]))
+            func block(_ b: Name.Block, _ shape: [Int]) throws -> Variable { try weight(b.name(layer: i), shape) }
+            return Layer(attnNorm: try block(.attentionNorm, [hp.hidden]), ffnNorm: try block(.feedForwardNorm, [hp.hidden]),
+                         wq: try block(.query, [hp.hidden, hp.hidden]), wk: try block(.key, [hp.kvDim, hp.hidden]),
+                         wv: try block(.value, [hp.kvDim, hp.hidden]), wo: try block(.attentionOutput, [hp.hidden, hp.hidden]),
+                         gate: try block(.gate, [hp.feedForward, hp.hidden]),
+                         up: try block(.up, [hp.feedForward, hp.hidden]),
+                         down: try block(.down, [hp.hidden, hp.feedForward]))
         }
     }
 

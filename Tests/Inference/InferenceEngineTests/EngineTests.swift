@@ -12,9 +12,9 @@ func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, 
                 prefix: Bool = true, start: Bool = true, adapters: ((any LanguageModel) throws -> AdapterStore)? = nil,
                 policy: any SchedulingPolicy = FCFSScheduler(),
                 configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> (EngineClient, any LanguageModel, Tokenizer) {
-    let file = try GGUFFile(bytes: TinyModels.llama())
-    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: maxBatch, maxContext: 256))
-    let tokenizer = try Tokenizer(gguf: file)
+    let loaded = try ArchitectureRegistry.load(file: GGUFFile(bytes: TinyModels.llama()),
+                                               options: ModelLoadOptions(threads: 1, maxBatchTokens: maxBatch, maxContext: 256))
+    let model = loaded.model, tokenizer = loaded.tokenizer
     var c = EngineConfiguration()
     c.kvMemoryBytes = kvMemory
     c.pageSize = pageSize
