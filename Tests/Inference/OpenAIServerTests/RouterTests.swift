@@ -16,9 +16,9 @@ import TransformerModels
 /// A server over a tiny random-weight model.
 func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
                 adapters: ((any LanguageModel) throws -> AdapterStore)? = nil, router: LiveRouter? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
-    let file = try GGUFFile(bytes: TinyModels.llama())
-    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 256, maxContext: context))
-    let tokenizer = try Tokenizer(gguf: file)
+    let loaded = try ArchitectureRegistry.load(file: GGUFFile(bytes: TinyModels.llama()),
+                                               options: ModelLoadOptions(threads: 1, maxBatchTokens: 256, maxContext: context))
+    let model = loaded.model, tokenizer = loaded.tokenizer
     var c = EngineConfiguration()
     c.kvMemoryBytes = 4 << 20
     c.pageSize = 8
@@ -29,7 +29,7 @@ func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 <<
     engine.start()
     let state = ServerState()
     if ready {
-        state.service = ChatService(engine: engine, modelName: "tiny", template: ChatTemplate.detect(from: file.string("tokenizer.chat_template")),
+        state.service = ChatService(engine: engine, modelName: "tiny", template: loaded.chatTemplate,
                                     router: router)
         state.ready.store(true, ordering: .relaxed)
     }

@@ -58,9 +58,8 @@ struct EmbeddingTests {
 struct SmolLM2EmbeddingTests {
     @Test("paraphrases sit closer than unrelated sentences (mean pooling, last layer)")
     func paraphrases() throws {
-        let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-        let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 256))
-        let tokenizer = try Tokenizer(gguf: file)
+        let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(), options: ModelLoadOptions(threads: 2, maxBatchTokens: 256))
+        let model = loaded.model, tokenizer = loaded.tokenizer
         let texts = ["The cat sat on the mat.", "A cat was sitting on the rug.",
                      "Stock markets fell sharply after the bank raised interest rates.",
                      "Shares dropped when the central bank increased rates."]

@@ -246,9 +246,8 @@ func threeTierModel() -> ServingModel {
 
 @Suite struct EarlyExitTests {
     @Test func earlyExitWithAllLayersEqualsTheFullForward() throws {
-        let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-        let model = try LlamaModel(file: file, threads: 2)
-        let tokenizer = try Tokenizer(gguf: file)
+        let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(), options: ModelLoadOptions(threads: 2))
+        let model = loaded.model, tokenizer = loaded.tokenizer
         let ids = tokenizer.encode("Question: What is the capital of France?\nAnswer:")
         func run(_ limit: Int?) throws -> [[Float]] {
             try model.forward([SequenceChunk(cache: model.makeCache(capacity: 64), tokens: ids, logits: .all)], layerLimit: limit)
@@ -267,9 +266,7 @@ func threeTierModel() -> ServingModel {
     }
 
     @Test func liveReplayRoutesAndServesEveryRequestOnTheRealModel() throws {
-        let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-        let model = try LlamaModel(file: file, threads: 2)
-        let m = TierMeasurer(model: model, tokenizer: try Tokenizer(gguf: file))
+        let m = TierMeasurer(try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(), options: ModelLoadOptions(threads: 2)))
         let tiers = [TierSpec(name: "L10", layers: 10, shots: 0), TierSpec(name: "L30", layers: 30, shots: 0)]
         let serving = ServingModel(quality: [[0.3, 0.3, 0.3, 0.3], [0.8, 0.6, 0.9, 1.0]], latency: [{ _ in 0.1 }, { _ in 0.3 }])
         let settings = SimulationSettings(deadlines: [5, 5, 5, 5], maxBatch: 4, queueScale: 8, sharedServer: true)

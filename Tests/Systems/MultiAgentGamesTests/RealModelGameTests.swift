@@ -14,15 +14,15 @@ import TransformerModels
 /// SmolLM2-135M behind the in-process `ChatService` (the client `tern arena` and `tern bench magic`
 /// use by default).
 func smolService() throws -> (ChatService, EngineClient) {
-    let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-    let model = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
-    let tokenizer = try Tokenizer(gguf: file)
+    let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(),
+                                               options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
+    let model = loaded.model, tokenizer = loaded.tokenizer
     var c = EngineConfiguration()
     c.contextSize = 4096
     c.kvMemoryBytes = 128 << 20
     let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
     engine.start()
-    return (ChatService(engine: engine, modelName: "smollm2", template: ChatTemplate.detect(from: file.string("tokenizer.chat_template"))), engine)
+    return (ChatService(engine: engine, modelName: "smollm2", template: loaded.chatTemplate), engine)
 }
 
 @Suite("MAgIC metric mode on SmolLM2-135M", .serialized)

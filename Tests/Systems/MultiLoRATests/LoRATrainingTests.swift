@@ -83,8 +83,8 @@ struct LoRATrainingTests {
     @Test("the committed trained adapter answers held-out questions in its trained style in the serving engine; the base never does")
     func trainedBehaviour() async throws {
         let file = try GGUFFile(path: Fixtures.requireDefaultModel())
-        let llama = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 1024))
-        let tokenizer = try Tokenizer(gguf: file)
+        let loaded = try ArchitectureRegistry.load(file: file, options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 1024))
+        let llama = loaded.model, tokenizer = loaded.tokenizer
         let template = ChatTemplate.detect(from: file.string("tokenizer.chat_template"))
         let store = AdapterStore(hyperparameters: llama.hyperparameters)
         _ = try store.loadTrusted(name: "style", path: Fixtures.path("lora/style-lora.gguf"))
