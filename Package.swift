@@ -159,7 +159,7 @@ let package = Package(
         // L3: reverse-mode autograd over Tensors; L4: layers, losses, optimizers; datasets.
         .target(name: "Autograd", dependencies: ["Support", "Tensors"], path: "Sources/Training/Autograd", swiftSettings: swiftSettings + cpuFlags),
         .target(
-            name: "NeuralNetworks", dependencies: ["Benchmarks", "Support", "Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
+            name: "NeuralNetworks", dependencies: ["Benchmarks", "Support", "Kernels", "Autograd", "Tensors"], path: "Sources/Training/NeuralNetworks",
             swiftSettings: swiftSettings + cpuFlags),
         .target(name: "Datasets", dependencies: ["ImageIO", "Support", "Tensors"], path: "Sources/Training/Datasets", swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
@@ -180,7 +180,7 @@ let package = Package(
         // L0: analytical crossbar PIM cost model; systems layer: epitome operators on the training stack.
         .target(name: "PIMSimulator", path: "Sources/Systems/PIMSimulator", swiftSettings: swiftSettings),
         .target(
-            name: "EpitomePIM", dependencies: ["Benchmarks", "Datasets", "Support", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
+            name: "EpitomePIM", dependencies: ["Benchmarks", "Datasets", "Support", "Kernels", "PIMSimulator", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/EpitomePIM",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(name: "PIMSimulatorTests", dependencies: ["PIMSimulator"], path: "Tests/Systems/PIMSimulatorTests", swiftSettings: swiftSettings),
         .testTarget(
@@ -190,7 +190,7 @@ let package = Package(
         // MARK: Split-Ensemble
         // Systems layer: subtask splitting with OOD-aware targets, tree branching, Hessian pruning, OOD metrics.
         .target(
-            name: "SplitEnsemble", dependencies: ["Benchmarks", "Support", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
+            name: "SplitEnsemble", dependencies: ["Benchmarks", "Support", "Kernels", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Sources/Systems/SplitEnsemble",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "SplitEnsembleTests", dependencies: ["Support", "SplitEnsemble", "NeuralNetworks", "Autograd", "Tensors", "Datasets"], path: "Tests/Systems/SplitEnsembleTests",

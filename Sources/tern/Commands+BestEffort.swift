@@ -47,7 +47,6 @@ extension Tern {
         }
 
         func run() async throws {
-            GEMM.setThreads(1)
             let store = ModelStore()
             let path = try store.resolve(model, progress: false)
             var sources: [(TierSpec, String)] = TierSpec.smolLM2Default.map { ($0, path) }
@@ -161,7 +160,6 @@ extension Tern {
             let file = try RouterPolicyFile(contentsOf: policy)
             let setup = try options.setup().using(policy: file, path: policy, note: { FileHandleStderr.write("note: \($0)\n") })
             if let baseURL { return try await replayOverHTTP(baseURL, setup, file: file) }
-            GEMM.setThreads(1)
             let path = try ModelStore().resolve(model, progress: false)
             let measurer = TierMeasurer(try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads)))
             guard setup.table.tiers.allSatisfy({ $0.spec.modelPath == nil }) else { throw CLIError("replay supports default-model tiers only") }

@@ -84,7 +84,6 @@ extension ModelOptions {
     /// Resolves `--model` (fetching a registry model if needed) and loads it through the registry.
     func load(progress: Bool) throws -> LoadedModel {
         let path = try ModelStore().resolve(model, progress: progress)
-        GEMM.setThreads(1)
         do {
             return try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxContext: contextSize))
         } catch let error as ModelError {

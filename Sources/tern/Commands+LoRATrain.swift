@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import GGUF
 import InferenceEngine
+import Kernels
 import MultiLoRA
 import Support
 import Tensors
@@ -52,11 +53,12 @@ extension Tern {
             let path = try ModelStore().resolve(model, progress: true)
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
-            Parallel.setThreads(threads)  // Tern's pool splits the products; OpenBLAS stays on one thread
+            // One pool for training (tensor kernels split on it) and for the serving check.
+            let pool = ThreadPool(threads: threads)
             FileHandleStderr.write("loading \(URL(fileURLWithPath: path).lastPathComponent) as f32 for training…\n")
             let twin = try TrainableLlama(file: file)
             // The serving side (tokenizer, template, the engine that checks the adapter) over the same file.
-            let loaded = try ArchitectureRegistry.load(file: file, path: path, options: ModelLoadOptions(threads: threads, maxContext: 2048))
+            let loaded = try ArchitectureRegistry.load(file: file, path: path, options: ModelLoadOptions(pool: pool, maxContext: 2048))
             let tokenizer = loaded.tokenizer, template = loaded.chatTemplate
             var settings = LoRAStyleTrainer.Settings()
             settings.rank = rank
@@ -70,17 +72,19 @@ extension Tern {
             let task = AnswerStyleTask(opening: opening)
             let train = task.examples(count: examples, heldOut: false, seed: seed)
             let heldOut = task.examples(count: eval, heldOut: true, seed: seed &+ 1_000)
-            let lossBefore = trainer.step(Array(heldOut.prefix(8)), train: false)
             let progress = ProgressReporter(label: "train", logInterval: 5)
             var losses: [Float] = []
             var seconds = 0.0
-            trainer.train(train) { step, loss, elapsed in
-                losses.append(loss)
-                seconds = elapsed
-                progress.update(String(format: "step %d/%d | loss %.3f | %.2f s/step", step, steps, loss, elapsed / Double(step)), force: step == steps)
+            let (lossBefore, lossAfter) = pool.withCurrent {
+                let before = trainer.step(Array(heldOut.prefix(8)), train: false)
+                trainer.train(train) { step, loss, elapsed in
+                    losses.append(loss)
+                    seconds = elapsed
+                    progress.update(String(format: "step %d/%d | loss %.3f | %.2f s/step", step, steps, loss, elapsed / Double(step)), force: step == steps)
+                }
+                progress.finish()
+                return (before, trainer.step(Array(heldOut.prefix(8)), train: false))
             }
-            progress.finish()
-            let lossAfter = trainer.step(Array(heldOut.prefix(8)), train: false)
             let adapter = trainer.lora.adapter(name: name)
             let arch = file.string("general.architecture") ?? "llama"
             do { try adapter.ggufWriter(architecture: arch).write(to: output) } catch { throw CLIError("\(output): \(error)") }

@@ -168,7 +168,6 @@ extension Tern {
             let routingFiles = routing
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
-                GEMM.setThreads(1)
                 let loadedModel: LoadedModel
                 do {
                     loadedModel = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(

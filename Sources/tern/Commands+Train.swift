@@ -5,6 +5,7 @@ import ArgumentParser
 import Autograd
 import Datasets
 import Foundation
+import Kernels
 import NeuralNetworks
 import Tensors
 
@@ -33,8 +34,14 @@ extension Tern {
         var splitEnsemble: SplitEnsembleMethodOptions
 
         func run() throws {
-            if model == .splitEnsemble { return try trainSplitEnsemble() }
-            Parallel.setThreads(threads)
+            // One pool for the whole run; tensor kernels split their loops on it.
+            try ThreadPool(threads: threads).withCurrent {
+                if model == .splitEnsemble { return try trainSplitEnsemble() }
+                try trainReference()
+            }
+        }
+
+        func trainReference() throws {
             let dir = data ?? FashionMNIST.directory
             var train: ImageDataset, test: ImageDataset
             do {

@@ -70,7 +70,6 @@ extension Tern.Train {
     /// evaluates both on the OOD sets. `--epochs` is the shared-backbone epochs unless
     /// `--warmup-epochs` is given.
     func trainSplitEnsemble() throws {
-        Parallel.setThreads(threads)
         let c = try splitEnsemble.configuration(defaultWarmup: epochs, batchSize: batchSize, lr: lr)
         let d = try splitEnsemble.loadData(directory: data, trainCount: limit > 0 ? limit : 8000, seed: seed)
         let reporter = ProgressReporter(enabled: !json)

@@ -29,6 +29,9 @@ public enum GEMM {
         }
     }
 
-    /// Sets the number of OpenBLAS threads (Tern pins it to 1 while running its own pool).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Threads OpenBLAS uses: always 1. Tern pins it when the program loads (`CKernels`'
+    /// `tern_pin_openblas_threads`) so that only ``ThreadPool`` threads are ever awake; OpenBLAS's
+    /// own workers spin in `sched_yield` after every threaded call and took a fifth of the CPU
+    /// from the pool's work on a 2-core machine.
+    public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
 }

@@ -15,17 +15,28 @@ import Darwin
 /// index 0, so a pool of one thread runs everything inline. CPU-bound work belongs here, never on
 /// Swift's cooperative pool (on 2 cores it would starve everything else).
 ///
+/// A process creates its pool once and hands it on: to a model through its load options, and to
+/// tensor kernels for the duration of ``withCurrent(_:)``. There is no process-wide pool, and
+/// OpenBLAS never starts threads of its own (it is pinned to one when the program loads).
+///
 /// ```swift
 /// let pool = ThreadPool(threads: 2)
 /// pool.run { worker in
 ///     for row in ThreadPool.range(of: 1000, part: worker, parts: pool.threadCount) { … }
 /// }
+/// try pool.withCurrent { try train(network) }  // tensor kernels split their loops on `pool`
 /// ```
 public final class ThreadPool: @unchecked Sendable {
     /// Number of threads that execute a job, including the caller.
     public let threadCount: Int
     private let state: PoolState
     private var threads: [pthread_t] = []
+    /// Held while a job runs; a nested or concurrent caller that finds it taken runs inline.
+    private let busy = Atomic<Bool>(false)
+
+    /// The pool tensor kernels split their loops on: bound by ``withCurrent(_:)`` for the calling
+    /// task or thread; nil runs every loop on the caller's thread.
+    @TaskLocal public static var current: ThreadPool?
 
     /// Creates a pool with `threads` threads in total (the caller plus `threads - 1` workers).
     public init(threads: Int) {
@@ -52,17 +63,34 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Runs `body(worker)` for every worker index in `0..<threadCount` and returns when all are done.
     ///
-    /// Not reentrant: one job at a time, from one caller thread.
+    /// One job at a time: a call made while another job runs (nested in a job, or from another
+    /// thread) calls `body` for every index in turn on its own thread instead.
     public func run(_ body: (Int) -> Void) {
+        if !tryRun(body) {
+            for w in 0..<threadCount { body(w) }
+        }
+    }
+
+    /// Runs `body(worker)` on every thread of the pool, like ``run(_:)``, and returns true; returns
+    /// false without calling `body` when the pool is already running a job.
+    public func tryRun(_ body: (Int) -> Void) -> Bool {
         if threadCount == 1 {
             body(0)
-            return
+            return true
         }
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         withoutActuallyEscaping(body) { escaping in
             state.start(escaping, workers: threadCount - 1)
             escaping(0)
             state.waitAll()
         }
+        busy.store(false, ordering: .releasing)
+        return true
+    }
+
+    /// Runs `body` with this pool as ``current`` (for tensor kernels on this task or thread).
+    public func withCurrent<R>(_ body: () throws -> R) rethrows -> R {
+        try ThreadPool.$current.withValue(self, operation: body)
     }
 
     /// Splits `0..<count` into `parts` nearly equal contiguous ranges and returns range `part`.

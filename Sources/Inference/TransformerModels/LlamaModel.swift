@@ -120,24 +120,30 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
 
     /// Loads a Llama model from a parsed GGUF file with the registry's options.
     public convenience init(file: GGUFFile, options: ModelLoadOptions) throws {
-        try self.init(file: file, threads: options.threads, maxBatchTokens: options.maxBatchTokens, maxContext: options.maxContext)
+        try self.init(file: file, pool: options.pool, maxBatchTokens: options.maxBatchTokens, maxContext: options.maxContext)
+    }
+
+    /// Loads a Llama model on a new pool of `threads` threads (1 = the caller's thread only).
+    public convenience init(file: GGUFFile, threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
+        try self.init(file: file, pool: ThreadPool(threads: threads), maxBatchTokens: maxBatchTokens, maxContext: maxContext)
     }
 
     /// Loads a Llama model from a parsed GGUF file.
     ///
     /// - Parameters:
-    ///   - threads: threads for matrix products (1 = run on the caller's thread only).
+    ///   - pool: runs matrix products and attention (the process's one pool).
     ///   - maxBatchTokens: largest forward pass; longer prompts are fed in chunks.
     ///   - maxContext: longest sequence attention must handle (defaults to the trained context).
     /// - Throws: ``ModelError`` for missing or mis-shaped tensors and bad hyperparameters.
-    public init(file: GGUFFile, threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
+    public init(file: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
         let arch = file.string("general.architecture") ?? "llama"
         architecture = arch
         let hp = try LlamaHyperparameters(file: file, arch: arch)
         hyperparameters = hp
         self.file = file
         self.maxBatchTokens = maxBatchTokens
-        pool = ThreadPool(threads: threads)
+        self.pool = pool
+        let threads = pool.threadCount
         var owned: [UnsafeMutablePointer<Float>] = []
 
         func matrix(_ name: String, rows: Int, cols: Int) throws(ModelError) -> WeightMatrix {

@@ -2,23 +2,32 @@
 
 import Foundation
 public import GGUF
+public import Kernels
 public import Tokenization
 
 /// How ``ArchitectureRegistry`` builds a model.
 public struct ModelLoadOptions: Sendable {
-    /// Threads for matrix products (1 = the caller's thread only).
-    public var threads: Int
+    /// The pool that runs the model's matrix products and attention; share the process's one pool.
+    public var pool: ThreadPool
     /// Largest internal forward pass; longer batches are split.
     public var maxBatchTokens: Int
     /// Longest sequence attention must handle (nil = the trained context).
     public var maxContext: Int?
 
-    /// Options with the given limits.
-    public init(threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) {
-        self.threads = threads
+    /// Options running on `pool`.
+    public init(pool: ThreadPool, maxBatchTokens: Int = 512, maxContext: Int? = nil) {
+        self.pool = pool
         self.maxBatchTokens = maxBatchTokens
         self.maxContext = maxContext
     }
+
+    /// Options on a new pool of `threads` threads (1 = the caller's thread only).
+    public init(threads: Int = 1, maxBatchTokens: Int = 512, maxContext: Int? = nil) {
+        self.init(pool: ThreadPool(threads: threads), maxBatchTokens: maxBatchTokens, maxContext: maxContext)
+    }
+
+    /// Threads of ``pool``.
+    public var threads: Int { pool.threadCount }
 }
 
 /// Everything needed to run a GGUF model: the parsed file, the model, its tokenizer and its chat

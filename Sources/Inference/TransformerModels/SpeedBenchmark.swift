@@ -181,7 +181,6 @@ private struct OurEngine {
     let model: any LanguageModel
 
     init(path: String, threads: Int) throws {
-        GEMM.setThreads(1)
         model = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxBatchTokens: 512, maxContext: 1024)).model
     }
 

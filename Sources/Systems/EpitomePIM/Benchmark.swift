@@ -3,6 +3,7 @@
 public import Benchmarks
 public import Datasets
 import Foundation
+import Kernels
 import NeuralNetworks
 public import PIMSimulator
 import Support
@@ -329,7 +330,6 @@ extension EPIMBenchmark: SystemBenchmark {
     /// Loads Fashion-MNIST, runs every variant (resuming from `context.checkpoint`) and writes the
     /// accuracy-vs-crossbars plot to `<artifacts>/pareto.svg`.
     public static func run(_ settings: Settings, context: BenchContext) async throws -> BenchOutcome {
-        Parallel.setThreads(settings.threads)
         let directory = settings.data.isEmpty ? FashionMNIST.directory : settings.data
         var train: ImageDataset, test: ImageDataset
         do {
@@ -342,7 +342,12 @@ extension EPIMBenchmark: SystemBenchmark {
         if settings.testLimit > 0 { test = test.prefix(settings.testLimit) }
         let bench = EPIMBenchmark(settings: settings)
         let (trainSet, testSet) = (train, test)
-        let run = try await onDedicatedThread { try bench.run(train: trainSet, test: testSet, checkpoint: context.checkpoint, showProgress: context.showProgress) }
+        let threads = settings.threads
+        let run = try await onDedicatedThread {
+            try ThreadPool(threads: threads).withCurrent {
+                try bench.run(train: trainSet, test: testSet, checkpoint: context.checkpoint, showProgress: context.showProgress)
+            }
+        }
         if let artifacts = context.artifacts {
             let plot = ParetoPlot.svg(points: run.outcomes.map { ($0.id, Double($0.crossbars), Double($0.accuracy) * 100) },
                                       title: plotTitle(crossbarSize: settings.crossbarSize, bits: settings.bits),

@@ -158,7 +158,6 @@ public enum SLoRABenchmark: SystemBenchmark {
             throw SLoRABenchmarkError.invalidSetting("prompt_tokens and output_tokens: two lengths min,max with min < max")
         }
         let path = try context.resolveModel(s.model)
-        GEMM.setThreads(1)
         let threads = s.threads, slo = s.slo, duration = s.duration, rate = s.rate
         let loaded: LoadedModel
         do {

@@ -3,6 +3,7 @@
 public import Benchmarks
 public import Datasets
 import Foundation
+import Kernels
 import Support
 import Tensors
 
@@ -147,7 +148,6 @@ public enum SplitEnsembleBenchmark: SystemBenchmark {
     /// Loads the data, trains every method for every seed (each seed a resumable piece) and
     /// aggregates them into the report.
     public static func run(_ settings: Settings, context: BenchContext) async throws -> BenchOutcome {
-        Parallel.setThreads(settings.threads)
         let started = Date()
         let c = try settings.configuration()
         let ablations = try settings.ablationList()
@@ -160,7 +160,10 @@ public enum SplitEnsembleBenchmark: SystemBenchmark {
         let experiment = SplitEnsembleExperiment(configuration: c, seeds: seeds, ablations: ablations, progress: { reporter.update($0) })
         // The experiment (and its progress closure) is used by the training thread alone until it returns.
         nonisolated(unsafe) let owned = experiment
-        let runs = try await onDedicatedThread { try owned.run(data: data, checkpoint: context.checkpoint) }
+        let threads = settings.threads
+        let runs = try await onDedicatedThread {
+            try ThreadPool(threads: threads).withCurrent { try owned.run(data: data, checkpoint: context.checkpoint) }
+        }
         reporter.clear()
         let report = SplitEnsembleReport(runs: runs, data: data, configuration: c)
         let seconds = Date().timeIntervalSince(started)

@@ -3,6 +3,7 @@
 import Autograd
 public import Benchmarks
 import Foundation
+import Kernels
 import Support
 import Tensors
 
@@ -51,11 +52,10 @@ public enum TrainingSpeedBenchmark: SystemBenchmark {
 
     public static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
         // Timed on a thread of its own, never on the cooperative pool.
-        try await onDedicatedThread { try measureAll(s, context: context) }
+        try await onDedicatedThread { try ThreadPool(threads: s.threads).withCurrent { try measureAll(s, context: context) } }
     }
 
     static func measureAll(_ s: Settings, context: BenchContext) throws -> BenchOutcome {
-        Parallel.setThreads(s.threads)
         var results: [String: JSONValue] = [:]
         var rows: [(String, Double)] = []
         for w in all where s.workloads.contains(w.name) {

@@ -215,3 +215,41 @@ struct TensorKernelTests {
 }
 
 import Foundation
+
+@Suite("Tensor kernels on an injected pool")
+struct InjectedPoolTests {
+    @Test("a large product and an element-wise loop give the same results on 1 and 3 threads")
+    func sameResults() {
+        let m = 96, n = 80, k = 64  // above the split threshold
+        let a = (0..<(m * k)).map { Float(($0 * 37) % 101) / 101 - 0.5 }
+        let b = (0..<(k * n)).map { Float(($0 * 53) % 97) / 97 - 0.5 }
+        func product() -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        Parallel.sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
+                                       a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            return c
+        }
+        func squares() -> [Float] {
+            var out = [Float](repeating: 0, count: 200_000)
+            out.withUnsafeMutableBufferPointer { p in
+                Parallel.forEach(count: p.count, grain: 10_000) { r in for i in r { p[i] = Float(i % 1000) * Float(i % 1000) } }
+            }
+            return out
+        }
+        #expect(Parallel.threadCount == 1)
+        let single = product(), singleSquares = squares()
+        let pool = ThreadPool(threads: 3)
+        let (threaded, threadedSquares) = pool.withCurrent {
+            #expect(Parallel.threadCount == 3)
+            return (product(), squares())
+        }
+        #expect(zip(single, threaded).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+        #expect(singleSquares == threadedSquares)
+    }
+}
