@@ -52,7 +52,7 @@ extension Tern {
             var sources: [(TierSpec, String)] = TierSpec.smolLM2Default.map { ($0, path) }
             if let extraModel {
                 let p = try store.resolve(extraModel, progress: false)
-                let layers = try LlamaHyperparameters(file: GGUFFile(path: p), arch: "llama").layers
+                let layers = try ModelHyperparameters(file: GGUFFile(path: p), arch: "llama").layers
                 sources.append((TierSpec(name: URL(fileURLWithPath: p).deletingPathExtension().lastPathComponent + "-0shot",
                                          layers: layers, shots: 0, modelPath: p), p))
             }

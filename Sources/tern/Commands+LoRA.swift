@@ -63,7 +63,7 @@ extension Tern.LoRA {
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
             let arch = file.string("general.architecture") ?? "llama"
-            let hp = try LlamaHyperparameters(file: file, arch: arch)
+            let hp = try ModelHyperparameters(file: file, arch: arch)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let progress = ProgressReporter(label: "adapters", total: count)
             var bytes = 0

@@ -39,7 +39,7 @@ public enum AdapterStoreError: Error, Equatable, Sendable, CustomStringConvertib
 /// Unloading removes the name; requests already running keep their reference until they finish.
 public final class AdapterStore: Sendable {
     /// The base model's hyperparameters every adapter is checked against.
-    public let hyperparameters: LlamaHyperparameters
+    public let hyperparameters: ModelHyperparameters
     /// The base model's architecture name.
     public let architecture: String
     /// Names that adapters may not take (the base model's id and aliases).
@@ -61,7 +61,7 @@ public final class AdapterStore: Sendable {
     }
 
     /// Creates an empty store for a base model.
-    public init(hyperparameters: LlamaHyperparameters, architecture: String = "llama",
+    public init(hyperparameters: ModelHyperparameters, architecture: String = "llama",
                 allowedDirectories: [String] = [], reservedNames: Set<String> = [], hostBudgetBytes: Int = .max) {
         self.hyperparameters = hyperparameters
         self.architecture = architecture

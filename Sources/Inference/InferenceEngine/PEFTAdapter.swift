@@ -33,7 +33,7 @@ public enum PEFTAdapter {
     }
 
     /// Reads the adapter in `directory` for a model with hyperparameters `hp`.
-    public static func load(directory: String, name: String, hyperparameters hp: LlamaHyperparameters) throws(LoadError) -> LoRAAdapter {
+    public static func load(directory: String, name: String, hyperparameters hp: ModelHyperparameters) throws(LoadError) -> LoRAAdapter {
         let configPath = directory + "/adapter_config.json", weightsPath = directory + "/adapter_model.safetensors"
         let config: Config
         do {

@@ -33,7 +33,7 @@ public final class KVCache: @unchecked Sendable {
     public var capacity: Int { pageTable.count * pageSize }
 
     /// A contiguous cache of `capacity` positions that owns its memory.
-    public init(hyperparameters hp: LlamaHyperparameters, capacity: Int) {
+    public init(hyperparameters hp: ModelHyperparameters, capacity: Int) {
         layers = hp.layers
         kvDim = hp.kvDim
         pageSize = max(capacity, 1)

@@ -20,7 +20,7 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// The file's `general.architecture`.
     var architecture: String { get }
     /// Hyperparameters from the file.
-    var hyperparameters: LlamaHyperparameters { get }
+    var hyperparameters: ModelHyperparameters { get }
     /// Largest number of tokens computed in one internal pass (longer batches are split).
     var maxBatchTokens: Int { get }
     /// Longest sequence (positions) a forward pass can attend over.

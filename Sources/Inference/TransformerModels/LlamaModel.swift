@@ -61,7 +61,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// The file's `general.architecture` (`llama`, `mistral`).
     public let architecture: String
     /// Hyperparameters from the file.
-    public let hyperparameters: LlamaHyperparameters
+    public let hyperparameters: ModelHyperparameters
     /// Largest number of tokens in one forward pass.
     public let maxBatchTokens: Int
     /// The thread pool running matrix products.
@@ -138,7 +138,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public init(file: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 512, maxContext: Int? = nil) throws {
         let arch = file.string("general.architecture") ?? "llama"
         architecture = arch
-        let hp = try LlamaHyperparameters(file: file, arch: arch)
+        let hp = try ModelHyperparameters(file: file, arch: arch)
         hyperparameters = hp
         self.file = file
         self.maxBatchTokens = maxBatchTokens

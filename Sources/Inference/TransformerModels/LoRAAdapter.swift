@@ -59,7 +59,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         public var description: String { ggufName }
 
         /// `(inputs, outputs)` of this projection in a model with hyperparameters `hp`.
-        public func dimensions(_ hp: LlamaHyperparameters) -> (inputs: Int, outputs: Int) {
+        public func dimensions(_ hp: ModelHyperparameters) -> (inputs: Int, outputs: Int) {
             switch self {
             case .q: (hp.hidden, hp.heads * hp.headDim)
             case .k, .v: (hp.hidden, hp.kvDim)
@@ -143,7 +143,7 @@ public final class LoRAAdapter: @unchecked Sendable {
     /// - Throws: ``ModelError/badAdapter(_:)`` naming what is wrong: not an adapter file, not
     ///   LoRA, a tensor for a layer or projection the model lacks, mismatched shapes or ranks, an
     ///   A without its B, non-finite values.
-    public convenience init(file: GGUFFile, name: String, hyperparameters hp: LlamaHyperparameters,
+    public convenience init(file: GGUFFile, name: String, hyperparameters hp: ModelHyperparameters,
                             architecture: String = "llama") throws(ModelError) {
         guard file.string("general.type") == "adapter" else {
             throw .badAdapter("\(name): general.type is \(file.string("general.type").map { "'\($0)'" } ?? "missing"), expected 'adapter'")
@@ -241,7 +241,7 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     /// A deterministic synthetic adapter (S-LoRA's synthetic setting): every listed projection of
     /// every layer gets a rank-`rank` pair with entries uniform in ±`magnitude`, from `seed`.
-    public static func synthetic(name: String, hyperparameters hp: LlamaHyperparameters, rank: Int,
+    public static func synthetic(name: String, hyperparameters hp: ModelHyperparameters, rank: Int,
                                  targets: [Target] = [.q, .k, .v, .o], alpha: Float? = nil, magnitude: Float = 0.05,
                                  seed: UInt64) -> LoRAAdapter {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1

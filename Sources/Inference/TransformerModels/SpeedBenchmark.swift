@@ -319,9 +319,10 @@ private struct Report {
         let theirs: Double?
         let target: Double?
         let lowerIsBetter: Bool
+        /// Ours over theirs in either direction (speed: higher is better; memory: lower is better).
         var ratio: Double? {
             guard let o = ours, let t = theirs, o > 0, t > 0 else { return nil }
-            return lowerIsBetter ? o / t : o / t
+            return o / t
         }
         var met: Bool? {
             guard let r = ratio, let target else { return nil }

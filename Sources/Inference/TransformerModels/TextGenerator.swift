@@ -117,62 +117,51 @@ public final class TextGenerator {
         cache.truncate(to: common)
         cachedTokens = Array(prompt[..<common])
 
-        var sampler = Sampler(options.sampling)
+        var stream = GenerationStream(prompt: prompt, options: options, tokenizer: tokenizer)
         var timings = GenerationTimings()
-        var history = prompt
-        var generated: [Int] = []
-        var detok = StreamingDetokenizer(tokenizer: tokenizer)
         var text = ""
-        var stopMatcher = StopStringMatcher(options.stop)
-        var stoppedByString = false
         var finish = FinishReason.length
 
         var start = now()
         var next = 0
         try model.forward([SequenceChunk(cache: cache, tokens: Array(prompt[common...]))]) { _, _, logits in
-            next = sampler.sample(logits, history: history)
+            next = stream.sample(logits)
         }
         cachedTokens = prompt
         timings.promptMilliseconds = now() - start
         timings.promptTokens = prompt.count - common
         start = now()
 
-        loop: while generated.count < options.maxTokens {
-            generated.append(next)
-            history.append(next)
-            if !options.ignoreEndOfGeneration && tokenizer.endOfGenerationIDs.contains(next) {
-                finish = .stop
+        while stream.generated < options.maxTokens {
+            let step = stream.accept(next)
+            if !step.text.isEmpty {
+                text += step.text
+                if !onText(step.text) && step.finish != .stop {
+                    finish = .cancelled
+                    break
+                }
+            }
+            if let reason = step.finish {
+                finish = reason
                 break
             }
-            let (piece, stopped) = stopMatcher.append(detok.append(next))
-            if stopped {
-                text += piece
-                _ = onText(piece)
-                finish = .stop
-                stoppedByString = true
-                break loop
-            }
-            if !piece.isEmpty {
-                text += piece
-                if !onText(piece) { finish = .cancelled; break }
-            }
-            if generated.count >= options.maxTokens { break }
-            if cache.count + 1 > cache.capacity { finish = .length; break }
+            if cache.count + 1 > cache.capacity { break }  // the context is full: .length
             try model.forward([SequenceChunk(cache: cache, tokens: [next])]) { _, _, logits in
-                next = sampler.sample(logits, history: history)
+                next = stream.sample(logits)
             }
-            cachedTokens.append(generated.last!)
+            cachedTokens.append(stream.tokens.last!)  // the token just fed to the cache
         }
-        if !stoppedByString {  // text held back for a possible stop string is final after all
-            let rest = stopMatcher.flush() + detok.finish()
+        if finish != .stop {  // text held back for a possible stop string is final after all
+            let rest = stream.flush()
             if !rest.isEmpty {
                 text += rest
                 _ = onText(rest)
             }
         }
         timings.generationMilliseconds = now() - start
-        timings.generatedTokens = generated.count
-        return GenerationResult(promptTokens: prompt, tokens: generated, text: text, finishReason: finish, timings: timings)
+        timings.generatedTokens = stream.generated
+        return GenerationResult(promptTokens: prompt, tokens: Array(stream.tokens[prompt.count...]), text: text,
+                                finishReason: finish, timings: timings)
     }
 
     /// Forgets the cached conversation.

@@ -16,7 +16,7 @@ public import TransformerModels
 /// served unchanged by the inference engine (a test compares both forwards, with and without LoRA).
 /// Frozen weights take 4 bytes per parameter (540 MB for SmolLM2-135M).
 public final class TrainableLlama {
-    public let hyperparameters: LlamaHyperparameters
+    public let hyperparameters: ModelHyperparameters
     struct Layer {
         var attnNorm, ffnNorm: Variable  // [hidden]
         var wq, wk, wv, wo, gate, up, down: Variable  // [out, in]
@@ -28,7 +28,7 @@ public final class TrainableLlama {
 
     /// Dequantizes every weight of a Llama GGUF file.
     public init(file: GGUFFile) throws {
-        let hp = try LlamaHyperparameters(file: file, arch: file.string("general.architecture") ?? "llama")
+        let hp = try ModelHyperparameters(file: file, arch: file.string("general.architecture") ?? "llama")
         precondition(hp.ropeDimensions == hp.headDim, "TrainableLlama: partial RoPE is not supported")
         hyperparameters = hp
         func weight(_ name: String, _ shape: [Int]) throws -> Variable {
@@ -142,7 +142,7 @@ public final class TrainableLoRA {
     public let targets: [LoRAAdapter.Target]
     let pairs: [[Pair?]]  // [layer][target]
 
-    public init(hyperparameters hp: LlamaHyperparameters, rank: Int, alpha: Float, targets: [LoRAAdapter.Target], generator: inout SeededRandom) {
+    public init(hyperparameters hp: ModelHyperparameters, rank: Int, alpha: Float, targets: [LoRAAdapter.Target], generator: inout SeededRandom) {
         self.rank = rank
         self.alpha = alpha
         self.targets = targets

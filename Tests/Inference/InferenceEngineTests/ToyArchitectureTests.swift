@@ -11,7 +11,7 @@ import TransformerModels
 /// table (`bigram.weight`). It keeps no keys or values; it only advances its caches.
 final class BigramModel: LanguageModel, @unchecked Sendable {
     let architecture = "toy-bigram"
-    let hyperparameters: LlamaHyperparameters
+    let hyperparameters: ModelHyperparameters
     let maxBatchTokens = 64
     var maxContext: Int { hyperparameters.contextLength }
     private let table: [Float]  // [vocab, vocab]
@@ -19,7 +19,7 @@ final class BigramModel: LanguageModel, @unchecked Sendable {
     private let maxOutputRows = 256
 
     init(file: GGUFFile) throws {
-        hyperparameters = try LlamaHyperparameters(file: file, arch: architecture)
+        hyperparameters = try ModelHyperparameters(file: file, arch: architecture)
         guard let t = file.tensor(named: "bigram.weight") else { throw ModelError.missingTensor("bigram.weight") }
         let vocab = hyperparameters.vocabularySize
         guard t.shape == [vocab, vocab] else { throw ModelError.badTensorShape("bigram.weight", expected: [vocab, vocab], found: t.shape) }

@@ -16,7 +16,7 @@ struct AdapterRouteTests {
         let dir = NSTemporaryDirectory() + "tern-route-adapters-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var hp: LlamaHyperparameters?
+        var hp: ModelHyperparameters?
         let (app, engine) = try tinyServer(adapters: { model in
             hp = model.hyperparameters
             let s = AdapterStore(hyperparameters: model.hyperparameters, allowedDirectories: [dir], reservedNames: ["tiny"])

@@ -2,8 +2,9 @@
 
 public import GGUF
 
-/// Llama-family hyperparameters, read once from GGUF metadata (`<arch>.*` keys).
-public struct LlamaHyperparameters: Sendable, Equatable {
+/// A decoder's hyperparameters, read once from GGUF metadata (`<arch>.*` keys); every
+/// ``LanguageModel`` exposes them, and caches and adapters are sized by them.
+public struct ModelHyperparameters: Sendable, Equatable {
     /// Transformer blocks.
     public var layers: Int
     /// Model width.
