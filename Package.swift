@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "OpenAIServer",
             dependencies: ["Support", 
-                "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels", "BestEffortServing",
+                "InferenceEngine", "OpenAIAPI", "Tokenization", "TransformerModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
-                "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport", "BestEffortServing",
+                "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport", "BestEffortServing", "Support",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], path: "Tests/Inference/OpenAIServerTests",
             swiftSettings: swiftSettings),
@@ -217,7 +217,7 @@ let package = Package(
         // MARK: best-effort serving
         // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
         .target(
-            name: "BestEffortServing", dependencies: ["Benchmarks", "Support", "TransformerModels", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
+            name: "BestEffortServing", dependencies: ["Benchmarks", "Support", "TransformerModels", "InferenceEngine", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
-public import BestEffortServing
 public import InferenceEngine
 public import OpenAIAPI
 public import Support
@@ -19,14 +18,14 @@ public final class ChatService: ChatModelClient, Sendable {
     public let modelName: String
     /// Other ids accepted for the same model (e.g. the file name).
     public let aliases: Set<String>
-    /// Routes each request to a quality tier (learned best-effort serving); nil serves every
-    /// request with the full model.
-    public let router: LiveRouter?
+    /// Decides per request how it is served (learned best-effort serving's tiers); nil serves
+    /// every request with the full model.
+    public let router: (any RequestRouter)?
     let template: ChatTemplate
     let created = Int(Date().timeIntervalSince1970)
 
     /// Creates the service.
-    public init(engine: EngineClient, modelName: String, aliases: Set<String> = [], template: ChatTemplate, router: LiveRouter? = nil) {
+    public init(engine: EngineClient, modelName: String, aliases: Set<String> = [], template: ChatTemplate, router: (any RequestRouter)? = nil) {
         self.engine = engine
         self.modelName = modelName
         self.aliases = aliases
@@ -49,35 +48,32 @@ public final class ChatService: ChatModelClient, Sendable {
         /// The id responses report in `model`.
         var servedModel = ""
         /// The router's decision (under `--router`).
-        var route: LiveRouter.Decision? = nil
+        var route: RoutingDecision? = nil
         /// Early-exit depth of the routed tier; nil = the full model.
         var layerLimit: Int? = nil
         /// `system_fingerprint` of the response: the routed tier.
         var fingerprint: String? = nil
     }
 
-    /// Routes a request under `--router`: the decision, and the few-shot text its tier prepends to
-    /// the prompt. The task comes from `metadata.task`; an unknown task name is a 400, a drop a 503.
+    /// Routes a request under `--router`: the decision, and the text it puts before the prompt.
+    /// A label the router cannot use is a 400, a request shed under load a 503.
     func route(_ metadata: [String: String]?, into c: inout Common) throws(APIError) -> String {
         guard let router else { return "" }
-        var task: Int? = nil
-        if let name = metadata?["task"] {
-            guard let t = router.taskIndex(named: name) else {
-                throw .badRequest("metadata.task '\(name)' is not one of the router's tasks: \(router.tasks.map(\.name).joined(separator: ", "))", param: "metadata.task")
+        let d: RoutingDecision
+        do {
+            d = try router.route(metadata: metadata)
+        } catch {
+            switch error {
+            case .invalidLabel(let message, let parameter):
+                throw .badRequest(message, param: parameter)
+            case .shed(let message):
+                throw APIError(status: .serviceUnavailable, message: message, type: "server_error", code: "dropped_by_router", retryAfter: 1)
             }
-            task = t
         }
-        let d = router.route(task: task)
-        guard let m = d.tier else {
-            throw APIError(status: .serviceUnavailable, message: "the router dropped this request under load; retry later",
-                           type: "server_error", code: "dropped_by_router", retryAfter: 1)
-        }
-        let tier = router.tiers[m]
         c.route = d
-        c.layerLimit = tier.layers < engine.layerCount ? tier.layers : nil
-        c.fingerprint = "tern-tier-" + tier.name
-        guard tier.shots > 0, let task else { return "" }
-        return router.tasks[task].fewShotPrefix(shots: tier.shots)
+        c.layerLimit = d.layerLimit.flatMap { $0 < engine.layerCount ? $0 : nil }
+        c.fingerprint = d.fingerprint
+        return d.promptPrefix
     }
 
     /// Resolves the request's `model`: nil for the base model, the adapter's name for a LoRA adapter.
@@ -289,7 +285,7 @@ public final class ChatService: ChatModelClient, Sendable {
         }
         guard let router, let d = c.route else { return stream }
         // Routed: the router counts the sequence in flight on its tier until the stream ends.
-        router.started(d)
+        router.started(d, count: 1)
         let (out, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
         let task = Task {
             // The router hears of the end before the caller does, so its counters are current when a response returns.

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import BestEffortServing
 import Foundation
 public import Hummingbird
 public import InferenceEngine
 public import Logging
 import NIOCore
 import OpenAIAPI
+import Support
 import Prometheus
 import TransformerModels
 public import Synchronization
@@ -119,26 +119,6 @@ final class ServerMetrics: Sendable {
     }
 }
 
-/// The router's counters in Prometheus text format (per tier, labelled `tier`).
-func routerMetrics(_ r: LiveRouter.Snapshot) -> String {
-    func escape(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
-    var out = ""
-    let series: [(String, String, String, (LiveRouter.Snapshot.Tier) -> Int)] = [
-        ("tern_router_requests_total", "counter", "Sequences the router sent to each tier", { $0.routed }),
-        ("tern_router_in_flight", "gauge", "Sequences waiting or running per tier (the router's queue state)", { $0.inFlight }),
-        ("tern_router_finished_total", "counter", "Routed sequences that ended per tier", { $0.finished }),
-        ("tern_router_on_time_total", "counter", "Routed sequences that completed within their task's deadline", { $0.onTime }),
-    ]
-    for (name, type, help, value) in series {
-        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        for t in r.tiers { out += "\(name){tier=\"\(escape(t.name))\"} \(value(t))\n" }
-    }
-    out += "# HELP tern_router_dropped_total Requests the router dropped\n# TYPE tern_router_dropped_total counter\ntern_router_dropped_total \(r.dropped)\n"
-    out += "# HELP tern_router_unlabeled_total Routed requests without metadata.task\n# TYPE tern_router_unlabeled_total counter\ntern_router_unlabeled_total \(r.unlabeled)\n"
-    out += "# HELP tern_router_arrival_rate Arrivals per second over the router's rate window\n# TYPE tern_router_arrival_rate gauge\ntern_router_arrival_rate \(r.arrivalRate)\n"
-    return out
-}
-
 /// Requires the API key on `/v1/*` routes.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
@@ -243,7 +223,7 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
         if let service = state.service { state.metrics.update(from: service.engine.drainStats()) }
         var bytes: [UInt8] = []
         state.registry.emit(into: &bytes)
-        if let router = state.service?.router { bytes += Array(routerMetrics(router.snapshot()).utf8) }
+        if let router = state.service?.router { bytes += Array(router.metricsText().utf8) }
         if let store = state.service?.engine.adapters {
             let d = store.diskStats
             bytes += Array(("# HELP tern_lora_adapter_disk_loads_total Adapters read from disk into host memory (S-LoRA's disk tier)\n"
@@ -267,12 +247,12 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
             var prompt_tokens_total: Int
             var preemptions_total: Int
             var tokens_per_second: Double
-            var router: LiveRouter.Snapshot?
+            var router: JSONValue?
         }
         return jsonResponse(Status(model: service.modelName, running: s.running, waiting: s.waiting, kv_usage: s.kvUsage,
                                    kv_pages: s.totalPages, generation_tokens_total: s.generationTokensTotal,
                                    prompt_tokens_total: s.promptTokensTotal, preemptions_total: s.preemptions,
-                                   tokens_per_second: state.metrics.rate.withLock { $0 }, router: service.router?.snapshot()))
+                                   tokens_per_second: state.metrics.rate.withLock { $0 }, router: service.router?.status()))
     }
     router.get("/v1/models") { _, _ in
         guard let service = state.service else { return errorResponse(loading) }

@@ -15,7 +15,7 @@ import TransformerModels
 
 /// A server over a tiny random-weight model.
 func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
-                adapters: ((any LanguageModel) throws -> AdapterStore)? = nil, router: LiveRouter? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
+                adapters: ((any LanguageModel) throws -> AdapterStore)? = nil, router: (any RequestRouter)? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
     let loaded = try ArchitectureRegistry.load(file: GGUFFile(bytes: TinyModels.llama()),
                                                options: ModelLoadOptions(threads: 1, maxBatchTokens: 256, maxContext: context))
     let model = loaded.model, tokenizer = loaded.tokenizer
