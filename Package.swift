@@ -42,6 +42,21 @@ let package = Package(
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Tokenization", targets: ["Tokenization"]),
         .library(name: "TransformerModels", targets: ["TransformerModels"]),
+        .library(name: "InferenceEngine", targets: ["InferenceEngine"]),
+        .library(name: "OpenAIAPI", targets: ["OpenAIAPI"]),
+        .library(name: "OpenAIClient", targets: ["OpenAIClient"]),
+        .library(name: "OpenAIServer", targets: ["OpenAIServer"]),
+        .library(name: "Autograd", targets: ["Autograd"]),
+        .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "AgentCompiler", targets: ["AgentCompiler"]),
+        .library(name: "BestEffortServing", targets: ["BestEffortServing"]),
+        .library(name: "BestEffortTraining", targets: ["BestEffortTraining"]),
+        .library(name: "MultiAgentGames", targets: ["MultiAgentGames"]),
+        .library(name: "MultiLoRA", targets: ["MultiLoRA"]),
+        .library(name: "SplitEnsemble", targets: ["SplitEnsemble"]),
+        .library(name: "PIMSimulator", targets: ["PIMSimulator"]),
+        .library(name: "EpitomePIM", targets: ["EpitomePIM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -143,6 +158,16 @@ let package = Package(
         .testTarget(
             name: "InferenceEngineTests",
             dependencies: ["Support", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
+            swiftSettings: swiftSettings),
+        // The examples of docs/library.md, compiled and run with the tests.
+        .testTarget(
+            name: "LibraryExamples",
+            dependencies: [
+                "AgentCompiler", "Autograd", "GGUF", "InferenceEngine", "Kernels", "NeuralNetworks", "OpenAIAPI", "OpenAIServer",
+                "PIMSimulator", "Support", "Tensors", "TestSupport", "Tokenization", "TransformerModels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ], path: "Tests/LibraryExamples",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "OpenAIServerTests",
