@@ -83,12 +83,16 @@ struct SamplingOptions: ParsableArguments {
 extension ModelOptions {
     /// Resolves `--model` (fetching a registry model if needed) and loads it through the registry.
     func load(progress: Bool) throws -> LoadedModel {
-        let path = try ModelStore().resolve(model, progress: progress)
-        do {
-            return try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(threads: threads, maxContext: contextSize))
-        } catch let error as ModelError {
-            throw CLIError("\(error)")
-        }
+        try loadModel(path: ModelStore().resolve(model, progress: progress), ModelLoadOptions(threads: threads, maxContext: contextSize))
+    }
+}
+
+/// Loads `path` through the registry; a bad file or model is a `CLIError` with the reason.
+func loadModel(path: String, _ options: ModelLoadOptions) throws -> LoadedModel {
+    do {
+        return try ArchitectureRegistry.load(path: path, options: options)
+    } catch let error as ModelError {
+        throw CLIError("\(error)")
     }
 }
 

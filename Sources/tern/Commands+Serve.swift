@@ -168,13 +168,8 @@ extension Tern {
             let routingFiles = routing
             let loaded = Task.detached { () throws -> EngineClient in
                 let path = try ModelStore().resolve(model, progress: false)
-                let loadedModel: LoadedModel
-                do {
-                    loadedModel = try ArchitectureRegistry.load(path: path, options: ModelLoadOptions(
-                        threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens, maxContext: engineConfig.contextSize))
-                } catch let error as ModelError {
-                    throw CLIError("\(error)")
-                }
+                let loadedModel = try loadModel(path: path, ModelLoadOptions(
+                    threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens, maxContext: engineConfig.contextSize))
                 let llama = loadedModel.model
                 let name = ModelRegistry.entry(named: model)?.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
                 let aliases: Set<String> = [URL(fileURLWithPath: path).lastPathComponent, "tern"]

@@ -130,7 +130,6 @@ final class Sequence {
         return TokenLogprob(token: token, logprob: logits[token] - lse, top: best)
     }
 
-
     private func emit(token: Int, text: String, logprob: TokenLogprob?) {
         continuation.yield(.token(id: token, text: text, logprob: logprob))
     }

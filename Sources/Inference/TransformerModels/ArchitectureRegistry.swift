@@ -36,10 +36,7 @@ public enum ArchitectureRegistry {
 
     /// The model, tokenizer and chat template of a parsed file.
     public static func load(file: GGUFFile, path: String? = nil, options: ModelLoadOptions = ModelLoadOptions()) throws -> LoadedModel {
-        let start = Date()
-        let model = try loadModel(file, options: options)
-        let tokenizer = try Tokenizer(gguf: file)
-        return LoadedModel(path: path, file: file, model: model, tokenizer: tokenizer, loadSeconds: Date().timeIntervalSince(start))
+        try load(file: file, path: path, options: options, since: Date())
     }
 
     /// Maps and parses the GGUF file at `path`, then loads it as ``load(file:path:options:)`` does.
@@ -48,8 +45,13 @@ public enum ArchitectureRegistry {
         let start = Date()
         let file: GGUFFile
         do { file = try GGUFFile(path: path) } catch { throw ModelError.unreadableFile(path: path, reason: "\(error)") }
-        let loaded = try load(file: file, path: path, options: options)
-        return LoadedModel(path: path, file: file, model: loaded.model, tokenizer: loaded.tokenizer,
-                           loadSeconds: Date().timeIntervalSince(start))
+        return try load(file: file, path: path, options: options, since: start)
+    }
+
+    /// Model and tokenizer of `file`; the load time counts from `start` (before parsing, when there was one).
+    private static func load(file: GGUFFile, path: String?, options: ModelLoadOptions, since start: Date) throws -> LoadedModel {
+        let model = try loadModel(file, options: options)
+        let tokenizer = try Tokenizer(gguf: file)
+        return LoadedModel(path: path, file: file, model: model, tokenizer: tokenizer, loadSeconds: Date().timeIntervalSince(start))
     }
 }

@@ -74,9 +74,8 @@ public enum Parallel {
     /// Runs `body(part, range)` over ``partCount(_:)`` contiguous ranges of `0..<count`, one per
     /// thread: for loops whose items each call (single-threaded) BLAS, such as one GEMM per image.
     public static func forEachPart(count: Int, _ body: (Int, Range<Int>) -> Void) {
-        let pool = ThreadPool.current
-        let parts = Swift.max(1, Swift.min(pool?.threadCount ?? 1, count))
-        let ran = parts > 1 && pool!.tryRun { w in
+        let parts = partCount(count)
+        let ran = parts > 1 && ThreadPool.current!.tryRun { w in
             if w < parts { body(w, ThreadPool.range(of: count, part: w, parts: parts)) }
         }
         if !ran {
