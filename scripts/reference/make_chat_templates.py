@@ -14,9 +14,8 @@ Rerun (from the repository root):
 
     python3 scripts/reference/make_chat_templates.py [MODEL.gguf] [--out PATH]
 
-MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf
-(TERN_HOME defaults to ~/.cache/tern). Expected model sha256:
-b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53.
+MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf; _common.py
+gives the TERN_HOME default and the model's expected sha256.
 
 Versions used for the committed fixture: Python 3.11.7, gguf 0.19.0,
 jinja2 3.1.6 (recorded in the JSON as well).
@@ -24,8 +23,6 @@ jinja2 3.1.6 (recorded in the JSON as well).
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import os
 import sys
@@ -35,20 +32,8 @@ import jinja2
 import jinja2.sandbox
 from gguf import GGUFReader
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def default_model_path() -> str:
-    home = os.environ.get("TERN_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "tern")
-    return os.path.join(home, "models", MODEL_FILE)
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import parse_model_args, sha256_file, write_json  # noqa: E402
 
 
 def read_gguf_strings(path: str) -> dict:
@@ -73,47 +58,24 @@ def make_env() -> jinja2.Environment:
     return env
 
 
-CONVERSATIONS = [
-    ([{"role": "user", "content": "What is the capital of France?"}], True),
-    ([{"role": "system", "content": "You are a terse assistant. Answer in one word."},
-      {"role": "user", "content": "Name a primary colour."}], True),
-    ([{"role": "user", "content": "Hi! Can you help me with maths?"},
-      {"role": "assistant", "content": "Of course. What do you need?"},
-      {"role": "user", "content": "What is 12 * 13?"}], True),
-    ([{"role": "user", "content": "Translate:\n\n  \"café\" → 咖啡馆\n\tand 😀 (emoji)\nThanks!"}], True),
-    ([{"role": "user", "content": "Say hello."},
-      {"role": "assistant", "content": "Hello!"}], False),
-    ([{"role": "system", "content": "Line one.\nLine two with <tags> & \"quotes\"."},
-      {"role": "user", "content": "Ünïcödé ✓ — ok?"},
-      {"role": "assistant", "content": "Yes.\n"}], False),
+# (add_generation_prompt, turns); each turn is (role, content).
+CONVERSATION_TABLE = [
+    (True, [("user", "What is the capital of France?")]),
+    (True, [("system", "You are a terse assistant. Answer in one word."), ("user", "Name a primary colour.")]),
+    (True, [("user", "Hi! Can you help me with maths?"), ("assistant", "Of course. What do you need?"),
+            ("user", "What is 12 * 13?")]),
+    (True, [("user", "Translate:\n\n  \"café\" → 咖啡馆\n\tand 😀 (emoji)\nThanks!")]),
+    (False, [("user", "Say hello."), ("assistant", "Hello!")]),
+    (False, [("system", "Line one.\nLine two with <tags> & \"quotes\"."), ("user", "Ünïcödé ✓ — ok?"),
+             ("assistant", "Yes.\n")]),
 ]
 
-
-def write_json(path: str, doc: dict, list_key: str) -> None:
-    """Top-level keys one per line; entries of doc[list_key] one per line."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("{\n")
-        for k, v in doc.items():
-            if k == list_key:
-                continue
-            f.write(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},\n")
-        f.write(f"  {json.dumps(list_key)}: [\n")
-        items = doc[list_key]
-        for i, item in enumerate(items):
-            sep = "," if i + 1 < len(items) else ""
-            f.write("    " + json.dumps(item, ensure_ascii=False, separators=(",", ":")) + sep + "\n")
-        f.write("  ]\n}\n")
+CONVERSATIONS = [([{"role": role, "content": content} for role, content in turns], add_gen)
+                 for add_gen, turns in CONVERSATION_TABLE]
 
 
 def main() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", nargs="?", default=default_model_path())
-    ap.add_argument("--out", default=os.path.join(repo, "Tests", "Fixtures", "chat", "smollm2_template.json"))
-    args = ap.parse_args()
-    if not os.path.exists(args.model):
-        sys.exit(f"model not found: {args.model} (pass the path as the first argument)")
+    args = parse_model_args(__doc__, "Tests/Fixtures/chat/smollm2_template.json")
 
     meta = read_gguf_strings(args.model)
     template = meta["template"]
@@ -136,7 +98,6 @@ def main() -> None:
         "template": template,
         "cases": cases,
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     write_json(args.out, doc, "cases")
     print(f"wrote {args.out}: {len(cases)} cases")
     for c in cases[:2]:

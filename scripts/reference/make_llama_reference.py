@@ -32,9 +32,8 @@ Rerun (from the repository root):
 
     python3 scripts/reference/make_llama_reference.py [MODEL.gguf] [--out PATH]
 
-MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf
-(TERN_HOME defaults to ~/.cache/tern). Expected model sha256:
-b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53.
+MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf; _common.py
+gives the TERN_HOME default and the model's expected sha256.
 
 Versions used for the committed fixture: Python 3.11.7,
 llama-cpp-python 0.3.36 (CPU build), gguf 0.19.0, jinja2 3.1.6, numpy 2.4.6
@@ -43,10 +42,7 @@ llama-cpp-python 0.3.36 (CPU build), gguf 0.19.0, jinja2 3.1.6, numpy 2.4.6
 
 from __future__ import annotations
 
-import argparse
 import ctypes
-import hashlib
-import json
 import os
 import platform
 import sys
@@ -57,7 +53,9 @@ import jinja2.sandbox
 import numpy as np
 from gguf import GGUFReader
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import MODEL_FILE, parse_model_args, sha256_file, write_json  # noqa: E402
+
 N_GREEDY = 64
 EOG_IDS = (0, 2)  # <|endoftext|>, <|im_end|>
 
@@ -95,19 +93,6 @@ CHAT_PROMPTS = [
     ("chat_code_request", [{"role": "user", "content": "Write a Python function that reverses a string."}]),
     ("chat_story", [{"role": "user", "content": "Tell me a short story about a robot who learns to paint."}]),
 ]
-
-
-def default_model_path() -> str:
-    home = os.environ.get("TERN_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "tern")
-    return os.path.join(home, "models", MODEL_FILE)
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_template(path: str) -> tuple[str, str, str]:
@@ -181,31 +166,8 @@ def run_prompt(llama_cpp, llm, n_vocab: int, text: str) -> dict:
     }
 
 
-def write_json(path: str, doc: dict, list_key: str) -> None:
-    """Top-level keys one per line; entries of doc[list_key] one per line."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("{\n")
-        for k, v in doc.items():
-            if k == list_key:
-                continue
-            f.write(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},\n")
-        f.write(f"  {json.dumps(list_key)}: [\n")
-        items = doc[list_key]
-        for i, item in enumerate(items):
-            sep = "," if i + 1 < len(items) else ""
-            f.write("    " + json.dumps(item, ensure_ascii=False, separators=(",", ":")) + sep + "\n")
-        f.write("  ]\n}\n")
-
-
 def main() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", nargs="?", default=default_model_path())
-    ap.add_argument("--out", default=os.path.join(repo, "Tests", "Fixtures", "llama", "smollm2_reference.json"))
-    args = ap.parse_args()
-    if not os.path.exists(args.model):
-        sys.exit(f"model not found: {args.model} (pass the path as the first argument)")
+    args = parse_model_args(__doc__, "Tests/Fixtures/llama/smollm2_reference.json")
 
     import llama_cpp
 
@@ -259,7 +221,6 @@ def main() -> None:
         "settings": settings,
         "prompts": entries,
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     write_json(args.out, doc, "prompts")
     print(f"wrote {args.out}: {len(entries)} prompts")
     for e in entries:

@@ -27,9 +27,8 @@ Rerun (from the repository root):
 
     python3 scripts/reference/make_tokenizer_corpus.py [MODEL.gguf] [--out PATH]
 
-MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf
-(TERN_HOME defaults to ~/.cache/tern). Expected model sha256:
-b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53.
+MODEL defaults to $TERN_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf; _common.py
+gives the TERN_HOME default and the model's expected sha256.
 
 Versions used for the committed fixture: Python 3.11.7,
 llama-cpp-python 0.3.36 (recorded in the JSON as well).
@@ -37,28 +36,14 @@ llama-cpp-python 0.3.36 (recorded in the JSON as well).
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import os
 import random
 import sys
 
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import MODEL_FILE, parse_model_args, sha256_file, write_json  # noqa: E402
+
 SEED = 1234567
-
-
-def default_model_path() -> str:
-    home = os.environ.get("TERN_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "tern")
-    return os.path.join(home, "models", MODEL_FILE)
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------
@@ -456,31 +441,8 @@ def build_corpus() -> list[str]:
     return unique
 
 
-def write_json(path: str, doc: dict, list_key: str) -> None:
-    """Top-level keys one per line; entries of doc[list_key] one per line."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("{\n")
-        for k, v in doc.items():
-            if k == list_key:
-                continue
-            f.write(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},\n")
-        f.write(f"  {json.dumps(list_key)}: [\n")
-        items = doc[list_key]
-        for i, item in enumerate(items):
-            sep = "," if i + 1 < len(items) else ""
-            f.write("    " + json.dumps(item, ensure_ascii=False, separators=(",", ":")) + sep + "\n")
-        f.write("  ]\n}\n")
-
-
 def main() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", nargs="?", default=default_model_path())
-    ap.add_argument("--out", default=os.path.join(repo, "Tests", "Fixtures", "tokenizer", "corpus.json"))
-    args = ap.parse_args()
-    if not os.path.exists(args.model):
-        sys.exit(f"model not found: {args.model} (pass the path as the first argument)")
+    args = parse_model_args(__doc__, "Tests/Fixtures/tokenizer/corpus.json")
 
     import llama_cpp
 
@@ -517,7 +479,6 @@ def main() -> None:
                     "with llama_cpp.Llama(model, vocab_only=True)",
         "lines": lines,
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
     write_json(args.out, doc, "lines")
     print(f"wrote {args.out}: {len(lines)} strings, {n_special_diff} differ special vs plain, "
           f"{n_detok_diff} with detok != text")
