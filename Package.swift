@@ -65,6 +65,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.20.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.60.0"),
     ],
@@ -103,7 +104,7 @@ let package = Package(
         .target(name: "OpenAIAPI", dependencies: ["Support"], path: "Sources/Core/OpenAIAPI", swiftSettings: swiftSettings),
         // L4: the serving engine.
         .target(
-            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF", "Support"], path: "Sources/Inference/InferenceEngine",
+            name: "InferenceEngine", dependencies: ["TransformerModels", "Tokenization", "Kernels", "GGUF", "Support", .product(name: "CoreMetrics", package: "swift-metrics")], path: "Sources/Inference/InferenceEngine",
             swiftSettings: swiftSettings + cpuFlags),
         // L6: the OpenAI-compatible HTTP server.
         .target(
@@ -113,6 +114,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ], path: "Sources/Inference/OpenAIServer",
             swiftSettings: swiftSettings),
         // Composition root
@@ -127,6 +129,7 @@ let package = Package(
                 "MultiLoRA",  // S-LoRA: tern bench slora, tern lora train
                 "MultiAgentGames",  // MAgIC
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -135,7 +138,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Test-only helpers: tiny GGUF models, corrupt files, tolerances.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels", "Support"], path: "Sources/TestSupport",
+            name: "TestSupport",
+            dependencies: ["GGUF", "Kernels", "Support", "Tokenization", "TransformerModels", "InferenceEngine", "OpenAIServer",
+                           .product(name: "Hummingbird", package: "hummingbird")], path: "Sources/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "KernelsTests", dependencies: ["Support", "Kernels", "GGUF", "Tensors", "TestSupport"], path: "Tests/Core/KernelsTests",
@@ -163,7 +168,8 @@ let package = Package(
         .testTarget(
             name: "LibraryExamples",
             dependencies: [
-                "AgentCompiler", "Autograd", "GGUF", "InferenceEngine", "Kernels", "NeuralNetworks", "OpenAIAPI", "OpenAIServer",
+                "AgentCompiler", "Autograd", "BestEffortServing", "BestEffortTraining", "Datasets", "GGUF", "InferenceEngine", "Kernels",
+                "MultiAgentGames", "MultiLoRA", "NeuralNetworks", "OpenAIAPI", "OpenAIServer", "SplitEnsemble",
                 "PIMSimulator", "Support", "Tensors", "TestSupport", "Tokenization", "TransformerModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -173,7 +179,8 @@ let package = Package(
             name: "OpenAIServerTests",
             dependencies: [
                 "OpenAIServer", "OpenAIAPI", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport", "BestEffortServing", "Support",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ], path: "Tests/Inference/OpenAIServerTests",
             swiftSettings: swiftSettings),
         .testTarget(
@@ -242,11 +249,11 @@ let package = Package(
         // MARK: best-effort serving
         // L5 (inference stack): tiers, profiles, simulator, baselines, Q-network forward.
         .target(
-            name: "BestEffortServing", dependencies: ["Benchmarks", "Support", "TransformerModels", "InferenceEngine", "Tokenization", "GGUF"], path: "Sources/Systems/BestEffortServing",
+            name: "BestEffortServing", dependencies: ["Benchmarks", "Support", "TransformerModels", "InferenceEngine", "Tokenization", "GGUF", .product(name: "CoreMetrics", package: "swift-metrics")], path: "Sources/Systems/BestEffortServing",
             swiftSettings: swiftSettings + cpuFlags),
         // Systems layer: Double-DQN training of the router (imports the training stack).
         .target(
-            name: "BestEffortTraining", dependencies: ["Benchmarks", "Support", "BestEffortServing", "NeuralNetworks", "Autograd", "Tensors"], path: "Sources/Systems/BestEffortTraining",
+            name: "BestEffortTraining", dependencies: ["Benchmarks", "Support", "BestEffortServing", "NeuralNetworks", "Autograd", "Tensors", "OpenAIAPI", "OpenAIClient"], path: "Sources/Systems/BestEffortTraining",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "BestEffortServingTests",
@@ -255,11 +262,15 @@ let package = Package(
         // MARK: end best-effort serving
         // MARK: LoRA training (systems layer: trains adapters the inference engine serves)
         .target(
-            name: "MultiLoRA", dependencies: ["Benchmarks", "Support", "Kernels", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors"], path: "Sources/Systems/MultiLoRA",
+            name: "MultiLoRA",
+            dependencies: ["Benchmarks", "Support", "Kernels", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors",
+                           "OpenAIAPI", "OpenAIServer", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "CoreMetrics", package: "swift-metrics")], path: "Sources/Systems/MultiLoRA",
             swiftSettings: swiftSettings + cpuFlags),
         .testTarget(
             name: "MultiLoRATests",
-            dependencies: ["Support", "MultiLoRA", "Benchmarks", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport"], path: "Tests/Systems/MultiLoRATests",
+            dependencies: ["Support", "MultiLoRA", "Benchmarks", "InferenceEngine", "TransformerModels", "GGUF", "Tokenization", "Autograd", "NeuralNetworks", "Tensors", "TestSupport",
+                           "OpenAIAPI", "OpenAIServer", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/Systems/MultiLoRATests",
             swiftSettings: swiftSettings),
         // MARK: MAgIC
         // Systems layer: five games, metrics, PGM-aware agent; speaks only to `ChatModelClient`.

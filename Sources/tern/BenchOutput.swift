@@ -7,12 +7,11 @@ import Support
 import TransformerModels
 
 /// The options every benchmark shares: `--quick`, `--json`, `--out DIR`.
-struct BenchOutputOptions: ParsableArguments {
+struct BenchOutputOptions: ParsableArguments, ReportsJSON {
     @Flag(help: "A small version in about a minute (used by the tests).")
     var quick = false
 
-    @Flag(help: "Print the reproduction report as JSON instead of the table.")
-    var json = false
+    @OptionGroup var format: JSONOption
 
     @Option(help: "Also write the report to DIR/<system>/result.json (a full run: --out bench; with --quick, result-quick.json) and keep a full run's finished pieces in DIR/<system>/partial.")
     var out: String?

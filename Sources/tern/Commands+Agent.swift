@@ -67,7 +67,7 @@ func openChatModel(_ spec: ChatModelSpec, apiKey: String?, progress: Bool) async
 extension Tern {
     /// `tern agent "question"`: answers one question with LLMCompiler (or a baseline) and shows the
     /// plan DAG and the timeline of tasks running in parallel.
-    struct Agent: AsyncParsableCommand {
+    struct Agent: AsyncParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             abstract: "Answer a question with LLMCompiler (planner + Task Fetching Unit + joiner) or a baseline.",
             discussion: """
@@ -88,7 +88,7 @@ extension Tern {
         @Option(help: "Sentences returned by search.") var sentences = 3
         @Option(help: "A JSON file of external tools (name, description, parameters schema, command).") var tools: String?
         @Option(name: .customLong("plan-file"), help: "Replay this plan (forced decoding) instead of letting the model plan.") var planFile: String?
-        @Flag(help: "Print one JSON object instead of the DAG and timeline.") var json = false
+        @OptionGroup var format: JSONOption
 
         func validate() throws {
             guard ["llmcompiler", "react", "parallel"].contains(planner) else { throw ValidationError("--planner must be llmcompiler, react or parallel") }

@@ -46,7 +46,7 @@ enum BenchCatalog {
 
 extension Tern.Bench {
     /// `tern bench all`: one combined report from the committed results, or every quick bench.
-    struct All: AsyncParsableCommand {
+    struct All: AsyncParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             commandName: "all",
             abstract: "Render one report (Markdown, JSON, SVG) from bench/<system>/result.json, or run every quick bench with --quick.")
@@ -54,8 +54,7 @@ extension Tern.Bench {
         @Flag(help: "Run every built system's quick benchmark (each about a minute) instead of reading committed results; a system that fails is listed as missing.")
         var quick = false
 
-        @Flag(help: "Print the combined report as JSON instead of Markdown.")
-        var json = false
+        @OptionGroup var format: JSONOption
 
         @Option(help: "Folder holding <system>/result.json.")
         var results = "bench"

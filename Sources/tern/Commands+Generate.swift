@@ -7,23 +7,6 @@ import Kernels
 import Tokenization
 import TransformerModels
 
-/// `--model` and `--threads`, shared by every command that runs a model.
-struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
-    var model: String = ModelRegistry.defaultName
-
-    @Option(name: .shortAndLong, help: "Threads for matrix products.")
-    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-
-    @Option(name: .customLong("ctx-size"), help: "Context size (positions) of the KV cache.")
-    var contextSize: Int = 2048
-
-    func validate() throws {
-        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
-        guard contextSize >= 16 else { throw ValidationError("--ctx-size must be at least 16") }
-    }
-}
-
 /// Sampling and length options, shared by `generate` and `chat`.
 struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("max-tokens"), help: "Maximum tokens to generate.")
@@ -80,22 +63,6 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
-extension ModelOptions {
-    /// Resolves `--model` (fetching a registry model if needed) and loads it through the registry.
-    func load(progress: Bool) throws -> LoadedModel {
-        try loadModel(path: ModelStore().resolve(model, progress: progress), ModelLoadOptions(threads: threads, maxContext: contextSize))
-    }
-}
-
-/// Loads `path` through the registry; a bad file or model is a `CLIError` with the reason.
-func loadModel(path: String, _ options: ModelLoadOptions) throws -> LoadedModel {
-    do {
-        return try ArchitectureRegistry.load(path: path, options: options)
-    } catch let error as ModelError {
-        throw CLIError("\(error)")
-    }
-}
-
 /// llama.cpp-style timing lines on stderr.
 func printTimings(load: Double, _ t: GenerationTimings) {
     func line(_ label: String, _ ms: Double, _ n: Int, _ tps: Double) -> String {
@@ -109,7 +76,7 @@ func printTimings(load: Double, _ t: GenerationTimings) {
 
 extension Tern {
     /// `tern generate --prompt "..."`: one completion.
-    struct Generate: ParsableCommand {
+    struct Generate: ParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             abstract: "Generate a continuation of a prompt (raw text, or a chat turn with --chat).")
 
@@ -125,8 +92,7 @@ extension Tern {
         @Option(help: "System message (with --chat).")
         var system: String?
 
-        @Flag(help: "Print one JSON object (prompt_tokens, tokens, text, timings) instead of streaming text.")
-        var json = false
+        @OptionGroup var format: JSONOption
 
         func run() throws {
             let loaded = try modelOptions.load(progress: !json)

@@ -13,7 +13,7 @@ import TransformerModels
 
 extension Tern {
     /// `tern lora train`: a real LoRA adapter trained on the frozen base, then checked in the serving engine.
-    struct LoRATrain: AsyncParsableCommand {
+    struct LoRATrain: AsyncParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             commandName: "train",
             abstract: "Train a LoRA adapter that teaches the base model a fixed answer style, and check it in the serving engine.",
@@ -39,7 +39,7 @@ extension Tern {
         @Option(help: "Held-out questions to check in the engine.") var eval = 16
         @Option(help: "Seed.") var seed: UInt64 = 1
         @Option(name: .shortAndLong, help: "Threads for matrix products.") var threads = 2
-        @Flag(help: "Print the report as JSON.") var json = false
+        @OptionGroup var format: JSONOption
 
         func run() async throws {
             let names = ["q": LoRAAdapter.Target.q, "k": .k, "v": .v, "o": .o, "gate": .gate, "up": .up, "down": .down]

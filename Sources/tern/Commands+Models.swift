@@ -35,14 +35,13 @@ extension Tern {
     }
 
     /// `tern inspect FILE.gguf`: metadata and tensor table.
-    struct Inspect: ParsableCommand {
+    struct Inspect: ParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(abstract: "Print a GGUF file's metadata and tensor table.")
 
         @Argument(help: "A GGUF file, or a registered model name.")
         var file: String
 
-        @Flag(help: "One JSON object on stdout.")
-        var json = false
+        @OptionGroup var format: JSONOption
 
         @Option(help: "Show at most this many elements of long arrays (text output).")
         var arrayLimit = 8

@@ -17,7 +17,7 @@ extension Tern {
 extension Tern.PIM {
     /// `tern pim report`: per-layer crossbars, area, latency and energy of a network for plain
     /// convolution, quantization only, pruning and epitome + quantization.
-    struct Report: ParsableCommand {
+    struct Report: ParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             abstract: "Per-layer crossbar count, area, latency and energy: plain, quantized, pruned, epitome + quantized.",
             discussion: """
@@ -37,7 +37,7 @@ extension Tern.PIM {
         @Option(help: "Seed of the design search.") var seed: UInt64 = 1
         @Option(help: "Which variant's per-layer table to print (plain, quantized, pruned, epitome, epitome-searched).")
         var layers = "epitome"
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var format: JSONOption
 
         func run() throws {
             var hw = PIMConfiguration.mnsim2

@@ -2,12 +2,15 @@
 
 import ArgumentParser
 import BestEffortServing
+import BestEffortTraining
 import Foundation
 import GGUF
 import Hummingbird
 import InferenceEngine
 import Kernels
 import Logging
+import Metrics
+import MultiLoRA
 import Support
 import OpenAIServer
 import Tokenization
@@ -116,141 +119,59 @@ extension Tern {
             server.port = port
             server.apiKey = apiKey
             let state = ServerState()
+            MetricsSystem.bootstrap(state.metricsFactory)
             let router = buildRouter(state: state, configuration: server)
+            AdapterRoutes.register(on: router, state: state)
 
-            // Load the model while the server already answers /health with 503.
-            let options = modelOptions
-            var engineConfiguration = EngineConfiguration()
-            engineConfiguration.threads = options.threads
-            engineConfiguration.maxBatchTokens = maxBatchTokens
-            engineConfiguration.maxRunningSequences = maxRunning
-            engineConfiguration.maxWaitingRequests = maxWaiting
-            engineConfiguration.kvMemoryBytes = parseByteSize(kvMemory)!
-            engineConfiguration.contextSize = options.contextSize
-            engineConfiguration.prefixCaching = !noPrefixCache
-            engineConfiguration.prefetchAdapters = !noAdapterPrefetch
-            let engineConfig = engineConfiguration
-            let model = options.model
-            let loras = lora.map { l -> (String, String) in
-                let parts = l.split(separator: "=", maxSplits: 1)
-                return (String(parts[0]), String(parts[1]))
-            }
-            let adapterDirs = self.adapterDirs + self.loraDirs
-            let loraDirs = self.loraDirs
-            let adapterCacheBytes = parseByteSize(adapterCache)!
+            var engine = EngineConfiguration()
+            engine.threads = modelOptions.threads
+            engine.maxBatchTokens = maxBatchTokens
+            engine.maxRunningSequences = maxRunning
+            engine.maxWaitingRequests = maxWaiting
+            engine.kvMemoryBytes = parseByteSize(kvMemory)!
+            engine.contextSize = modelOptions.contextSize
+            engine.prefixCaching = !noPrefixCache
+            engine.prefetchAdapters = !noAdapterPrefetch
             let policy: any SchedulingPolicy = switch scheduler {
-            case "slora": SLoRAScheduler(order: .fcfs, slo: slo, clusterAdapters: clusterAdapters)
-            case "lcfs": SLoRAScheduler(order: .lcfs, slo: slo, clusterAdapters: clusterAdapters)
-            case "abort": SLoRAScheduler(order: .abort, slo: slo, clusterAdapters: clusterAdapters)
-            default: FCFSScheduler()
+            case "fcfs": FCFSScheduler()
+            default: SLoRAScheduler(order: scheduler == "slora" ? .fcfs : SLoRAScheduler.Order(rawValue: scheduler)!, slo: slo, clusterAdapters: clusterAdapters)
             }
             // The router's files are read before the model loads, so a bad one stops the server at once.
-            var routing: (policy: RouterPolicyFile?, fixed: String?, settings: SimulationSettings?, table: TierTable)? = nil
-            if let routerPolicy {
-                do {
-                    if routerPolicy.hasPrefix("static:") || ["greedy-deadline", "random"].contains(routerPolicy) {
-                        // Deadlines and the rest as `tern best-effort` derives them from the same table.
-                        var options = try BestEffortOptions.parse([])
-                        options.tierFile = routerTiers
-                        let setup = try options.setup()
-                        routing = (nil, routerPolicy, setup.settings, setup.table)
-                    } else if !FileManager.default.fileExists(atPath: routerPolicy) {
-                        throw CLIError("--router \(routerPolicy): no such policy file; give a policy from `tern best-effort train`, static:TIER, greedy-deadline or random (the oracle needs hindsight and runs only in the simulator)")
-                    } else {
-                        routing = (try RouterPolicyFile(contentsOf: routerPolicy), nil, nil, try TierTable(contentsOf: routerTiers))
-                    }
-                } catch let error as CLIError {
-                    throw error
-                } catch {
-                    throw CLIError("--router \(routerPolicy) / --router-tiers \(routerTiers): \(error)")
-                }
-            }
-            let routingFiles = routing
-            let loaded = Task.detached { () throws -> EngineClient in
+            let routing: LiveRouterPlan?
+            do { routing = try routerPolicy.map { try LiveRouterPlan(router: $0, tiers: routerTiers) } } catch { throw CLIError("--router \(error)") }
+            let adapters = (lora: lora.map { l in l.split(separator: "=", maxSplits: 1).map(String.init) }.map { ($0[0], $0[1]) },
+                            dirs: loraDirs, allowed: adapterDirs, cache: parseByteSize(adapterCache)!)
+            let model = modelOptions.model, engineConfig = engine
+            try await runServer(router: router, state: state, configuration: server, logger: logger, onListening: { port in
+                logger.info("listening on http://\(host):\(port)")
+                FileHandleStderr.write("tern: listening on http://\(host):\(port)\n")
+            }) {
                 let path = try ModelStore().resolve(model, progress: false)
-                let loadedModel = try loadModel(path: path, ModelLoadOptions(
+                let loaded = try loadModel(path: path, ModelLoadOptions(
                     threads: engineConfig.threads, maxBatchTokens: engineConfig.maxBatchTokens, maxContext: engineConfig.contextSize))
-                let llama = loadedModel.model
                 let name = ModelRegistry.entry(named: model)?.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
                 let aliases: Set<String> = [URL(fileURLWithPath: path).lastPathComponent, "tern"]
-                // LoRA adapters: preloaded ones now (a bad file stops the server with the reason).
                 var store: AdapterStore? = nil
-                if !loras.isEmpty || !adapterDirs.isEmpty {
-                    let s = AdapterStore(hyperparameters: llama.hyperparameters, architecture: llama.architecture,
-                                         allowedDirectories: adapterDirs, reservedNames: aliases.union([name]), hostBudgetBytes: adapterCacheBytes)
-                    for d in loraDirs {
-                        do {
-                            let n = try s.registerDirectory(d)
-                            logger.info("registered adapters on disk", metadata: ["directory": "\(d)", "adapters": "\(n)"])
-                        } catch {
-                            throw CLIError("--lora-dir \(d): \(error)")
-                        }
-                    }
-                    for (adapterName, adapterPath) in loras {
-                        do {
-                            try s.loadTrusted(name: adapterName, path: adapterPath)
-                        } catch {
-                            throw CLIError("--lora \(adapterName)=\(adapterPath): \(error)")
-                        }
-                    }
-                    store = s
-                }
-                var liveRouter: LiveRouter? = nil
-                if let routingFiles {
+                if !adapters.lora.isEmpty || !adapters.dirs.isEmpty || !adapters.allowed.isEmpty {
                     do {
-                        let layers = llama.hyperparameters.layers
-                        if let policy = routingFiles.policy {
-                            liveRouter = try LiveRouter(policy: policy, table: routingFiles.table.tiers.map(\.spec), modelLayers: layers)
-                        } else if let fixed = routingFiles.fixed, fixed.hasPrefix("static:") {
-                            liveRouter = try LiveRouter(staticTier: String(fixed.dropFirst("static:".count)), table: routingFiles.table.tiers.map(\.spec),
-                                                        settings: routingFiles.settings!, modelLayers: layers)
-                        } else {
-                            liveRouter = try LiveRouter(baseline: routingFiles.fixed!, table: routingFiles.table, settings: routingFiles.settings!,
-                                                        modelLayers: layers)
-                        }
+                        let s = try AdapterStore.serving(model: loaded.model, preload: adapters.lora, registerDirectories: adapters.dirs,
+                                                         allowedDirectories: adapters.allowed, reservedNames: aliases.union([name]),
+                                                         hostBudgetBytes: adapters.cache)
+                        store = s.store
+                        if !adapters.dirs.isEmpty { logger.info("registered adapters on disk", metadata: ["adapters": "\(s.onDisk)"]) }
                     } catch {
-                        throw CLIError("--router: \(error)")
+                        throw CLIError("--lora / --lora-dir: \(error)")
                     }
-                    logger.info("routing requests to tiers", metadata: ["tiers": "\(liveRouter!.tiers.map(\.name).joined(separator: ","))"])
                 }
-                let engine = EngineClient(model: llama, tokenizer: loadedModel.tokenizer, configuration: engineConfig, policy: policy, adapters: store)
-                engine.start()
-                state.service = ChatService(engine: engine, modelName: name, aliases: aliases,
-                                            template: loadedModel.chatTemplate, router: liveRouter)
-                state.ready.store(true, ordering: .relaxed)
+                let liveRouter: LiveRouter?
+                do { liveRouter = try routing?.makeRouter(modelLayers: loaded.model.hyperparameters.layers) } catch { throw CLIError("--router: \(error)") }
+                if let liveRouter { logger.info("routing requests to tiers", metadata: ["tiers": "\(liveRouter.tiers.map(\.name).joined(separator: ","))"]) }
+                let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineConfig, policy: policy, adapters: store)
                 let pages = engine.kvPages
-                logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",
-                                                      "context": "\(engine.contextSize)", "threads": "\(engineConfig.threads)"])
-                return engine
+                logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)",
+                                                      "page_size": "\(pages.pageSize)", "context": "\(engine.contextSize)", "threads": "\(engineConfig.threads)"])
+                return ChatService(engine: engine, modelName: name, aliases: aliases, template: loaded.chatTemplate, router: liveRouter)
             }
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname(host, port: port), serverName: "tern"),
-                onServerRunning: { channel in
-                    let actual = channel.localAddress?.port ?? port
-                    logger.info("listening on http://\(host):\(actual)")
-                    FileHandleStderr.write("tern: listening on http://\(host):\(actual)\n")
-                },
-                logger: logger)
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await app.runService() }
-                    group.addTask {
-                        do {
-                            _ = try await loaded.value
-                        } catch {
-                            FileHandleStderr.write("error: \(error)\n")
-                            throw error
-                        }
-                    }
-                    try await group.next()
-                    try await group.next()
-                }
-            } catch {
-                if let engine = try? await loaded.value { engine.shutdown() }
-                throw error
-            }
-            if let engine = try? await loaded.value { engine.shutdown() }
         }
     }
 }

@@ -11,7 +11,7 @@ import Tensors
 
 extension Tern {
     /// `tern train <model>`: trains a reference model on Fashion-MNIST with the training stack.
-    struct Train: ParsableCommand {
+    struct Train: ParsableCommand, ReportsJSON {
         static let configuration = CommandConfiguration(
             abstract: "Train a model on Fashion-MNIST (data from scripts/fetch-data.sh).",
             discussion: "Models: mlp (784-512-256-10), mnist-cnn (two conv stages + 128-unit head), split-ensemble (see docs/split-ensemble.md).")
@@ -29,7 +29,7 @@ extension Tern {
         @Option(help: "Use only the first N training images (0 = all).") var limit = 0
         @Option(help: "Fashion-MNIST directory (default $TERN_HOME/data/fashion-mnist).") var data: String?
         @Option(help: "Write the trained weights here as safetensors.") var save: String?
-        @Flag(help: "Print a JSON summary on stdout.") var json = false
+        @OptionGroup var format: JSONOption
         @OptionGroup(title: "Split-Ensemble (train split-ensemble only; the same knobs as `tern bench split-ensemble`)")
         var splitEnsemble: SplitEnsembleMethodOptions
 

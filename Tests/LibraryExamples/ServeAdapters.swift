@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import InferenceEngine
+import MultiLoRA
 import TransformerModels
 
 /// S-LoRA serving: many LoRA adapters over one base model in one continuous batch, each request

@@ -27,7 +27,7 @@ public final class EngineClient: Sendable {
     /// The configuration in force.
     public var configuration: EngineConfiguration { core.configuration }
     /// The LoRA adapters this engine serves, if any.
-    public let adapters: AdapterStore?
+    public let adapters: (any AdapterSource)?
     private let core: EngineCore
     private let nextID = Mutex<RequestID>(1)
 
@@ -35,7 +35,7 @@ public final class EngineClient: Sendable {
     ///
     /// - Parameter adapters: the LoRA adapters requests may name in ``GenerationRequest/adapter``.
     public init(model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration,
-                policy: any SchedulingPolicy = FCFSScheduler(), adapters: AdapterStore? = nil) {
+                policy: any SchedulingPolicy = FCFSScheduler(), adapters: (any AdapterSource)? = nil) {
         self.tokenizer = tokenizer
         self.adapters = adapters
         core = EngineCore(model: model, tokenizer: tokenizer, configuration: configuration, policy: policy, adapters: adapters)

@@ -26,7 +26,7 @@ final class EngineCore: @unchecked Sendable {
     let contextSize: Int
     let stats = Mutex(EngineStats())
     /// LoRA adapters requests may name (nil: base model only).
-    let adapters: AdapterStore?
+    let adapters: (any AdapterSource)?
 
     private struct Inbox {
         var submissions: [Sequence] = []
@@ -59,7 +59,7 @@ final class EngineCore: @unchecked Sendable {
     private var resident: [UInt64: ResidentAdapter] = [:]
 
     init(model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration, policy: any SchedulingPolicy,
-         adapters: AdapterStore? = nil) {
+         adapters: (any AdapterSource)? = nil) {
         self.model = model
         self.adapters = adapters
         self.tokenizer = tokenizer
@@ -518,6 +518,9 @@ final class EngineCore: @unchecked Sendable {
 
 /// Counters and latency samples the server exports as metrics (drained by the reader).
 public struct EngineStats: Sendable {
+    /// All zero: the counters of an engine that has not run yet.
+    public init() {}
+
     public var running = 0
     public var waiting = 0
     public var usedPages = 0

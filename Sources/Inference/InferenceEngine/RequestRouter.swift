@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import CoreMetrics
 public import Support
 
 /// Decides, per request, how the engine serves it: how many decoder layers run (early exit) and
@@ -16,8 +17,9 @@ public protocol RequestRouter: Sendable {
     func started(_ decision: RoutingDecision, count: Int)
     /// One sequence of a routed request ended; `completed` unless it failed or was cancelled.
     func finished(_ decision: RoutingDecision, completed: Bool)
-    /// The router's counters in the Prometheus text format (appended to `/metrics`).
-    func metricsText() -> String
+    /// Records the router's series through swift-metrics into `factory` (called before each
+    /// `/metrics` scrape; counters move by what changed since the previous call).
+    func recordMetrics(into factory: any MetricsFactory)
     /// The router's state for `/status`.
     func status() -> JSONValue
 }

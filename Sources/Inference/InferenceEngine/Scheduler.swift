@@ -99,14 +99,14 @@ public struct FCFSScheduler: SchedulingPolicy {
     public init() {}
 
     public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
-        var (out, budget, free, running) = scheduleRunning(input)
+        var (out, budget, free, running) = input.scheduleRunning()
         // Admit new work only when nobody had to be preempted: it would just be preempted next.
         guard out.preempted.isEmpty else { return out }
         var runningCount = running.count
         for w in input.waiting {
             guard runningCount < input.maxRunning else { break }
             // FCFS: never let a later request overtake one that does not fit yet.
-            guard admit(w, input, budget: &budget, free: &free, into: &out) else { break }
+            guard input.admit(w, budget: &budget, free: &free, into: &out) else { break }
             runningCount += 1
         }
         return out
@@ -116,60 +116,62 @@ public struct FCFSScheduler: SchedulingPolicy {
 extension SchedulerInput {
     /// Pages needed to hold `positions` positions.
     func pagesFor(_ positions: Int) -> Int { (positions + pageSize - 1) / pageSize }
-}
 
-/// The running stage every policy shares: running sequences are served first, in order, with the
-/// step's token budget; when pages run out, the lowest-priority running sequence is preempted
-/// (recompute), or the sequence itself when it is the last. Returns the partial decision, the
-/// budget and free pages left, and the sequences still running.
-func scheduleRunning(_ input: SchedulerInput) -> (SchedulerOutput, budget: Int, free: Int, running: [ScheduledSequenceState]) {
-    var out = SchedulerOutput()
-    var budget = input.tokenBudget
-    var free = input.availablePages
-    var running = input.running
-    var i = 0
-    while i < running.count && budget > 0 {
-        let s = running[i]
-        let n = min(s.target - s.computed, budget)
-        if n <= 0 {
-            i += 1
-            continue
-        }
-        let need = max(0, input.pagesFor(s.computed + n) - s.pages)
-        var selfPreempted = false
-        while need > free {
-            if let victim = running.last, victim.id != s.id {
-                running.removeLast()
-                free += victim.pages
-                out.preempted.append(victim.id)
-            } else {
-                running.remove(at: i)
-                free += s.pages
-                out.preempted.append(s.id)
-                selfPreempted = true
-                break
+    /// The running stage every policy shares: running sequences are served first, in order, with the
+    /// step's token budget; when pages run out, the lowest-priority running sequence is preempted
+    /// (recompute), or the sequence itself when it is the last. Returns the partial decision, the
+    /// budget and free pages left, and the sequences still running. Policies in other modules (S-LoRA's
+    /// schedulers) build on it.
+    public func scheduleRunning() -> (SchedulerOutput, budget: Int, free: Int, running: [ScheduledSequenceState]) {
+        let input = self
+        var out = SchedulerOutput()
+        var budget = input.tokenBudget
+        var free = input.availablePages
+        var running = input.running
+        var i = 0
+        while i < running.count && budget > 0 {
+            let s = running[i]
+            let n = min(s.target - s.computed, budget)
+            if n <= 0 {
+                i += 1
+                continue
             }
+            let need = max(0, input.pagesFor(s.computed + n) - s.pages)
+            var selfPreempted = false
+            while need > free {
+                if let victim = running.last, victim.id != s.id {
+                    running.removeLast()
+                    free += victim.pages
+                    out.preempted.append(victim.id)
+                } else {
+                    running.remove(at: i)
+                    free += s.pages
+                    out.preempted.append(s.id)
+                    selfPreempted = true
+                    break
+                }
+            }
+            if selfPreempted { continue }
+            free -= need
+            budget -= n
+            out.scheduled.append((s.id, n))
+            i += 1
         }
-        if selfPreempted { continue }
+        return (out, budget, free, running)
+    }
+
+    /// Admits waiting sequence `w` with its first chunk if the step's budget and free pages allow;
+    /// returns false (changing nothing) when they do not.
+    public func admit(_ w: ScheduledSequenceState, budget: inout Int, free: inout Int, into out: inout SchedulerOutput) -> Bool {
+        let input = self
+        guard budget > 0 else { return false }
+        let n = min(w.target - w.computed, budget)
+        let need = max(0, input.pagesFor(w.computed + n) - w.pages)
+        guard need <= free else { return false }
         free -= need
         budget -= n
-        out.scheduled.append((s.id, n))
-        i += 1
+        out.admitted.append(w.id)
+        out.scheduled.append((w.id, n))
+        return true
     }
-    return (out, budget, free, running)
-}
-
-/// Admits waiting sequence `w` with its first chunk if the step's budget and free pages allow;
-/// returns false (changing nothing) when they do not.
-func admit(_ w: ScheduledSequenceState, _ input: SchedulerInput, budget: inout Int, free: inout Int,
-           into out: inout SchedulerOutput) -> Bool {
-    guard budget > 0 else { return false }
-    let n = min(w.target - w.computed, budget)
-    let need = max(0, input.pagesFor(w.computed + n) - w.pages)
-    guard need <= free else { return false }
-    free -= need
-    budget -= n
-    out.admitted.append(w.id)
-    out.scheduled.append((w.id, n))
-    return true
 }

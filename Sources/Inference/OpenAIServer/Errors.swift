@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import HTTPTypes
+public import Hummingbird
 public import InferenceEngine
 
+/// An error a route may throw that has an HTTP meaning: ``ErrorMiddleware`` turns it into an
+/// OpenAI-style error body with the right status. Modules above the server (a system's own routes)
+/// conform their error types to it.
+public protocol APIErrorConvertible: Error {
+    /// The status, message, type, parameter and code the caller gets.
+    var apiError: APIError { get }
+}
+
 /// An error sent to one HTTP caller as an OpenAI-style body with the right status.
-public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct APIError: APIErrorConvertible, Sendable, Equatable, CustomStringConvertible {
     /// HTTP status.
     public var status: HTTPResponse.Status
     /// Human-readable message.
@@ -19,6 +28,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var retryAfter: Int?
 
     public var description: String { "\(status.code) \(type): \(message)" }
+    public var apiError: APIError { self }
 
     /// 400 naming a field.
     public static func badRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
@@ -54,5 +64,39 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         self.param = param
         self.code = code
         self.retryAfter = retryAfter
+    }
+}
+
+extension EngineError: APIErrorConvertible {
+    public var apiError: APIError { APIError(self) }
+}
+
+extension RoutingError: APIErrorConvertible {
+    /// A label the router cannot use is a 400 naming the field, a request shed under load a 503.
+    public var apiError: APIError {
+        switch self {
+        case .invalidLabel(let message, let parameter): .badRequest(message, param: parameter)
+        case .shed(let message):
+            APIError(status: .serviceUnavailable, message: message, type: "server_error", code: "dropped_by_router", retryAfter: 1)
+        }
+    }
+}
+
+/// The one place typed errors become HTTP responses: every route below it just throws. An
+/// ``APIErrorConvertible`` error gets its OpenAI-style body; anything else is a 500 that names it.
+public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any APIErrorConvertible {
+            return errorResponse(error.apiError)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own errors (for example an unknown route) keep their status and body.
+            throw error
+        } catch {
+            return errorResponse(APIError(status: .internalServerError, message: "\(error)", type: "server_error"))
+        }
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import CoreMetrics
 import Foundation
 public import InferenceEngine
 public import Support
@@ -34,25 +35,27 @@ extension LiveRouter: RequestRouter {
         finished(d, completed: completed)
     }
 
-    /// The counters in Prometheus text format (per tier, labelled `tier`).
-    public func metricsText() -> String {
-        let r = snapshot()
-        func escape(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
-        var out = ""
-        let series: [(String, String, String, (Snapshot.Tier) -> Int)] = [
-            ("tern_router_requests_total", "counter", "Sequences the router sent to each tier", { $0.routed }),
-            ("tern_router_in_flight", "gauge", "Sequences waiting or running per tier (the router's queue state)", { $0.inFlight }),
-            ("tern_router_finished_total", "counter", "Routed sequences that ended per tier", { $0.finished }),
-            ("tern_router_on_time_total", "counter", "Routed sequences that completed within their task's deadline", { $0.onTime }),
-        ]
-        for (name, type, help, value) in series {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for t in r.tiers { out += "\(name){tier=\"\(escape(t.name))\"} \(value(t))\n" }
+    /// The counters through swift-metrics (per tier, labelled `tier`). Counters move by what changed
+    /// since the previous call, so one router reports to one factory.
+    public func recordMetrics(into factory: any MetricsFactory) {
+        let now = snapshot()
+        let before = reported.withLock { last in
+            defer { last = now }
+            return last
         }
-        out += "# HELP tern_router_dropped_total Requests the router dropped\n# TYPE tern_router_dropped_total counter\ntern_router_dropped_total \(r.dropped)\n"
-        out += "# HELP tern_router_unlabeled_total Routed requests without metadata.task\n# TYPE tern_router_unlabeled_total counter\ntern_router_unlabeled_total \(r.unlabeled)\n"
-        out += "# HELP tern_router_arrival_rate Arrivals per second over the router's rate window\n# TYPE tern_router_arrival_rate gauge\ntern_router_arrival_rate \(r.arrivalRate)\n"
-        return out
+        func counter(_ name: String, _ tier: String? = nil, _ value: Int, _ previous: Int?) {
+            Counter(label: name, dimensions: tier.map { [("tier", $0)] } ?? [], factory: factory).increment(by: value - (previous ?? 0))
+        }
+        for (i, t) in now.tiers.enumerated() {
+            let p = before?.tiers[i]
+            counter("tern_router_requests_total", t.name, t.routed, p?.routed)
+            counter("tern_router_finished_total", t.name, t.finished, p?.finished)
+            counter("tern_router_on_time_total", t.name, t.onTime, p?.onTime)
+            Gauge(label: "tern_router_in_flight", dimensions: [("tier", t.name)], factory: factory).record(t.inFlight)
+        }
+        counter("tern_router_dropped_total", nil, now.dropped, before?.dropped)
+        counter("tern_router_unlabeled_total", nil, now.unlabeled, before?.unlabeled)
+        Gauge(label: "tern_router_arrival_rate", factory: factory).record(now.arrivalRate)
     }
 
     /// The snapshot as JSON (tiers with their counters, drops, unlabelled requests, arrival rate).

@@ -23,6 +23,8 @@ public final class LiveRouter: Sendable {
     let baseline: (name: String, model: ServingModel)?
     let clock: @Sendable () -> Double
     let state: Mutex<State>
+    /// The snapshot last recorded by `recordMetrics(into:)` (counters move by differences).
+    let reported = Mutex<Snapshot?>(nil)
 
     struct State {
         /// Arrival times within the rate window, oldest first.

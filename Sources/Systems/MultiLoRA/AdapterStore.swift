@@ -2,6 +2,7 @@
 
 import Foundation
 import GGUF
+public import InferenceEngine
 public import TransformerModels
 import Synchronization
 
@@ -37,7 +38,7 @@ public enum AdapterStoreError: Error, Equatable, Sendable, CustomStringConvertib
 /// and must lie inside one of them, so an HTTP client cannot make the server read arbitrary
 /// files. A malformed file is rejected here, with the reason, and never reaches the engine.
 /// Unloading removes the name; requests already running keep their reference until they finish.
-public final class AdapterStore: Sendable {
+public final class AdapterStore: AdapterSource {
     /// The base model's hyperparameters every adapter is checked against.
     public let hyperparameters: ModelHyperparameters
     /// The base model's architecture name.
@@ -50,6 +51,8 @@ public final class AdapterStore: Sendable {
     /// recently used ones beyond it are dropped from memory and read again on their next request.
     public let hostBudgetBytes: Int
     private let adapters = Mutex<[String: LoRAAdapter]>([:])
+    /// Disk loads already recorded as metrics (see `recordMetrics(into:)`).
+    let reportedDiskLoads = Mutex<Int>(0)
     /// Disk tier (S-LoRA's adapters on disk): name → validated path, read on demand.
     private let onDisk = Mutex<DiskTier>(DiskTier())
     private struct DiskTier {
@@ -246,5 +249,24 @@ public final class AdapterStore: Sendable {
     static func resolve(_ path: String) -> String {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         return URL(fileURLWithPath: absolute).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+}
+
+extension AdapterStore {
+    /// The store a server builds for `model`: every adapter in `registerDirectories` registered on
+    /// disk (read when first requested; at most `hostBudgetBytes` of them stay in memory), the
+    /// operator's `preload` adapters (name, path) read now, and run-time loading confined to
+    /// `allowedDirectories` plus the registered directories. A bad file stops here with the reason.
+    /// - Returns: the store, and how many adapters were registered on disk.
+    public static func serving(model: any LanguageModel, preload: [(name: String, path: String)] = [], registerDirectories: [String] = [],
+                               allowedDirectories: [String] = [], reservedNames: Set<String> = [], hostBudgetBytes: Int = .max)
+        throws(AdapterStoreError) -> (store: AdapterStore, onDisk: Int) {
+        let store = AdapterStore(hyperparameters: model.hyperparameters, architecture: model.architecture,
+                                 allowedDirectories: allowedDirectories + registerDirectories, reservedNames: reservedNames,
+                                 hostBudgetBytes: hostBudgetBytes)
+        var onDisk = 0
+        for d in registerDirectories { onDisk += try store.registerDirectory(d) }
+        for (name, path) in preload { try store.loadTrusted(name: name, path: path) }
+        return (store, onDisk)
     }
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import InferenceEngine
 import Synchronization
 
 /// S-LoRA's schedulers (its router, from LightLLM): admission by the unified-memory formula,
@@ -66,7 +67,7 @@ public final class SLoRAScheduler: SchedulingPolicy, @unchecked Sendable {
     }
 
     public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
-        var (out, budget, free, running) = scheduleRunning(input)
+        var (out, budget, free, running) = input.scheduleRunning()
         guard out.preempted.isEmpty else { return out }
 
         var queue = input.waiting
@@ -104,7 +105,7 @@ public final class SLoRAScheduler: SchedulingPolicy, @unchecked Sendable {
             // A new request holds its prompt and will need up to max_tokens more positions.
             let candidate = (sofar: w.target, left: w.remainingOutput, adapter: w.adapter, adapterPositions: w.adapterPositions)
             guard Self.fits(members + [candidate], capacity: capacity),
-                  admit(w, input, budget: &budget, free: &free, into: &out) else { break }
+                  input.admit(w, budget: &budget, free: &free, into: &out) else { break }
             members.append(candidate)
             runningCount += 1
         }
@@ -130,12 +131,12 @@ public struct StaticAdapterBatchScheduler: SchedulingPolicy {
     }
 
     public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
-        var (out, budget, free, running) = scheduleRunning(input)
+        var (out, budget, free, running) = input.scheduleRunning()
         guard running.isEmpty, out.preempted.isEmpty, let head = input.waiting.first else { return out }
         var admitted = 0
         for w in input.waiting where w.adapter == head.adapter {
             guard admitted < maxBatch, admitted < input.maxRunning,
-                  admit(w, input, budget: &budget, free: &free, into: &out) else { break }
+                  input.admit(w, budget: &budget, free: &free, into: &out) else { break }
             admitted += 1
         }
         return out
@@ -150,12 +151,12 @@ public struct SingleAdapterScheduler: SchedulingPolicy {
     public init() {}
 
     public func schedule(_ input: SchedulerInput) -> SchedulerOutput {
-        var (out, budget, free, running) = scheduleRunning(input)
+        var (out, budget, free, running) = input.scheduleRunning()
         guard out.preempted.isEmpty, !input.waiting.isEmpty else { return out }
         let current: UInt64? = running.isEmpty ? input.waiting[0].adapter : running[0].adapter
         var runningCount = running.count
         for w in input.waiting where w.adapter == current {
-            guard runningCount < input.maxRunning, admit(w, input, budget: &budget, free: &free, into: &out) else { break }
+            guard runningCount < input.maxRunning, input.admit(w, budget: &budget, free: &free, into: &out) else { break }
             runningCount += 1
         }
         return out

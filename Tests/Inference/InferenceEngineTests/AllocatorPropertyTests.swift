@@ -68,12 +68,10 @@ struct AllocatorPropertyTests {
           arguments: [(11, false), (12, false), (13, true), (14, true)] as [(UInt64, Bool)])
     func servingWorkload(seed: UInt64, separatePool: Bool) async throws {
         let (engine, _, _) = try tinyEngine(kvMemory: 1 << 20, maxBatch: 16, maxRunning: 6, adapters: { m in
-            let s = AdapterStore(hyperparameters: m.hyperparameters)
-            for i in 0..<6 {
-                try s.register(LoRAAdapter.synthetic(name: "l\(i)", hyperparameters: m.hyperparameters, rank: [2, 4, 8][i % 3],
-                                                     targets: i % 2 == 0 ? [.q, .v] : LoRAAdapter.Target.allCases, magnitude: 0.5, seed: UInt64(i)))
-            }
-            return s
+            FixedAdapters(try (0..<6).map { i in
+                try LoRAAdapter.synthetic(name: "l\(i)", hyperparameters: m.hyperparameters, rank: [2, 4, 8][i % 3],
+                                          targets: i % 2 == 0 ? [.q, .v] : LoRAAdapter.Target.allCases, magnitude: 0.5, seed: UInt64(i))
+            })
         }) { c in
             if separatePool { c.separateAdapterPoolBytes = c.kvMemoryBytes / 3 }
         }

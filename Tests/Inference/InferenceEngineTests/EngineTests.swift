@@ -8,57 +8,7 @@ import Testing
 import Tokenization
 import TransformerModels
 
-func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int = 32, maxRunning: Int = 16, maxWaiting: Int = 64,
-                prefix: Bool = true, start: Bool = true, adapters: ((any LanguageModel) throws -> AdapterStore)? = nil,
-                policy: any SchedulingPolicy = FCFSScheduler(),
-                configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> (EngineClient, any LanguageModel, Tokenizer) {
-    let loaded = try ArchitectureRegistry.load(file: GGUFFile(bytes: TinyModels.llama()),
-                                               options: ModelLoadOptions(threads: 1, maxBatchTokens: maxBatch, maxContext: 256))
-    let model = loaded.model, tokenizer = loaded.tokenizer
-    var c = EngineConfiguration()
-    c.kvMemoryBytes = kvMemory
-    c.pageSize = pageSize
-    c.maxBatchTokens = maxBatch
-    c.maxRunningSequences = maxRunning
-    c.maxWaitingRequests = maxWaiting
-    c.contextSize = 256
-    c.prefixCaching = prefix
-    configure(&c)
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, policy: policy, adapters: try adapters?(model))
-    if start { engine.start() }
-    return (engine, model, tokenizer)
-}
 
-struct Outcome {
-    var tokens: [Int] = []
-    var text = ""
-    var finish: FinishReason?
-    var cached = 0
-}
-
-func run(_ engine: EngineClient, _ r: GenerationRequest) async throws -> Outcome {
-    var o = Outcome()
-    for try await e in try engine.submit(r) {
-        switch e {
-        case .started(_, let cached): o.cached = cached
-        case .token(let id, let text, _):
-            if id >= 0 { o.tokens.append(id) }
-            o.text += text
-        case .finished(let reason, _, _): o.finish = reason
-        }
-    }
-    return o
-}
-
-/// Reference: one sequence at a time through the plain generator.
-func reference(_ model: any LanguageModel, _ tokenizer: Tokenizer, prompt: [Int], maxTokens: Int) throws -> [Int] {
-    let g = TextGenerator(model: model, tokenizer: tokenizer, contextSize: 256)
-    return try g.generate(prompt: prompt, options: GenerationOptions(maxTokens: maxTokens, sampling: .greedy, ignoreEndOfGeneration: true)).tokens
-}
-
-func prompts(_ n: Int, length: Int = 9) -> [[Int]] {
-    (0..<n).map { i in (0..<(length + i % 5)).map { (7 * $0 + 13 * i) % 250 + 3 } }
-}
 
 /// Reference for early exit: greedy decoding through `forward(layerLimit:)`, one sequence, private cache.
 func referenceEarlyExit(_ model: any LanguageModel, prompt: [Int], maxTokens: Int, depth: Int) throws -> [Int] {
@@ -83,11 +33,11 @@ struct EngineTests {
         let ps = prompts(6, length: 10)
         // Depths 1 (early exit), 2 (= full, normalised to the base model) and nil alternate in one batch.
         let depths: [Int?] = [1, nil, 1, 2, nil, 1]
-        let results = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+        let results = try await withThrowingTaskGroup(of: (Int, RequestOutcome).self) { group in
             for (i, p) in ps.enumerated() {
                 group.addTask { (i, try await run(engine, GenerationRequest(prompt: p, maxTokens: 8, ignoreEndOfGeneration: true, layerLimit: depths[i]))) }
             }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            var out = [RequestOutcome](repeating: RequestOutcome(), count: ps.count)
             for try await (i, o) in group { out[i] = o }
             return out
         }
@@ -119,11 +69,11 @@ struct EngineTests {
         let (engine, model, tokenizer) = try tinyEngine()
         defer { engine.shutdown() }
         let ps = prompts(12)
-        let results = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+        let results = try await withThrowingTaskGroup(of: (Int, RequestOutcome).self) { group in
             for (i, p) in ps.enumerated() {
                 group.addTask { (i, try await run(engine, GenerationRequest(prompt: p, maxTokens: 10, ignoreEndOfGeneration: true))) }
             }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            var out = [RequestOutcome](repeating: RequestOutcome(), count: ps.count)
             for try await (i, o) in group { out[i] = o }
             return out
         }
@@ -147,9 +97,9 @@ struct EngineTests {
         // Queue all three before the engine starts, so they are admitted together and must collide.
         let streams = try ps.map { try engine.submit(GenerationRequest(prompt: $0, maxTokens: 24, ignoreEndOfGeneration: true)) }
         engine.start()
-        var results: [Outcome] = []
+        var results: [RequestOutcome] = []
         for stream in streams {
-            var o = Outcome()
+            var o = RequestOutcome()
             for try await e in stream {
                 if case .token(let id, _, _) = e, id >= 0 { o.tokens.append(id) }
             }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import CoreMetrics
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -7,6 +8,7 @@ import InferenceEngine
 import OpenAIAPI
 import Support
 import Synchronization
+import TestSupport
 import Testing
 
 /// A fake router (the real one, `LiveRouter`, is tested in BestEffortServingTests and by
@@ -34,7 +36,9 @@ final class LabelRouter: RequestRouter {
         }
     }
 
-    func metricsText() -> String { "fake_router_requests_total \(counts.withLock { $0.started })\n" }
+    func recordMetrics(into factory: any MetricsFactory) {
+        Gauge(label: "fake_router_requests_started", factory: factory).record(counts.withLock { $0.started })
+    }
     func status() -> JSONValue { .object(["kind": .string("fake")]) }
 }
 
@@ -64,7 +68,7 @@ struct RequestRouterTests {
                 #expect(r.status == .badRequest && String(buffer: r.body).contains("metadata.mode"))
             }
             try await client.execute(uri: "/metrics", method: .get) { r in
-                #expect(String(buffer: r.body).contains("fake_router_requests_total 2"))
+                #expect(String(buffer: r.body).contains("fake_router_requests_started 2"))
             }
             try await client.execute(uri: "/status", method: .get) { r in
                 #expect(String(buffer: r.body).contains(#""kind":"fake""#))

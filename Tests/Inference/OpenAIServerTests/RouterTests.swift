@@ -13,46 +13,6 @@ import Testing
 import Tokenization
 import TransformerModels
 
-/// A server over a tiny random-weight model.
-func tinyServer(maxWaiting: Int = 64, apiKey: String? = nil, maxBody: Int = 1 << 20, ready: Bool = true, context: Int = 1024,
-                adapters: ((any LanguageModel) throws -> AdapterStore)? = nil, router: (any RequestRouter)? = nil) throws -> (Application<RouterResponder<BasicRequestContext>>, EngineClient) {
-    let loaded = try ArchitectureRegistry.load(file: GGUFFile(bytes: TinyModels.llama()),
-                                               options: ModelLoadOptions(threads: 1, maxBatchTokens: 256, maxContext: context))
-    let model = loaded.model, tokenizer = loaded.tokenizer
-    var c = EngineConfiguration()
-    c.kvMemoryBytes = 4 << 20
-    c.pageSize = 8
-    c.contextSize = context
-    c.maxBatchTokens = 256
-    c.maxWaitingRequests = maxWaiting
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, adapters: try adapters?(model))
-    engine.start()
-    let state = ServerState()
-    if ready {
-        state.service = ChatService(engine: engine, modelName: "tiny", template: loaded.chatTemplate,
-                                    router: router)
-        state.ready.store(true, ordering: .relaxed)
-    }
-    var sc = ServerConfiguration()
-    sc.apiKey = apiKey
-    sc.maxBodyBytes = maxBody
-    return (Application(router: buildRouter(state: state, configuration: sc)), engine)
-}
-
-func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
-let jsonHeaders: HTTPFields = [.contentType: "application/json"]
-
-func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
-    try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-}
-
-/// Parses an SSE body into its `data:` payloads.
-func events(_ buffer: ByteBuffer) -> [String] {
-    String(buffer: buffer).components(separatedBy: "\n\n").compactMap { block in
-        block.hasPrefix("data: ") ? String(block.dropFirst(6)) : nil
-    }
-}
-
 @Suite("OpenAI server routes on a tiny model")
 struct RouterTests {
     @Test("health, models, metrics, status and the web page")

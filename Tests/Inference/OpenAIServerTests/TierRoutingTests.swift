@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import OpenAIAPI
+import TestSupport
 import Testing
 
 /// A hand-built policy over the tiny model's two layers: `compare` → tier A (1 layer),

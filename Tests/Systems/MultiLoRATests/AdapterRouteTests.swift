@@ -4,8 +4,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import InferenceEngine
+import MultiLoRA
 import OpenAIAPI
 import OpenAIServer
+import TestSupport
 import Testing
 import TransformerModels
 
@@ -23,7 +25,7 @@ struct AdapterRouteTests {
             try s.register(LoRAAdapter.synthetic(name: "style", hyperparameters: model.hyperparameters, rank: 8,
                                                  targets: LoRAAdapter.Target.allCases, magnitude: 1, seed: 1))
             return s
-        })
+        }, routes: AdapterRoutes.register)
         defer { engine.shutdown() }
         try LoRAAdapter.synthetic(name: "new", hyperparameters: hp!, rank: 2, seed: 2).ggufWriter(architecture: "llama").write(to: dir + "/new.gguf")
         try await app.test(.router) { client in

@@ -4,6 +4,7 @@ import Support
 import Foundation
 import GGUF
 import InferenceEngine
+import MultiLoRA
 import TestSupport
 import Tokenization
 import Testing
@@ -23,15 +24,15 @@ func referenceWithAdapter(_ model: any LanguageModel, _ adapter: LoRAAdapter?, p
 }
 
 /// Runs one greedy request per prompt (with the matching adapter) concurrently; outcomes in prompt order.
-func runConcurrently(_ engine: EngineClient, prompts ps: [[Int]], adapters names: [String?], maxTokens: Int) async throws -> [Outcome] {
-    try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+func runConcurrently(_ engine: EngineClient, prompts ps: [[Int]], adapters names: [String?], maxTokens: Int) async throws -> [RequestOutcome] {
+    try await withThrowingTaskGroup(of: (Int, RequestOutcome).self) { group in
         for i in 0..<ps.count {
             var r = GenerationRequest(prompt: ps[i], maxTokens: maxTokens)
             r.ignoreEndOfGeneration = true
             r.adapter = names[i]
             group.addTask { (i, try await run(engine, r)) }
         }
-        var out = [Outcome](repeating: Outcome(), count: ps.count)
+        var out = [RequestOutcome](repeating: RequestOutcome(), count: ps.count)
         for try await (i, o) in group { out[i] = o }
         return out
     }
@@ -116,7 +117,7 @@ struct AdapterEngineTests {
         })
         engine.start()
         defer { engine.shutdown() }
-        let store = try #require(engine.adapters)
+        let store = try #require(engine.adapters as? AdapterStore)
         #expect(store.names == ["d0", "d1", "d2", "d3", "d4"] && store.diskStats.loads == 0 && store.contains("d3"))
         // Requests read adapters from disk; outputs equal the adapter's reference.
         let ps = prompts(3)

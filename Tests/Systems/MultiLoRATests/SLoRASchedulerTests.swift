@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import InferenceEngine
+import MultiLoRA
+import TestSupport
 import Testing
 import TransformerModels
 
@@ -84,13 +86,13 @@ struct SLoRASchedulerTests {
         let (engine, model, tokenizer) = try tinyEngine(kvMemory: 1 << 20, policy: SLoRAScheduler(order: .fcfs))
         defer { engine.shutdown() }
         let ps = prompts(6)
-        let outs = try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
+        let outs = try await withThrowingTaskGroup(of: (Int, RequestOutcome).self) { group in
             for (i, p) in ps.enumerated() {
                 var r = GenerationRequest(prompt: p, maxTokens: 12)
                 r.ignoreEndOfGeneration = true
                 group.addTask { (i, try await run(engine, r)) }
             }
-            var out = [Outcome](repeating: Outcome(), count: ps.count)
+            var out = [RequestOutcome](repeating: RequestOutcome(), count: ps.count)
             for try await (i, o) in group { out[i] = o }
             return out
         }

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+
+import ArgumentParser
+import Foundation
+import TransformerModels
+
+/// `--model` and `--threads`, shared by every command that runs a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
+    var model: String = ModelRegistry.defaultName
+
+    @Option(name: .shortAndLong, help: "Threads for matrix products.")
+    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+
+    @Option(name: .customLong("ctx-size"), help: "Context size (positions) of the KV cache.")
+    var contextSize: Int = 2048
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        guard contextSize >= 16 else { throw ValidationError("--ctx-size must be at least 16") }
+    }
+}
+
+extension ModelOptions {
+    /// Resolves `--model` (fetching a registry model if needed) and loads it through the registry.
+    func load(progress: Bool) throws -> LoadedModel {
+        try loadModel(path: ModelStore().resolve(model, progress: progress), ModelLoadOptions(threads: threads, maxContext: contextSize))
+    }
+}
+
+/// Loads `path` through the registry; a bad file or model is a `CLIError` with the reason.
+func loadModel(path: String, _ options: ModelLoadOptions) throws -> LoadedModel {
+    do {
+        return try ArchitectureRegistry.load(path: path, options: options)
+    } catch let error as ModelError {
+        throw CLIError("\(error)")
+    }
+}
+
+/// `--json`: one JSON object on stdout instead of the human-readable report. Every command that
+/// reports takes it through `@OptionGroup var format: JSONOption` and reads `json` (``ReportsJSON``).
+struct JSONOption: ParsableArguments {
+    @Flag(help: "Print one JSON object on stdout instead of the human-readable report (progress and logs stay on stderr).")
+    var json = false
+}
+
+/// A command with `--json`.
+protocol ReportsJSON {
+    var format: JSONOption { get }
+}
+
+extension ReportsJSON {
+    /// Whether `--json` was given.
+    var json: Bool { format.json }
+}
