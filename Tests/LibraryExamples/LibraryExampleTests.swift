@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Datasets
 import Foundation
 import GGUF
 import Hummingbird
 import HummingbirdTesting
+import MultiLoRA
+import Support
+import Tensors
 import TestSupport
 import Testing
 import TransformerModels
@@ -13,7 +17,8 @@ import TransformerModels
 @Suite("docs/library.md examples")
 struct LibraryExampleTests {
     static let examples = ["GenerateText.swift", "Embeddings.swift", "StreamFromEngine.swift", "OpenAIServer.swift",
-                           "ServeAdapters.swift", "TrainClassifier.swift", "AgentCompiler.swift", "PIMCost.swift"]
+                           "ServeAdapters.swift", "TrainLoRA.swift", "BestEffortRouting.swift", "MultiAgentGame.swift",
+                           "SplitEnsembleTree.swift", "TrainClassifier.swift", "AgentCompiler.swift", "PIMCost.swift"]
 
     @Test("each example on the page is its file here, word for word")
     func docsMatch() throws {
@@ -65,6 +70,30 @@ struct LibraryExampleTests {
         }
         let texts = try await serveTwoAdapters(modelPath: path, adapterA: dir + "/a.gguf", adapterB: dir + "/b.gguf")
         #expect(texts.count == 2 && texts[0] != texts[1])
+    }
+
+    @Test("LoRA training lowers the loss and writes an adapter the store reads")
+    func loraTraining() throws {
+        let path = Fixtures.requireDefaultModel()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tern-library-lora-\(UInt32.random(in: 0...UInt32.max)).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let loss = try trainStyleAdapter(modelPath: path, steps: 3, to: out)
+        #expect(loss.after < loss.before, "\(loss)")
+        let model = try ArchitectureRegistry.load(path: path).model
+        let store = AdapterStore(hyperparameters: model.hyperparameters)
+        #expect(try store.loadTrusted(name: "pirate", path: out).maxRank == 8)
+    }
+
+    @Test("best-effort routing, a MAgIC game and a Split-Ensemble tree")
+    func systems() async throws {
+        let routed = try availabilityUnderOverload(tierTable: Fixtures.repositoryRoot + "/bench/best-effort/tiers.json")
+        #expect(routed.greedyDeadline > routed.staticBest, "\(routed)")
+        let game = try await prisonersDilemma()
+        #expect(game.scenario == .prisoner && !game.messages.isEmpty)
+        var g = SeededRandom(seed: 2)
+        let data = ImageDataset(images: Tensor.uniform([32, 1, 28, 28], generator: &g), labels: (0..<32).map { Int32($0 % 4) }, classes: 4)
+        let tree = try splitIntoSubtasks(data)
+        #expect(tree.flops <= tree.budget && !tree.tree.isEmpty)
     }
 
     @Test("training and the crossbar cost model")
