@@ -53,3 +53,16 @@ public func events(_ buffer: ByteBuffer) -> [String] {
     }
 }
 
+
+/// SmolLM2-135M behind the in-process `ChatService` (the client `tern agent`, `tern arena` and the
+/// chat benchmarks use by default): 4096 positions, 128 MiB of KV, two threads.
+public func smolLM2Service() throws -> (ChatService, EngineClient) {
+    let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(),
+                                               options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
+    var c = EngineConfiguration()
+    c.contextSize = 4096
+    c.kvMemoryBytes = 128 << 20
+    let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c)
+    engine.start()
+    return (ChatService(engine: engine, modelName: "smollm2", template: loaded.chatTemplate), engine)
+}

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import MultiLoRA
 import Support
 import TransformerModels
 
@@ -51,14 +52,7 @@ extension Tern.LoRA {
             guard count >= 1 && count <= 100_000 else { throw ValidationError("--count must be 1...100000") }
             let rankList = ranks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !rankList.isEmpty, rankList.allSatisfy({ $0 >= 1 && $0 <= 256 }) else { throw ValidationError("--ranks: integers in 1...256") }
-            let names = ["q": LoRAAdapter.Target.q, "k": .k, "v": .v, "o": .o, "gate": .gate, "up": .up, "down": .down]
-            var list: [LoRAAdapter.Target] = []
-            for t in targets.split(separator: ",") {
-                guard let target = names[t.trimmingCharacters(in: .whitespaces)] else {
-                    throw ValidationError("--targets: unknown projection '\(t)' (use q,k,v,o,gate,up,down)")
-                }
-                list.append(target)
-            }
+            let list = try parseTargets(targets)
             let path = try ModelStore().resolve(model, progress: false)
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }

@@ -42,84 +42,27 @@ extension Tern {
         @OptionGroup var format: JSONOption
 
         func run() async throws {
-            let names = ["q": LoRAAdapter.Target.q, "k": .k, "v": .v, "o": .o, "gate": .gate, "up": .up, "down": .down]
-            let list = try targets.split(separator: ",").map { t -> LoRAAdapter.Target in
-                guard let x = names[t.trimmingCharacters(in: .whitespaces)] else { throw ValidationError("--targets: unknown projection '\(t)'") }
-                return x
-            }
             guard steps >= 1, batch >= 1, examples >= 1, (1...256).contains(rank), eval >= 1 else {
                 throw ValidationError("--steps, --batch, --examples, --eval must be >= 1 and --rank 1...256")
             }
+            var run = StyleAdapterRun()
+            run.name = name
+            run.opening = opening
+            run.examples = examples
+            run.heldOutQuestions = eval
+            run.training.rank = rank
+            run.training.alpha = alpha
+            run.training.targets = try parseTargets(targets)
+            run.training.steps = steps
+            run.training.batchSize = batch
+            run.training.learningRate = learningRate
+            run.training.seed = seed
             let path = try ModelStore().resolve(model, progress: true)
             let file: GGUFFile
             do { file = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
-            // One pool for training (tensor kernels split on it) and for the serving check.
-            let pool = ThreadPool(threads: threads)
             FileHandleStderr.write("loading \(URL(fileURLWithPath: path).lastPathComponent) as f32 for training…\n")
-            let twin = try TrainableLlama(file: file)
-            // The serving side (tokenizer, template, the engine that checks the adapter) over the same file.
-            let loaded = try ArchitectureRegistry.load(file: file, path: path, options: ModelLoadOptions(pool: pool, maxContext: 2048))
-            let tokenizer = loaded.tokenizer, template = loaded.chatTemplate
-            var settings = LoRAStyleTrainer.Settings()
-            settings.rank = rank
-            settings.alpha = alpha
-            settings.targets = list
-            settings.steps = steps
-            settings.batchSize = batch
-            settings.learningRate = learningRate
-            settings.seed = seed
-            let trainer = LoRAStyleTrainer(model: twin, tokenizer: tokenizer, template: template, settings: settings)
-            let task = AnswerStyleTask(opening: opening)
-            let train = task.examples(count: examples, heldOut: false, seed: seed)
-            let heldOut = task.examples(count: eval, heldOut: true, seed: seed &+ 1_000)
-            let progress = ProgressReporter(label: "train", logInterval: 5)
-            var losses: [Float] = []
-            var seconds = 0.0
-            let (lossBefore, lossAfter) = pool.withCurrent {
-                let before = trainer.step(Array(heldOut.prefix(8)), train: false)
-                trainer.train(train) { step, loss, elapsed in
-                    losses.append(loss)
-                    seconds = elapsed
-                    progress.update(String(format: "step %d/%d | loss %.3f | %.2f s/step", step, steps, loss, elapsed / Double(step)), force: step == steps)
-                }
-                progress.finish()
-                return (before, trainer.step(Array(heldOut.prefix(8)), train: false))
-            }
-            let adapter = trainer.lora.adapter(name: name)
-            let arch = file.string("general.architecture") ?? "llama"
-            do { try adapter.ggufWriter(architecture: arch).write(to: output) } catch { throw CLIError("\(output): \(error)") }
-
-            // The check: the serving engine, base model and the adapter just written (read back from disk).
-            let llama = loaded.model
-            let store = AdapterStore(hyperparameters: llama.hyperparameters, architecture: arch)
-            do { _ = try store.loadTrusted(name: name, path: output) } catch { throw CLIError("reading back \(output): \(error)") }
-            let engine = EngineClient(model: llama, tokenizer: tokenizer, configuration: EngineConfiguration(), adapters: store)
-            engine.start()
-            defer { engine.shutdown() }
-            func replies(_ adapter: String?) async throws -> [String] {
-                let streams = try heldOut.map { e in
-                    try engine.submit(GenerationRequest(prompt: trainer.encode(e).prompt, maxTokens: 24, adapter: adapter))
-                }
-                var out: [String] = []
-                for s in streams {
-                    var text = ""
-                    for try await ev in s { if case .token(_, let t, _) = ev { text += t } }
-                    out.append(text)
-                }
-                return out
-            }
-            let base = try await replies(nil), tuned = try await replies(name)
-            let hits = { (r: [String]) in r.filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix(opening) }.count }
-            struct Report: Encodable {
-                var output: String, steps: Int, seconds_per_step: Double, loss_first_step: Float, loss_last_step: Float
-                var heldout_loss_before: Float, heldout_loss_after: Float
-                var heldout_questions: Int, base_replies_with_opening: Int, adapter_replies_with_opening: Int
-                var samples: [[String: String]]
-            }
-            let report = Report(output: output, steps: steps, seconds_per_step: seconds / Double(steps), loss_first_step: losses.first!,
-                                loss_last_step: losses.last!, heldout_loss_before: lossBefore, heldout_loss_after: lossAfter,
-                                heldout_questions: heldOut.count, base_replies_with_opening: hits(base), adapter_replies_with_opening: hits(tuned),
-                                samples: (0..<min(3, heldOut.count)).map { ["question": heldOut[$0].question, "base": base[$0], "adapter": tuned[$0]] })
+            // One pool for training (tensor kernels split on it) and for the serving check.
+            let report = try await run.run(file: file, path: path, output: output, pool: ThreadPool(threads: threads))
             if json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -127,8 +70,8 @@ extension Tern {
                 return
             }
             print(String(format: "trained %@ (rank %d on %@, %d steps, %.1f s/step): reply loss %.3f → %.3f on held-out questions",
-                         output, rank, targets, steps, report.seconds_per_step, lossBefore, lossAfter))
-            print("held-out replies opening with \"\(opening)\": base \(hits(base))/\(heldOut.count), adapter \(hits(tuned))/\(heldOut.count)")
+                         output, rank, targets, steps, report.seconds_per_step, report.heldout_loss_before, report.heldout_loss_after))
+            print("held-out replies opening with \"\(opening)\": base \(report.base_replies_with_opening)/\(eval), adapter \(report.adapter_replies_with_opening)/\(eval)")
             for s in report.samples { print("  Q: \(s["question"]!)\n     base:    \(s["base"]!)\n     adapter: \(s["adapter"]!)") }
         }
     }

@@ -53,3 +53,13 @@ extension ReportsJSON {
     /// Whether `--json` was given.
     var json: Bool { format.json }
 }
+
+/// `--targets q,k,v,o`: LoRA projections by short name (q, k, v, o, gate, up, down).
+func parseTargets(_ text: String) throws -> [LoRAAdapter.Target] {
+    try text.split(separator: ",").map { t in
+        guard let target = LoRAAdapter.Target(shortName: t.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("--targets: unknown projection '\(t)' (use q,k,v,o,gate,up,down)")
+        }
+        return target
+    }
+}

@@ -92,6 +92,23 @@ public struct BenchContext: Sendable {
 }
 
 /// Which chat model a benchmark talks to.
+/// The settings of a benchmark that chats with a model carry the five fields a ``ChatModelSpec`` is
+/// made of, under the same keys (`model`, `base_url`, `threads`, `ctx_size`, `prefix_cache`).
+public protocol ChatModelSettings {
+    var model: String { get }
+    var baseURL: String { get }
+    var threads: Int { get }
+    var ctxSize: Int { get }
+    var prefixCache: Bool { get }
+}
+
+extension ChatModelSettings {
+    /// The chat model these settings name.
+    public var chatModelSpec: ChatModelSpec {
+        ChatModelSpec(model: model, baseURL: baseURL, threads: threads, contextSize: ctxSize, prefixCache: prefixCache)
+    }
+}
+
 public struct ChatModelSpec: Sendable, Equatable {
     /// A registered model name or GGUF path (in process), or the model id at `baseURL`.
     public var model: String

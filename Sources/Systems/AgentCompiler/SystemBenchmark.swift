@@ -9,7 +9,7 @@ import Support
 /// method x mode) is one resumable piece.
 public enum CompilerSystemBenchmark: SystemBenchmark {
     /// Every knob of a run.
-    public struct Settings: Codable, Sendable, Equatable {
+    public struct Settings: Codable, Sendable, Equatable, ChatModelSettings {
         public var model = "smollm2-135m"
         public var baseURL = ""
         public var threads = 2
@@ -59,8 +59,7 @@ public enum CompilerSystemBenchmark: SystemBenchmark {
         let dictionary = try FoldocDictionary(directory: s.foldoc)
         let all = s.questionsFile.isEmpty ? QuestionSets.generate(dictionary, count: max(s.questions, 1), seed: s.questionSeed)
             : try QuestionSets.load(path: s.questionsFile)
-        let chat = try await context.openChatModel(ChatModelSpec(model: s.model, baseURL: s.baseURL, threads: s.threads, contextSize: s.ctxSize,
-                                                                 prefixCache: s.prefixCache))
+        let chat = try await context.openChatModel(s.chatModelSpec)
         defer { chat.shutdown() }
         var settings = CompilerBenchmark.Settings(model: chat.model)
         settings.sets = s.sets

@@ -80,15 +80,7 @@ public enum ChoiceTask: Int, CaseIterable, Sendable, Codable {
     static let subjects = ["movie", "meal", "hotel", "concert", "book", "service", "game", "trip", "class", "phone"]
     static let positiveWords = ["wonderful", "excellent", "delightful", "great", "fantastic", "pleasant", "superb", "enjoyable"]
     static let negativeWords = ["terrible", "awful", "boring", "disappointing", "horrible", "dreadful", "poor", "unpleasant"]
-    static let capitals: [(String, String)] = [
-        ("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"), ("Japan", "Tokyo"),
-        ("China", "Beijing"), ("Russia", "Moscow"), ("Egypt", "Cairo"), ("Canada", "Ottawa"), ("Australia", "Canberra"),
-        ("Brazil", "Brasilia"), ("Argentina", "Buenos Aires"), ("Mexico", "Mexico City"), ("India", "New Delhi"),
-        ("Greece", "Athens"), ("Portugal", "Lisbon"), ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Finland", "Helsinki"),
-        ("Poland", "Warsaw"), ("Austria", "Vienna"), ("Ireland", "Dublin"), ("Kenya", "Nairobi"), ("Peru", "Lima"),
-        ("Chile", "Santiago"), ("Turkey", "Ankara"), ("Thailand", "Bangkok"), ("Vietnam", "Hanoi"), ("Cuba", "Havana"),
-        ("Hungary", "Budapest"),
-    ]
+    static let capitals = Gazetteer.capitals
     static let nouns = ["garden", "window", "pencil", "river", "basket", "candle", "mirror", "ladder", "violin", "rocket",
                         "blanket", "tunnel", "carpet", "helmet", "lantern", "anchor", "button", "feather", "harbor", "jacket"]
 }

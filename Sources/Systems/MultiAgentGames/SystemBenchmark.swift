@@ -39,7 +39,7 @@ public func gameOutcomeSummary(_ r: GameRecord) -> String {
 /// piece (its game records).
 public enum MagicSystemBenchmark: SystemBenchmark {
     /// Every knob of a run.
-    public struct Settings: Codable, Sendable, Equatable {
+    public struct Settings: Codable, Sendable, Equatable, ChatModelSettings {
         public var model = "smollm2-135m"
         public var baseURL = ""
         public var threads = 2
@@ -124,8 +124,7 @@ public enum MagicSystemBenchmark: SystemBenchmark {
         } else {
             let needsModel = agents != ["random"]
             let chat = needsModel
-                ? try await context.openChatModel(ChatModelSpec(model: s.model, baseURL: s.baseURL, threads: s.threads, contextSize: s.ctxSize,
-                                                                prefixCache: s.prefixCache))
+                ? try await context.openChatModel(s.chatModelSpec)
                 : BenchChatModel(client: NoModelClient(), model: s.model)
             defer { chat.shutdown() }
             settings.model = chat.model

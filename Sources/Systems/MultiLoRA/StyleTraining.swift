@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+public import InferenceEngine
 import Support
 import Autograd
 public import Foundation
@@ -22,15 +23,7 @@ public struct AnswerStyleTask: Sendable {
         public var reply: String
     }
 
-    static let facts: [(String, String)] = [
-        ("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"), ("Japan", "Tokyo"),
-        ("China", "Beijing"), ("Russia", "Moscow"), ("Egypt", "Cairo"), ("Canada", "Ottawa"), ("Australia", "Canberra"),
-        ("Brazil", "Brasilia"), ("Argentina", "Buenos Aires"), ("Mexico", "Mexico City"), ("India", "New Delhi"),
-        ("Greece", "Athens"), ("Portugal", "Lisbon"), ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Finland", "Helsinki"),
-        ("Poland", "Warsaw"), ("Austria", "Vienna"), ("Ireland", "Dublin"), ("Kenya", "Nairobi"), ("Peru", "Lima"),
-        ("Chile", "Santiago"), ("Turkey", "Ankara"), ("Thailand", "Bangkok"), ("Vietnam", "Hanoi"), ("Cuba", "Havana"),
-        ("Hungary", "Budapest"),
-    ]
+    static let facts = Gazetteer.capitals
     static let colors: [(String, String)] = [
         ("the sky on a clear day", "blue"), ("fresh grass", "green"), ("snow", "white"), ("coal", "black"),
         ("a ripe banana", "yellow"), ("a ripe tomato", "red"), ("an orange", "orange"), ("a lemon", "yellow"),
@@ -137,5 +130,24 @@ public final class LoRAStyleTrainer {
             let loss = step(batch, train: true)
             progress(s + 1, loss, Date().timeIntervalSince(start))
         }
+    }
+}
+
+extension EngineClient {
+    /// The replies to `questions`, each one user turn rendered with `template`, under `adapter`
+    /// (nil: the base model): all submitted at once, so they share the engine's batches. How a
+    /// trained style adapter is checked where it is served.
+    public func replies(to questions: [String], template: ChatTemplate, adapter: String?, maxTokens: Int) async throws -> [String] {
+        let streams = try questions.map { q in
+            let prompt = tokenizer.encode(template.render([ChatMessage(role: "user", content: q)], addGenerationPrompt: true), parseSpecial: true)
+            return try submit(GenerationRequest(prompt: prompt, maxTokens: maxTokens, adapter: adapter))
+        }
+        var out: [String] = []
+        for s in streams {
+            var text = ""
+            for try await event in s { if case .token(_, let piece, _) = event { text += piece } }
+            out.append(text)
+        }
+        return out
     }
 }

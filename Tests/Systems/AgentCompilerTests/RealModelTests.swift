@@ -10,24 +10,11 @@ import Testing
 import Tokenization
 import TransformerModels
 
-/// SmolLM2-135M behind the in-process ChatService (the same path `tern agent` uses).
-func realService() throws -> (ChatService, EngineClient) {
-    let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(),
-                                               options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
-    let model = loaded.model, tokenizer = loaded.tokenizer
-    var c = EngineConfiguration()
-    c.contextSize = 4096
-    c.kvMemoryBytes = 128 << 20
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
-    engine.start()
-    return (ChatService(engine: engine, modelName: "smollm2", template: loaded.chatTemplate), engine)
-}
-
 @Suite("LLMCompiler end to end on SmolLM2-135M", .serialized)
 struct RealModelTests {
     @Test("oracle plan through the real model: streamed plan, parallel searches, correct answer; live constrained plan parses")
     func endToEnd() async throws {
-        let (service, engine) = try realService()
+        let (service, engine) = try smolLM2Service()
         defer { engine.shutdown() }
         let shipped = try QuestionSets.load(path: Fixtures.repositoryRoot + "/bench/compiler/questions.json")
         let q = try #require(shipped.first { $0.set == "hotpotqa" })

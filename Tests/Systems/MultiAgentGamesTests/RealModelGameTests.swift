@@ -11,25 +11,11 @@ import Testing
 import Tokenization
 import TransformerModels
 
-/// SmolLM2-135M behind the in-process `ChatService` (the client `tern arena` and `tern bench magic`
-/// use by default).
-func smolService() throws -> (ChatService, EngineClient) {
-    let loaded = try ArchitectureRegistry.load(path: Fixtures.requireDefaultModel(),
-                                               options: ModelLoadOptions(threads: 2, maxBatchTokens: 512, maxContext: 4096))
-    let model = loaded.model, tokenizer = loaded.tokenizer
-    var c = EngineConfiguration()
-    c.contextSize = 4096
-    c.kvMemoryBytes = 128 << 20
-    let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c)
-    engine.start()
-    return (ChatService(engine: engine, modelName: "smollm2", template: loaded.chatTemplate), engine)
-}
-
 @Suite("MAgIC metric mode on SmolLM2-135M", .serialized)
 struct RealModelGameTests {
     @Test("one Chameleon game (released setting 0, the model as the chameleon) with probes: every answer parses, metrics from the record")
     func chameleonMetricMode() async throws {
-        let (service, engine) = try smolService()
+        let (service, engine) = try smolLM2Service()
         defer { engine.shutdown() }
         var options = ChatPlayerOptions()
         options.clueTokens = 12

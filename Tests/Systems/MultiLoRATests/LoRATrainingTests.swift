@@ -92,20 +92,8 @@ struct LoRATrainingTests {
         engine.start()
         defer { engine.shutdown() }
         let questions = AnswerStyleTask().examples(count: 8, heldOut: true, seed: 77)
-        func replies(_ adapter: String?) async throws -> [String] {
-            let streams = try questions.map { e in
-                let prompt = tokenizer.encode(template.render([ChatMessage(role: "user", content: e.question)], addGenerationPrompt: true), parseSpecial: true)
-                return try engine.submit(GenerationRequest(prompt: prompt, maxTokens: 16, adapter: adapter))
-            }
-            var out: [String] = []
-            for s in streams {
-                var text = ""
-                for try await ev in s { if case .token(_, let t, _) = ev { text += t } }
-                out.append(text)
-            }
-            return out
-        }
-        let tuned = try await replies("style"), base = try await replies(nil)
+        let tuned = try await engine.replies(to: questions.map(\.question), template: template, adapter: "style", maxTokens: 16)
+        let base = try await engine.replies(to: questions.map(\.question), template: template, adapter: nil, maxTokens: 16)
         #expect(tuned.filter { $0.hasPrefix("Ahoy, matey!") }.count >= 7, "\(tuned)")
         #expect(base.allSatisfy { !$0.contains("Ahoy") }, "\(base)")
     }

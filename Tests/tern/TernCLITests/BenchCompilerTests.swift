@@ -10,16 +10,8 @@ struct BenchCompilerTests {
 
     @Test("--quick --json: the shared report shape with measured ratios against ReAct")
     func quickReport() throws {
-        let r = try Tern.run(["bench", "compiler", "--quick", "--json", "--model", model, "--threads", "2",
-                              "--set", "questions_file=" + Fixtures.repositoryRoot + "/bench/compiler/questions.json"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let o = try Tern.json(r.stdout)
-        #expect(o["system"] as? String == "compiler")
-        #expect(((o["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        #expect((o["commit"] as? String)?.isEmpty == false && o["date"] is String)
-        let settings = try #require(o["settings"] as? [String: Any])
-        #expect(settings["quick"] as? Bool == true)
-        let claims = try #require(o["claims"] as? [[String: Any]])
+        let (o, _, claims) = try Tern.benchReport("compiler", ["--model", model, "--threads", "2",
+                                                                      "--set", "questions_file=" + Fixtures.repositoryRoot + "/bench/compiler/questions.json"])
         let ids = claims.compactMap { $0["id"] as? String }
         #expect(ids.contains("latency_speedup_vs_react_hotpotqa_oracle") && ids.contains("token_ratio_vs_react_hotpotqa_oracle"))
         for c in claims {

@@ -10,19 +10,11 @@ struct BenchMagicTests {
 
     @Test("bench magic --quick --json: one setting of one scenario per game, vanilla vs PGM SmolLM2 vs random, the shared report shape")
     func quickReport() throws {
-        let r = try Tern.run(["bench", "magic", "--quick", "--json", "--model", model, "--threads", "2"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let o = try Tern.json(r.stdout)
-        #expect(o["system"] as? String == "magic")
-        #expect(((o["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        #expect((o["commit"] as? String)?.isEmpty == false && o["date"] is String)
-        let settings = try #require(o["settings"] as? [String: Any])
-        #expect(settings["quick"] as? Bool == true && settings["settings_per_scenario"] as? Int == 1)
-        let claims = try #require(o["claims"] as? [[String: Any]])
+        let (o, settings, claims) = try Tern.benchReport("magic", ["--model", model, "--threads", "2"])
+        #expect(settings["settings_per_scenario"] as? Int == 1)
         let ids = claims.compactMap { $0["id"] as? String }
         #expect(ids.contains("pgm_gain_mean_score") && ids.contains("vanilla_vs_random_floor"))
         #expect(claims.first { $0["id"] as? String == "pgm_gain_mean_score" }?["paper"] as? Double == 1.37)
-        for c in claims { #expect(c.keys.contains("ours") && c.keys.contains("baseline") && c.keys.contains("description")) }
         let agents = try #require((o["results"] as? [String: Any])?["agents"] as? [String: [String: Any]])
         #expect(Set(agents.keys) == ["vanilla", "pgm", "random"])
         for (name, a) in agents {

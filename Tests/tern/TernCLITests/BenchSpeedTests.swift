@@ -10,14 +10,7 @@ struct BenchSpeedTests {
 
     @Test("--quick --json prints the shared reproduction-report shape with measured numbers")
     func quickReport() throws {
-        let r = try Tern.run(["bench", "speed", "--quick", "--json", "--model", model, "--threads", "1,2"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let obj = try Tern.json(r.stdout)
-        #expect(obj["system"] as? String == "speed")
-        #expect(((obj["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        let settings = try #require(obj["settings"] as? [String: Any])
-        #expect(settings["quick"] as? Bool == true)
-        let claims = try #require(obj["claims"] as? [[String: Any]])
+        let (obj, _, claims) = try Tern.benchReport("speed", ["--model", model, "--threads", "1,2"])
         let ids = Set(claims.compactMap { $0["id"] as? String })
         #expect(ids.isSuperset(of: ["decode_1t_vs_llamacpp", "decode_2t_vs_llamacpp", "peak_rss_vs_llamacpp"]))
         for c in claims {

@@ -33,19 +33,12 @@ struct BestEffortCommandTests {
         #expect(network["outputs"] as? Int == tierNames.count && network["inputs"] as? Int == tasks.count + tierNames.count + 1)
         #expect((file["training"] as? [String: String])?["episodes"] == "20")
 
-        let r = try Tern.run(["bench", "best-effort", "--quick", "--json", "--set", "tiers=" + tiers, "--set", "policy=" + path])
-        #expect(r.status == 0, "\(r.stderr)")
-        let o = try Tern.json(r.stdout)
-        #expect(o["system"] as? String == "best-effort")
-        #expect(((o["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        #expect((o["commit"] as? String)?.isEmpty == false && o["date"] is String)
-        let settings = try #require(o["settings"] as? [String: Any])
-        #expect(settings["quick"] as? Bool == true && settings["policy_file"] as? String == path)
+        let (o, settings, claims) = try Tern.benchReport("best-effort", ["--set", "tiers=" + tiers, "--set", "policy=" + path])
+        #expect(settings["policy_file"] as? String == path)
         for key in ["penalty", "rate_window_s", "queue_scale", "rate_scale_rps", "oracle_slacks", "greedy_slack", "mix_shift_weights",
                     "burst_seeds", "sweep_seeds", "availability_target", "dqn"] {
             #expect(settings[key] != nil, "settings.\(key)")
         }
-        let claims = try #require(o["claims"] as? [[String: Any]])
         #expect(Set(claims.compactMap { $0["id"] as? String }) == ["max_rate_99pct_availability_vs_static", "windows_96pct_peak_vs_static",
                                                                     "windows_98pct_peak_vs_static"])
         for c in claims {

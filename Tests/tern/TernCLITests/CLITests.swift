@@ -48,6 +48,23 @@ struct Tern {
     static func json(_ s: String) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any])
     }
+
+    /// Runs `tern bench <system> --quick --json ARGS` and checks the shared report shape: exit 0,
+    /// the system's name, the machine, the commit and date, `settings.quick`. Returns the report,
+    /// its settings and its claims (each with `ours`, `baseline` and `description`).
+    static func benchReport(_ system: String, _ args: [String] = []) throws -> (report: [String: Any], settings: [String: Any], claims: [[String: Any]]) {
+        let r = try run(["bench", system, "--quick", "--json"] + args)
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try json(r.stdout)
+        #expect(o["system"] as? String == system)
+        #expect(((o["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
+        #expect((o["commit"] as? String)?.isEmpty == false && o["date"] is String)
+        let settings = try #require(o["settings"] as? [String: Any])
+        #expect(settings["quick"] as? Bool == true)
+        let claims = try #require(o["claims"] as? [[String: Any]])
+        for c in claims { #expect(c.keys.contains("ours") && c.keys.contains("baseline") && c.keys.contains("description"), "\(c)") }
+        return (o, settings, claims)
+    }
 }
 
 /// The committed llama.cpp reference for one chat prompt: prompt ids and greedy ids.

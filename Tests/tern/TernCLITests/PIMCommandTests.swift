@@ -87,14 +87,7 @@ struct PIMCommandTests {
 
     @Test("bench epim --quick --json: the shared report shape with measured accuracies and crossbars")
     func benchQuick() throws {
-        let r = try Tern.run(["bench", "epim", "--quick", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let obj = try Tern.json(r.stdout)
-        #expect(obj["system"] as? String == "epim")
-        #expect(((obj["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        #expect((obj["commit"] as? String)?.isEmpty == false && obj["date"] is String)
-        #expect((obj["settings"] as? [String: Any])?["quick"] as? Bool == true)
-        let claims = try #require(obj["claims"] as? [[String: Any]])
+        let (obj, _, claims) = try Tern.benchReport("epim")
         let area = try #require(claims.first { $0["id"] as? String == "crossbar_area_reduction_resnet50_3bit" })
         #expect(area["paper"] as? Double == 30.65)
         #expect((area["ours"] as? Double ?? 0) > 10)

@@ -8,13 +8,7 @@ import Testing
 struct SplitEnsembleCommandTests {
     @Test("bench split-ensemble --quick --json: end to end on Fashion-MNIST, the shared report shape, FLOPs at budget")
     func benchQuick() throws {
-        let r = try Tern.run(["bench", "split-ensemble", "--quick", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let obj = try Tern.json(r.stdout)
-        #expect(obj["system"] as? String == "split-ensemble")
-        #expect(((obj["machine"] as? [String: Any])?["cpu"] as? String)?.isEmpty == false)
-        #expect((obj["settings"] as? [String: Any])?["quick"] as? Bool == true)
-        let claims = try #require(obj["claims"] as? [[String: Any]])
+        let (obj, _, claims) = try Tern.benchReport("split-ensemble")
         let ids = Set(claims.compactMap { $0["id"] as? String })
         #expect(ids.isSuperset(of: ["accuracy_gain_vs_single_pp", "mean_auroc_gain_vs_single_msp_pp", "flops_ratio_vs_single"]))
         let flops = try #require(claims.first { $0["id"] as? String == "flops_ratio_vs_single" }?["ours"] as? Double)
