@@ -44,14 +44,21 @@ static png_uint_32 png_format_for(int channels) {
     }
 }
 
-int tern_png_decode(const uint8_t *data, size_t size, int channels, tern_decoded_image *out,
-                    char *message, size_t message_size) {
+/* The start every decoder shares: clear the message, require an output image and reset it. */
+static int begin_decode(tern_decoded_image *out, char *message, size_t message_size) {
     set_message(message, message_size, "%s", "");
     if (out == NULL) {
         set_message(message, message_size, "no output image");
         return TERN_IMAGE_ERR_ARGUMENT;
     }
     reset_output(out);
+    return TERN_IMAGE_OK;
+}
+
+int tern_png_decode(const uint8_t *data, size_t size, int channels, tern_decoded_image *out,
+                    char *message, size_t message_size) {
+    int started = begin_decode(out, message, message_size);
+    if (started != TERN_IMAGE_OK) return started;
     if (channels < 0 || channels > 4) {
         set_message(message, message_size, "channel count %d is not 0 (native), 1, 2, 3 or 4", channels);
         return TERN_IMAGE_ERR_ARGUMENT;
@@ -265,12 +272,8 @@ static void cmyk_row(const uint8_t *src, uint8_t *dst, size_t width, int channel
 
 int tern_jpeg_decode(const uint8_t *data, size_t size, int channels, tern_decoded_image *out,
                      char *message, size_t message_size) {
-    set_message(message, message_size, "%s", "");
-    if (out == NULL) {
-        set_message(message, message_size, "no output image");
-        return TERN_IMAGE_ERR_ARGUMENT;
-    }
-    reset_output(out);
+    int started = begin_decode(out, message, message_size);
+    if (started != TERN_IMAGE_OK) return started;
     if (channels != 0 && channels != 1 && channels != 3) {
         set_message(message, message_size, "channel count %d is not 0 (native), 1 or 3", channels);
         return TERN_IMAGE_ERR_ARGUMENT;

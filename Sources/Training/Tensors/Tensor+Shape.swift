@@ -6,9 +6,7 @@ extension Tensor {
         let ax = axis(a)
         precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax], "sliced: \(range) of \(shape) axis \(ax)")
         let (outer, n, inner) = split(at: ax)
-        var outShape = shape
-        outShape[ax] = range.count
-        var out = Tensor(uninitializedShape: outShape)
+        var out = resized(axis: ax, to: range.count, zeroed: false)
         let d = out.storage.base
         let len = range.count * inner
         withUnsafeBufferPointer { p in
@@ -25,9 +23,7 @@ extension Tensor {
         let ax = axis(a)
         let (outer, n, inner) = split(at: ax)
         precondition(offset >= 0 && offset + n <= size, "embedded: \(n) at \(offset) into \(size)")
-        var outShape = shape
-        outShape[ax] = size
-        var out = Tensor(shape: outShape, repeating: 0)
+        var out = resized(axis: ax, to: size, zeroed: true)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
             for o in 0..<outer {
@@ -68,9 +64,7 @@ extension Tensor {
     public func indexSelected(alongAxis a: Int, _ indices: [Int32]) -> Tensor {
         let ax = axis(a)
         let (outer, n, inner) = split(at: ax)
-        var outShape = shape
-        outShape[ax] = indices.count
-        var out = Tensor(uninitializedShape: outShape)
+        var out = resized(axis: ax, to: indices.count, zeroed: false)
         let d = out.storage.base
         let k = indices.count
         withUnsafeBufferPointer { p in
@@ -90,9 +84,7 @@ extension Tensor {
         let ax = axis(a)
         let (outer, k, inner) = split(at: ax)
         precondition(k == indices.count, "indexAdded: \(k) rows for \(indices.count) indices")
-        var outShape = shape
-        outShape[ax] = size
-        var out = Tensor(shape: outShape, repeating: 0)
+        var out = resized(axis: ax, to: size, zeroed: true)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
             for o in 0..<outer {
@@ -112,9 +104,7 @@ extension Tensor {
         let ax = axis(a)
         let (outer, n, inner) = split(at: ax)
         precondition(indices.count == outer * k * inner, "gathered: \(indices.count) indices for \(shape), k \(k)")
-        var outShape = shape
-        outShape[ax] = k
-        var out = Tensor(uninitializedShape: outShape)
+        var out = resized(axis: ax, to: k, zeroed: false)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
             for o in 0..<outer {
@@ -137,9 +127,7 @@ extension Tensor {
         let ax = axis(a)
         let (outer, k, inner) = split(at: ax)
         precondition(indices.count == count, "scatterAdded: \(indices.count) indices for \(shape)")
-        var outShape = shape
-        outShape[ax] = size
-        var out = Tensor(shape: outShape, repeating: 0)
+        var out = resized(axis: ax, to: size, zeroed: true)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
             for o in 0..<outer {
@@ -171,5 +159,15 @@ extension Tensor {
             }
         }
         return out
+    }
+}
+
+extension Tensor {
+    /// A tensor of this shape with axis `ax` resized to `size`: zeros, or uninitialized (every
+    /// element is written by the caller) when `zeroed` is false.
+    func resized(axis ax: Int, to size: Int, zeroed: Bool) -> Tensor {
+        var s = shape
+        s[ax] = size
+        return zeroed ? Tensor(shape: s, repeating: 0) : Tensor(uninitializedShape: s)
     }
 }
