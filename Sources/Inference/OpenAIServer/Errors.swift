@@ -93,8 +93,12 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any APIErrorConvertible {
             return errorResponse(error.apiError)
         } catch let error as any HTTPResponseError {
-            // Hummingbird's own errors (for example an unknown route) keep their status and body.
-            throw error
+            // Hummingbird's own errors (an unknown route, a body it could not read) keep their
+            // status and get the same OpenAI body as everything else.
+            let notFound = error.status == .notFound
+            return errorResponse(APIError(status: error.status,
+                                          message: notFound ? "no route for \(request.method) \(request.uri.path)" : "\(error)",
+                                          type: notFound ? "not_found_error" : "invalid_request_error", code: notFound ? "unknown_route" : nil))
         } catch {
             return errorResponse(APIError(status: .internalServerError, message: "\(error)", type: "server_error"))
         }

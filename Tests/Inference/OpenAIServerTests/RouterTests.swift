@@ -25,6 +25,10 @@ struct RouterTests {
                 let list = try decode(ModelList.self, r.body)
                 #expect(list.data.map(\.id) == ["tiny"])
             }
+            try await client.execute(uri: "/v1/nothing", method: .get) { r in
+                #expect(r.status == .notFound)
+                #expect(String(buffer: r.body).contains("unknown_route") && String(buffer: r.body).contains("/v1/nothing"))
+            }
             try await client.execute(uri: "/", method: .get) { r in
                 #expect(r.headers[.contentType]?.hasPrefix("text/html") == true)
                 #expect(String(buffer: r.body).contains("/v1/chat/completions"))
