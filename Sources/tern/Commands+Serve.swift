@@ -145,6 +145,11 @@ extension Tern {
             try await runServer(router: router, state: state, configuration: server, logger: logger, onListening: { port in
                 logger.info("listening on http://\(host):\(port)")
                 FileHandleStderr.write("tern: listening on http://\(host):\(port)\n")
+            }, onReady: { service in
+                let engine = service.engine, pages = engine.kvPages
+                logger.info("model ready", metadata: ["model": "\(service.modelName)", "adapters": "\(engine.adapters?.names.count ?? 0)",
+                                                      "kv_pages": "\(pages.pages)", "page_size": "\(pages.pageSize)",
+                                                      "context": "\(engine.contextSize)", "threads": "\(engine.configuration.threads)"])
             }) {
                 let path = try ModelStore().resolve(model, progress: false)
                 let loaded = try loadModel(path: path, ModelLoadOptions(
@@ -158,7 +163,9 @@ extension Tern {
                                                          allowedDirectories: adapters.allowed, reservedNames: aliases.union([name]),
                                                          hostBudgetBytes: adapters.cache)
                         store = s.store
-                        if !adapters.dirs.isEmpty { logger.info("registered adapters on disk", metadata: ["adapters": "\(s.onDisk)"]) }
+                        if !adapters.dirs.isEmpty {
+                            logger.info("registered adapters on disk", metadata: ["directories": "\(adapters.dirs.joined(separator: ","))", "adapters": "\(s.onDisk)"])
+                        }
                     } catch {
                         throw CLIError("--lora / --lora-dir: \(error)")
                     }
@@ -167,9 +174,6 @@ extension Tern {
                 do { liveRouter = try routing?.makeRouter(modelLayers: loaded.model.hyperparameters.layers) } catch { throw CLIError("--router: \(error)") }
                 if let liveRouter { logger.info("routing requests to tiers", metadata: ["tiers": "\(liveRouter.tiers.map(\.name).joined(separator: ","))"]) }
                 let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineConfig, policy: policy, adapters: store)
-                let pages = engine.kvPages
-                logger.info("model ready", metadata: ["model": "\(name)", "adapters": "\(store?.names.count ?? 0)", "kv_pages": "\(pages.pages)",
-                                                      "page_size": "\(pages.pageSize)", "context": "\(engine.contextSize)", "threads": "\(engineConfig.threads)"])
                 return ChatService(engine: engine, modelName: name, aliases: aliases, template: loaded.chatTemplate, router: liveRouter)
             }
         }

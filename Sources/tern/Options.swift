@@ -37,6 +37,21 @@ func loadModel(path: String, _ options: ModelLoadOptions) throws -> LoadedModel 
     }
 }
 
+/// `--model` and `--threads` of the best-effort tier commands (`tern profile`, `tern best-effort
+/// replay`): two threads by default, the setting the committed tier tables were measured with.
+struct TierModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
+    var model: String = ModelRegistry.defaultName
+
+    @Option(name: .shortAndLong, help: "Threads for matrix products (the committed tier tables use 2).")
+    var threads = 2
+
+    /// Resolves `--model` and loads it through the registry.
+    func load(progress: Bool) throws -> LoadedModel {
+        try loadModel(path: ModelStore().resolve(model, progress: progress), ModelLoadOptions(threads: threads))
+    }
+}
+
 /// `--json`: one JSON object on stdout instead of the human-readable report. Every command that
 /// reports takes it through `@OptionGroup var format: JSONOption` and reads `json` (``ReportsJSON``).
 struct JSONOption: ParsableArguments {

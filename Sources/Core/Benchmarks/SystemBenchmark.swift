@@ -91,7 +91,6 @@ public struct BenchContext: Sendable {
     }
 }
 
-/// Which chat model a benchmark talks to.
 /// The settings of a benchmark that chats with a model carry the five fields a ``ChatModelSpec`` is
 /// made of, under the same keys (`model`, `base_url`, `threads`, `ctx_size`, `prefix_cache`).
 public protocol ChatModelSettings {
@@ -109,6 +108,7 @@ extension ChatModelSettings {
     }
 }
 
+/// Which chat model a benchmark talks to.
 public struct ChatModelSpec: Sendable, Equatable {
     /// A registered model name or GGUF path (in process), or the model id at `baseURL`.
     public var model: String

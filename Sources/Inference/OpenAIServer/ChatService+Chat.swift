@@ -111,17 +111,16 @@ extension ChatService {
     }
 
     /// Splits a constrained tool-mode output into content or tool calls.
-    func toolResult(_ text: String, mode: ToolMode, index: Int) -> (content: String?, calls: [ToolCall]?) {
+    func toolResult(_ text: String, mode: ToolMode) -> (content: String?, calls: [ToolCall]?) {
         guard mode != .none, let data = text.data(using: .utf8),
               let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return (text, nil) }
-        var call: JSONValue? = mode == .forced ? json : json["tool_call"]
+        let call: JSONValue? = mode == .forced ? json : json["tool_call"]
         if mode == .auto, let response = json["response"]?.stringValue { return (response, nil) }
         guard let c = call, let name = c["name"]?.stringValue else { return (text, nil) }
         let args = c["arguments"] ?? .object([:])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let argText = (try? encoder.encode(args)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        call = nil
         return (nil, [ToolCall(id: "call_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24).lowercased())", function: FunctionCall(name: name, arguments: argText))])
     }
 
@@ -149,7 +148,7 @@ extension ChatService {
         var choices: [ChatCompletion.Choice] = []
         var completion = 0
         for (i, c) in results.enumerated() {
-            let (content, calls) = toolResult(c.text, mode: p.tools, index: i)
+            let (content, calls) = toolResult(c.text, mode: p.tools)
             let finish = calls != nil ? "tool_calls" : (c.finish == .length ? "length" : "stop")
             choices.append(.init(index: i, message: ChatCompletionMessage(role: "assistant", content: content, tool_calls: calls),
                                  finish_reason: finish, logprobs: p.common.logprobs != nil ? chatLogprobs(c.logprobs) : nil))
@@ -166,15 +165,9 @@ extension ChatService {
     /// with empty choices carries usage. Every chunk carries the routed tier's fingerprint.
     func chunks(_ p: PreparedChat, includeUsage: Bool) throws(APIError) -> AsyncThrowingStream<ChatCompletionChunk, any Error> {
         let submissions = try submit(p.prompt, p.common, constraint: p.constraint)
-        let id = Self.newID("chatcmpl-")
-        let created = Int(Date().timeIntervalSince1970)
-        let model = p.common.servedModel, fingerprint = p.common.fingerprint
         let wantLogprobs = p.common.logprobs != nil
-        @Sendable func chunk(_ choices: [ChatCompletionChunk.Choice], usage: Usage? = nil) -> ChatCompletionChunk {
-            var c = ChatCompletionChunk(id: id, created: created, model: model, choices: choices, usage: usage)
-            c.system_fingerprint = fingerprint
-            return c
-        }
+        let make: @Sendable ([ChatCompletionChunk.Choice], Usage?) -> ChatCompletionChunk = Self.chunkMaker("chatcmpl-", p.common)
+        @Sendable func chunk(_ choices: [ChatCompletionChunk.Choice], usage: Usage? = nil) -> ChatCompletionChunk { make(choices, usage) }
         return Self.chunkStream(submissions) { continuation in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for (index, s) in submissions.enumerated() {
@@ -200,7 +193,7 @@ extension ChatService {
                         }
                         var finishText = finish == .length ? "length" : "stop"
                         if p.tools != .none {
-                            let (content, calls) = self.toolResult(text, mode: p.tools, index: index)
+                            let (content, calls) = self.toolResult(text, mode: p.tools)
                             if let calls {
                                 finishText = "tool_calls"
                                 continuation.yield(chunk([.init(index: index, delta: .init(tool_calls: calls.enumerated().map { k, c in

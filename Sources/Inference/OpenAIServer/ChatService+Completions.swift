@@ -104,14 +104,8 @@ extension ChatService {
     /// tier's fingerprint; with `includeUsage` a final chunk with empty choices carries usage.
     func chunks(_ p: PreparedCompletion, includeUsage: Bool) throws(APIError) -> AsyncThrowingStream<Completion, any Error> {
         let submissions = try submit(p.prompt, p.common, constraint: p.constraint)
-        let id = Self.newID("cmpl-")
-        let created = Int(Date().timeIntervalSince1970)
-        let model = p.common.servedModel, fingerprint = p.common.fingerprint
-        @Sendable func chunk(_ choices: [Completion.Choice], usage: Usage? = nil) -> Completion {
-            var c = Completion(id: id, created: created, model: model, choices: choices, usage: usage)
-            c.system_fingerprint = fingerprint
-            return c
-        }
+        let make: @Sendable ([Completion.Choice], Usage?) -> Completion = Self.chunkMaker("cmpl-", p.common)
+        @Sendable func chunk(_ choices: [Completion.Choice], usage: Usage? = nil) -> Completion { make(choices, usage) }
         return Self.chunkStream(submissions) { continuation in
             var completion = 0
             for (index, s) in submissions.enumerated() {

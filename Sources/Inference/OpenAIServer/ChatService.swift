@@ -163,6 +163,8 @@ public final class ChatService: ChatModelClient, Sendable {
             if let router, let decision { router.started(decision, count: 1) }
         }
 
+        deinit { end(completed: false) }
+
         /// Reports the end to the router (once).
         func end(completed: Bool) {
             guard let router, let decision, !ended.exchange(true, ordering: .acquiringAndReleasing) else { return }
@@ -240,6 +242,18 @@ public final class ChatService: ChatModelClient, Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return out
+    }
+
+    /// The chunk maker of one streamed response: one id and creation time, the served model, and
+    /// the routed tier's fingerprint on every chunk.
+    static func chunkMaker<C: StreamChunk>(_ prefix: String, _ c: Common) -> @Sendable ([C.Choice], Usage?) -> C {
+        let id = newID(prefix), created = Int(Date().timeIntervalSince1970)
+        let model = c.servedModel, fingerprint = c.fingerprint
+        return { choices, usage in
+            var chunk = C(id: id, created: created, model: model, choices: choices, usage: usage)
+            chunk.system_fingerprint = fingerprint
+            return chunk
+        }
     }
 
     static func newID(_ prefix: String) -> String {

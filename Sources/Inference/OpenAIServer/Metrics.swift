@@ -7,10 +7,10 @@ public import Prometheus
 import Synchronization
 
 extension PrometheusMetricsFactory {
-    /// A factory over a fresh registry with Tern's latency buckets (5 ms to 60 s). `tern serve`
-    /// bootstraps the process-wide `MetricsSystem` with the server's factory, so systems that
-    /// record through swift-metrics (the best-effort router, the adapter store) land in the same
-    /// `/metrics`; tests and embedders hand the factory to each part instead.
+    /// A factory over a fresh registry with Tern's latency buckets (5 ms to 60 s). The server's
+    /// parts record with the state's factory explicitly (the router and the adapter store on each
+    /// scrape); `tern serve` also bootstraps the process-wide `MetricsSystem` with it, so anything
+    /// recording through swift-metrics' default factory lands in the same `/metrics`.
     public static func tern() -> PrometheusMetricsFactory {
         var f = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
         f.defaultDurationHistogramBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { .milliseconds(Int($0 * 1000)) }
@@ -62,23 +62,27 @@ final class ServerMetrics: Sendable {
         for x in s.interTokenLatency { itl.recordSeconds(x) }
         for x in s.e2eLatency { e2e.recordSeconds(x) }
         last.withLock { l in
-            let p = l.stats
-            promptTokens.increment(by: s.promptTokensTotal - p.promptTokensTotal)
-            generationTokens.increment(by: s.generationTokensTotal - p.generationTokensTotal)
-            preemptions.increment(by: s.preemptions - p.preemptions)
-            requests.increment(by: s.finished - p.finished)
-            prefixHits.increment(by: s.prefixCacheHitTokens - p.prefixCacheHitTokens)
-            adapterLoads.increment(by: s.adapterLoads - p.adapterLoads)
-            aborted.increment(by: s.aborted - p.aborted)
-            l.stats = s
+            // Readings can reach this lock out of order (a /status and a /metrics at once): a
+            // counter moves only forward, by what is new since the highest reading recorded.
+            func step(_ reading: Int, _ recorded: inout Int) -> Int {
+                defer { recorded = max(recorded, reading) }
+                return max(0, reading - recorded)
+            }
+            promptTokens.increment(by: step(s.promptTokensTotal, &l.stats.promptTokensTotal))
+            generationTokens.increment(by: step(s.generationTokensTotal, &l.stats.generationTokensTotal))
+            preemptions.increment(by: step(s.preemptions, &l.stats.preemptions))
+            requests.increment(by: step(s.finished, &l.stats.finished))
+            prefixHits.increment(by: step(s.prefixCacheHitTokens, &l.stats.prefixCacheHitTokens))
+            adapterLoads.increment(by: step(s.adapterLoads, &l.stats.adapterLoads))
+            aborted.increment(by: step(s.aborted, &l.stats.aborted))
             let now = Date()
             let dt = now.timeIntervalSince(l.time)
             if dt >= 0.5 {
-                let r = Double(s.generationTokensTotal - l.rateTokens) / dt
+                let r = Double(max(0, s.generationTokensTotal - l.rateTokens)) / dt
                 tokensPerSecond.record(r)
                 rate.withLock { $0 = r }
                 l.time = now
-                l.rateTokens = s.generationTokensTotal
+                l.rateTokens = max(l.rateTokens, s.generationTokensTotal)
             }
         }
     }

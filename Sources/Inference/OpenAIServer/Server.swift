@@ -82,7 +82,7 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Builds the router: the middleware (CORS, errors, API key), then each endpoint family: service
-/// (web page, health, metrics, status), models, chat completions, completions. Systems that serve
+/// (web page, health, metrics, status), models, generation (chat completions and completions). Systems that serve
 /// routes of their own add them to the returned router (they run behind the same middleware).
 public func buildRouter(state: ServerState, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
     let router = Router()
@@ -92,8 +92,7 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
     if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
     addServiceRoutes(to: router, state: state)
     addModelRoutes(to: router, state: state)
-    addChatRoutes(to: router, state: state, maxBodyBytes: configuration.maxBodyBytes)
-    addCompletionRoutes(to: router, state: state, maxBodyBytes: configuration.maxBodyBytes)
+    addGenerationRoutes(to: router, state: state, maxBodyBytes: configuration.maxBodyBytes)
     return router
 }
 
@@ -101,15 +100,18 @@ public func buildRouter(state: ServerState, configuration: ServerConfiguration) 
 /// is ready) while `load` builds the chat service on a thread of its own; the service's engine is
 /// started when it is published and shut down when the server ends. A failed load ends the server
 /// with that error.
-/// - Parameter onListening: called with the bound port once the server accepts connections.
+/// - Parameters:
+///   - onListening: called with the bound port once the server accepts connections.
+///   - onReady: called once the service is published and `/health` answers 200.
 public func runServer(router: Router<BasicRequestContext>, state: ServerState, configuration: ServerConfiguration, logger: Logger,
-                      onListening: @escaping @Sendable (Int) -> Void = { _ in },
+                      onListening: @escaping @Sendable (Int) -> Void = { _ in }, onReady: @escaping @Sendable (ChatService) -> Void = { _ in },
                       load: @escaping @Sendable () throws -> ChatService) async throws {
     let loaded = Task.detached { () throws -> ChatService in
         let service = try load()
         service.engine.start()
         state.service = service
         state.ready.store(true, ordering: .relaxed)
+        onReady(service)
         return service
     }
     let app = Application(

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
-public import InferenceEngine
-public import Tokenization
+import InferenceEngine
+import Tokenization
 
 /// Serves choice items the way `tern serve` does: each item a generation constrained to its options,
 /// through the continuous-batching engine with the tier's early exit and few-shot prefix.
-public struct EngineTierServer: Sendable {
-    public let engine: EngineClient
-    public let tokenizer: Tokenizer
+struct EngineTierServer: Sendable {
+    let engine: EngineClient
+    let tokenizer: Tokenizer
 
     /// A server over a started engine.
-    public init(engine: EngineClient, tokenizer: Tokenizer) {
+    init(engine: EngineClient, tokenizer: Tokenizer) {
         self.engine = engine
         self.tokenizer = tokenizer
     }
 
     /// The chosen option of each item, all submitted at once.
-    public func answer(_ batch: [(ChoiceItem, ChoiceTask)], tier: TierSpec) async throws -> [Int] {
+    func answer(_ batch: [(ChoiceItem, ChoiceTask)], tier: TierSpec) async throws -> [Int] {
         let streams = try batch.map { item, task in
             let prompt = (tier.shots > 0 ? task.fewShotPrefix(shots: tier.shots) : "") + item.prompt
             return try engine.submit(GenerationRequest(prompt: tokenizer.encode(prompt), maxTokens: 8,
@@ -34,7 +34,7 @@ public struct EngineTierServer: Sendable {
     }
 
     /// Accuracy per task over `count` generated items each (batches of four).
-    public func quality(_ tier: TierSpec, itemsPerTask count: Int, progress: () -> Void) async throws -> [Double] {
+    func quality(_ tier: TierSpec, itemsPerTask count: Int, progress: () -> Void) async throws -> [Double] {
         var out: [Double] = []
         for task in ChoiceTask.allCases {
             let items = task.items(count: count, seed: 7)
@@ -53,7 +53,7 @@ public struct EngineTierServer: Sendable {
     /// Seconds for `b` requests submitted together (tasks round-robin, new items each repetition so
     /// only the few-shot prefix can come from the prefix cache, as on a live server): the fastest
     /// of `repetitions` after one warm-up.
-    public func latency(_ tier: TierSpec, batch b: Int, repetitions: Int) async throws -> Double {
+    func latency(_ tier: TierSpec, batch b: Int, repetitions: Int) async throws -> Double {
         let tasks = ChoiceTask.allCases
         func batch(_ r: Int) -> [(ChoiceItem, ChoiceTask)] {
             (0..<b).map { i in (tasks[i % tasks.count].items(count: 1 + i / tasks.count, seed: 99 &+ UInt64(r) &* 1_009).last!, tasks[i % tasks.count]) }

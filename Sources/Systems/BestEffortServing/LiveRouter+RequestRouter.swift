@@ -35,26 +35,33 @@ extension LiveRouter: RequestRouter {
         finished(d, completed: completed)
     }
 
-    /// The counters through swift-metrics (per tier, labelled `tier`). Counters move by what changed
-    /// since the previous call, so one router reports to one factory.
+    /// The counters through swift-metrics (per tier, labelled `tier`). Counters move by what is new
+    /// since the highest reading recorded (readings may arrive out of order), so one router reports
+    /// to one factory.
     public func recordMetrics(into factory: any MetricsFactory) {
         let now = snapshot()
-        let before = reported.withLock { last in
-            defer { last = now }
-            return last
+        // Under the lock: each counter's step past its highest recorded value; recorded outside it.
+        let steps: [(name: String, tier: String?, step: Int)] = reported.withLock { recorded in
+            var out: [(String, String?, Int)] = []
+            func step(_ name: String, _ tier: String?, _ value: Int) {
+                let key = name + "|" + (tier ?? "")
+                let previous = recorded[key] ?? 0
+                recorded[key] = max(previous, value)
+                out.append((name, tier, max(0, value - previous)))
+            }
+            for t in now.tiers {
+                step("tern_router_requests_total", t.name, t.routed)
+                step("tern_router_finished_total", t.name, t.finished)
+                step("tern_router_on_time_total", t.name, t.onTime)
+            }
+            step("tern_router_dropped_total", nil, now.dropped)
+            step("tern_router_unlabeled_total", nil, now.unlabeled)
+            return out
         }
-        func counter(_ name: String, _ tier: String? = nil, _ value: Int, _ previous: Int?) {
-            Counter(label: name, dimensions: tier.map { [("tier", $0)] } ?? [], factory: factory).increment(by: value - (previous ?? 0))
+        for s in steps {
+            Counter(label: s.name, dimensions: s.tier.map { [("tier", $0)] } ?? [], factory: factory).increment(by: s.step)
         }
-        for (i, t) in now.tiers.enumerated() {
-            let p = before?.tiers[i]
-            counter("tern_router_requests_total", t.name, t.routed, p?.routed)
-            counter("tern_router_finished_total", t.name, t.finished, p?.finished)
-            counter("tern_router_on_time_total", t.name, t.onTime, p?.onTime)
-            Gauge(label: "tern_router_in_flight", dimensions: [("tier", t.name)], factory: factory).record(t.inFlight)
-        }
-        counter("tern_router_dropped_total", nil, now.dropped, before?.dropped)
-        counter("tern_router_unlabeled_total", nil, now.unlabeled, before?.unlabeled)
+        for t in now.tiers { Gauge(label: "tern_router_in_flight", dimensions: [("tier", t.name)], factory: factory).record(t.inFlight) }
         Gauge(label: "tern_router_arrival_rate", factory: factory).record(now.arrivalRate)
     }
 

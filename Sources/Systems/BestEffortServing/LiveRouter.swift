@@ -23,8 +23,8 @@ public final class LiveRouter: Sendable {
     let baseline: (name: String, model: ServingModel)?
     let clock: @Sendable () -> Double
     let state: Mutex<State>
-    /// The snapshot last recorded by `recordMetrics(into:)` (counters move by differences).
-    let reported = Mutex<Snapshot?>(nil)
+    /// The highest value of each counter recorded by `recordMetrics(into:)` ("name|tier").
+    let reported = Mutex<[String: Int]>([:])
 
     struct State {
         /// Arrival times within the rate window, oldest first.

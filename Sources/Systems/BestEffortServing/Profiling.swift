@@ -56,7 +56,6 @@ public struct TierProfiler: Sendable {
             if loaded[p] == nil { loaded[p] = TierMeasurer(try ArchitectureRegistry.load(path: p, options: ModelLoadOptions(threads: threads))) }
             let m = loaded[p]!
             let old = previous?.tiers.first { $0.spec == spec }
-            if previous != nil && old == nil { throw TierProfilerError(description: "the re-timed table has no tier \(spec.name)") }
             let quality: [Double], seconds: [Double]
             switch serving {
             case .engine:
@@ -76,6 +75,9 @@ public struct TierProfiler: Sendable {
                 }
                 seconds = s
             case .scoring:
+                // Re-timing keeps the measured quality; a tier the table lacks is an error here (the
+                // engine mode measures it instead, as before).
+                if previous != nil && old == nil { throw TierProfilerError(description: "the re-timed table has no tier \(spec.name)") }
                 if let old { quality = old.quality } else { quality = try m.quality(tier: spec, itemsPerTask: itemsPerTask) { progress.step() } }
                 var s: [Double] = []
                 for b in batchSizes {

@@ -85,14 +85,15 @@ extension AdapterStoreError: APIErrorConvertible {
 
 extension AdapterStore {
     /// The disk tier's series through swift-metrics: adapters read from disk so far (a counter
-    /// moved by what changed since the previous call) and disk-registered adapters in memory.
+    /// moved by what is new since the highest reading recorded) and disk-registered adapters in memory.
     public func recordMetrics(into factory: any MetricsFactory) {
         let d = diskStats
-        let previous = reportedDiskLoads.withLock { last in
-            defer { last = d.loads }
-            return last
+        // Readings may arrive out of order: the counter moves only forward.
+        let step = reportedDiskLoads.withLock { recorded in
+            defer { recorded = max(recorded, d.loads) }
+            return max(0, d.loads - recorded)
         }
-        Counter(label: "tern_lora_adapter_disk_loads_total", factory: factory).increment(by: d.loads - previous)
+        Counter(label: "tern_lora_adapter_disk_loads_total", factory: factory).increment(by: step)
         Gauge(label: "tern_lora_adapters_host_cached", factory: factory).record(d.cached)
     }
 }

@@ -56,11 +56,13 @@ public struct StyleAdapterRun: Sendable {
             return (before, trainer.step(Array(heldOut.prefix(8)), train: false))
         }
         let arch = file.string("general.architecture") ?? "llama"
-        try trainer.lora.adapter(name: name).ggufWriter(architecture: arch).write(to: output)
+        do { try trainer.lora.adapter(name: name).ggufWriter(architecture: arch).write(to: output) } catch {
+            throw StyleAdapterRunError(description: "writing \(output): \(error)")
+        }
 
         // The check: the serving engine, base model and the adapter just written (read back from disk).
         let store = AdapterStore(hyperparameters: loaded.model.hyperparameters, architecture: arch)
-        try store.loadTrusted(name: name, path: output)
+        do { try store.loadTrusted(name: name, path: output) } catch { throw StyleAdapterRunError(description: "reading back \(output): \(error)") }
         let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: EngineConfiguration(), adapters: store)
         engine.start()
         defer { engine.shutdown() }
@@ -73,4 +75,9 @@ public struct StyleAdapterRun: Sendable {
                       heldout_questions: heldOut.count, base_replies_with_opening: hits(base), adapter_replies_with_opening: hits(tuned),
                       samples: (0..<min(3, heldOut.count)).map { ["question": heldOut[$0].question, "base": base[$0], "adapter": tuned[$0]] })
     }
+}
+
+/// Why a style-adapter run could not finish.
+public struct StyleAdapterRunError: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }
