@@ -121,31 +121,11 @@ extension Tern {
             @Flag(help: "Use the metrics exactly as released (quirks) instead of the corrected variants.") var released = false
 
             func run() throws {
-                let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".jsonl") }.sorted()
-                guard !files.isEmpty else { throw CLIError("no .jsonl records in \(dir)") }
-                var groups: [String: [GameRecord]] = [:]
-                for f in files {
-                    for r in try GameRecord.loadJSONL(path: dir + "/" + f) { groups["\(r.model) (\(r.agent))", default: []].append(r) }
-                }
-                var rows: [(name: String, scores: MetricScores, json: [String: Any])] = []
-                for (name, records) in groups {
-                    let perScenario = Dictionary(grouping: records, by: \.scenario).mapValues(\.count)
-                    let n = perScenario.values.max() ?? 1
-                    let m = Metrics.compute(records, options: MetricOptions(released: released, numOfGame: n >= 20 ? 21 : n))
-                    var d: [String: Any] = ["model": name, "games": records.count, "metrics": released ? "released" : "corrected",
-                                            "mean_score": MagicBenchmark.meanScore(m).map { $0 as Any } ?? NSNull(), "components": m.components]
-                    for (k, v) in m.all { d[k] = v.map { $0 as Any } ?? NSNull() }
-                    rows.append((name, m, d))
-                }
-                // Best mean score first; equal scores by name, so the table and the JSON are deterministic.
-                rows.sort {
-                    let a = MagicBenchmark.meanScore($0.scores) ?? 0, b = MagicBenchmark.meanScore($1.scores) ?? 0
-                    return a != b ? a > b : $0.name < $1.name
-                }
-                Stdout.write(MagicBenchmark.table(rows.map { ($0.name, $0.scores) }))
+                let board: Leaderboard
+                do { board = Leaderboard(records: try Leaderboard.records(inDirectory: dir), released: released) } catch let e as LeaderboardError { throw CLIError(e.description) }
+                Stdout.write(board.table)
                 let path = json ?? dir + "/leaderboard.json"
-                let data = try JSONSerialization.data(withJSONObject: ["leaderboard": rows.map(\.json)], options: [.sortedKeys, .prettyPrinted])
-                try data.write(to: URL(fileURLWithPath: path))
+                try board.json().write(to: URL(fileURLWithPath: path))
                 FileHandleStderr.write("wrote \(path)\n")
             }
         }
