@@ -131,7 +131,7 @@ extension Tern {
             engine.kvMemoryBytes = parseByteSize(kvMemory)!
             engine.contextSize = modelOptions.contextSize
             engine.prefixCaching = !noPrefixCache
-            engine.prefetchAdapters = !noAdapterPrefetch
+            engine.adapterResidency = noAdapterPrefetch ? OnDemandResidency() : SLoRAResidency()
             let policy: any SchedulingPolicy = switch scheduler {
             case "fcfs": FCFSScheduler()
             default: SLoRAScheduler(order: scheduler == "slora" ? .fcfs : SLoRAScheduler.Order(rawValue: scheduler)!, slo: slo, clusterAdapters: clusterAdapters)

@@ -20,8 +20,9 @@ public struct EngineConfiguration: Sendable {
     public var contextSize: Int?
     /// Reuse KV pages of identical prompt prefixes.
     public var prefixCaching = true
-    /// Load queued requests' LoRA adapters into free pool pages ahead of admission (S-LoRA's prefetch).
-    public var prefetchAdapters = true
+    /// Which LoRA adapters stay in pool pages beyond the running requests' (standby, prefetch).
+    /// The default loads an adapter on admission; `MultiLoRA.SLoRAResidency` is S-LoRA's prefetch.
+    public var adapterResidency: any AdapterResidencyPolicy = OnDemandResidency()
     /// Bytes set aside for LoRA adapter pages in a pool of their own, taken out of
     /// ``kvMemoryBytes``. nil (the default) is S-LoRA's unified paging: KV and adapter pages share
     /// one pool and admission counts both. A number is the "no unified memory" ablation: the KV

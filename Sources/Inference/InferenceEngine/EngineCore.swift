@@ -49,10 +49,7 @@ final class EngineCore: @unchecked Sendable {
         let paged: PagedLoRA
         let pages: [Int32]
         var users = 1
-        init(paged: PagedLoRA, pages: [Int32]) {
-            self.paged = paged
-            self.pages = pages
-        }
+        init(paged: PagedLoRA, pages: [Int32]) { self.paged = paged; self.pages = pages }
     }
     /// By adapter instance id. Loaded when a running sequence first needs it, offloaded (pages
     /// freed) when its last running user leaves.
@@ -412,7 +409,9 @@ final class EngineCore: @unchecked Sendable {
         guard s.holdsAdapter, let a = s.adapter, let r = resident[a.instanceID] else { return }
         s.holdsAdapter = false
         r.users -= 1
-        if r.users == 0 && !waiting.contains(where: { $0.adapter === a }) { offload(a.instanceID) }
+        if r.users == 0 && !configuration.adapterResidency.keepsStandby(neededByQueue: waiting.contains { $0.adapter === a }) {
+            offload(a.instanceID)
+        }
     }
 
     private func offload(_ id: UInt64) {
@@ -443,19 +442,24 @@ final class EngineCore: @unchecked Sendable {
         return nil
     }
 
-    /// S-LoRA's prefetch: while requests run, load the adapters of the next queued requests into
-    /// free pages, keeping a margin for the running requests' growth; offload standby adapters no
-    /// queued request needs any more.
+    /// Loading ahead (S-LoRA's prefetch), as the residency policy chooses: offloads standby adapters
+    /// it no longer keeps, then loads the adapters it picks from the head of the queue. Policies that
+    /// look at no waiting request (``OnDemandResidency``) cost nothing here.
     private func prefetchAdapters() {
-        guard configuration.prefetchAdapters, configuration.mergeSwap == nil else { return }
-        for (id, r) in resident where r.users == 0 && !waiting.contains(where: { $0.adapter?.instanceID == id }) { offload(id) }
-        // Under unified paging keep a margin for the running requests' KV growth.
-        let margin = adapterPool == nil ? running.count + 1 : 0
+        let policy = configuration.adapterResidency
+        guard policy.lookahead > 0, configuration.mergeSwap == nil else { return }
+        let queuedAdapters = Set(waiting.compactMap { $0.adapter?.instanceID })
+        for (id, r) in resident where r.users == 0 && !policy.keepsStandby(neededByQueue: queuedAdapters.contains(id)) { offload(id) }
         let pool = adapterPool ?? self.pool
-        for s in waiting.prefix(8) {
-            guard let a = s.adapter, resident[a.instanceID] == nil,
-                  let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity),
-                  pool.availablePages >= (blocks + 1) / 2 + margin else { continue }
+        let head = waiting.prefix(policy.lookahead)
+        let queued = head.map { s -> AdapterResidencyState.Queued? in
+            guard let a = s.adapter, let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return nil }
+            return AdapterResidencyState.Queued(adapter: a.instanceID, pages: (blocks + 1) / 2, resident: resident[a.instanceID] != nil)
+        }
+        let state = AdapterResidencyState(queued: queued, availablePages: pool.availablePages, runningSequences: running.count,
+                                          unifiedPool: adapterPool == nil)
+        for id in policy.prefetch(state) where resident[id] == nil {
+            guard let a = head.first(where: { $0.adapter?.instanceID == id })?.adapter else { continue }
             _ = load(a, prefetch: true)
         }
     }

@@ -351,7 +351,6 @@ struct SLoRAAblationTests {
         c.pageSize = 4
         c.maxBatchTokens = 32
         c.contextSize = 256
-        c.prefetchAdapters = false
         c.mergeSwap = merge
         let engine = EngineClient(model: merge.model, tokenizer: try Tokenizer(gguf: file), configuration: c,
                                   policy: SingleAdapterScheduler(), adapters: store)
@@ -430,7 +429,7 @@ struct AdapterPrefetchTests {
         // R (adapter a) runs alone; meanwhile b is prefetched for Y. X (no adapter) needs more pages
         // than are free once R ends unless b's standby pages count: it used to fail as too large.
         let (engine, _, _) = try tinyEngine(kvMemory: total * perPage, pageSize: pageSize, maxBatch: 256, maxRunning: 1,
-                                            start: false, adapters: AdapterEngineTests.store)
+                                            start: false, adapters: AdapterEngineTests.store) { $0.adapterResidency = SLoRAResidency() }
         defer { engine.shutdown() }
         var r = GenerationRequest(prompt: [5, 6, 7], maxTokens: 8, ignoreEndOfGeneration: true)
         r.adapter = "a"
@@ -451,9 +450,12 @@ struct AdapterPrefetchTests {
         #expect(engine.drainStats().adapterPrefetches >= 1, "b was prefetched while R ran")
     }
 
-    @Test("queued requests' adapters are prefetched while others run, then offloaded at idle")
-    func prefetch() async throws {
-        let (engine, model, _) = try tinyEngine(maxRunning: 1, start: false, adapters: AdapterEngineTests.store)
+    @Test("S-LoRA residency prefetches queued requests' adapters while others run, then offloads them at idle; on demand loads none ahead",
+          arguments: [true, false])
+    func prefetch(slora: Bool) async throws {
+        let (engine, model, _) = try tinyEngine(maxRunning: 1, start: false, adapters: AdapterEngineTests.store) {
+            $0.adapterResidency = slora ? SLoRAResidency() : OnDemandResidency()
+        }
         defer { engine.shutdown() }
         var streams: [AsyncThrowingStream<GenerationEvent, any Error>] = []
         for (i, name) in ["a", "b", "a"].enumerated() {
@@ -477,7 +479,7 @@ struct AdapterPrefetchTests {
             try await Task.sleep(for: .milliseconds(20))
             stats = engine.drainStats()
         }
-        #expect(stats.adapterPrefetches >= 1, "b was loaded while a's request ran")
+        #expect(slora ? stats.adapterPrefetches >= 1 : stats.adapterPrefetches == 0, "b was loaded while a's request ran (S-LoRA only)")
         #expect(stats.adapterLoads <= 3 && stats.residentAdapters == 0 && stats.usedPages == 0)
     }
 }
