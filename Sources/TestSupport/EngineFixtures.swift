@@ -16,13 +16,8 @@ public func tinyEngine(kvMemory: Int = 8 << 20, pageSize: Int = 4, maxBatch: Int
                                                options: ModelLoadOptions(threads: 1, maxBatchTokens: maxBatch, maxContext: 256))
     let model = loaded.model, tokenizer = loaded.tokenizer
     var c = EngineConfiguration()
-    c.kvMemoryBytes = kvMemory
-    c.pageSize = pageSize
-    c.maxBatchTokens = maxBatch
-    c.maxRunningSequences = maxRunning
-    c.maxWaitingRequests = maxWaiting
-    c.contextSize = 256
-    c.prefixCaching = prefix
+    c.kvMemoryBytes = kvMemory; c.pageSize = pageSize; c.contextSize = 256; c.prefixCaching = prefix
+    c.maxBatchTokens = maxBatch; c.maxRunningSequences = maxRunning; c.maxWaitingRequests = maxWaiting
     configure(&c)
     let engine = EngineClient(model: model, tokenizer: tokenizer, configuration: c, policy: policy, adapters: try adapters?(model))
     if start { engine.start() }

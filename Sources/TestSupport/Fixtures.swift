@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
+import Foundation
+
 /// Locations of committed test fixtures and of the real model, for tests.
 public enum Fixtures {
     /// The repository root (derived from this file's path, so tests need no bundle resources).
@@ -21,6 +23,18 @@ public enum Fixtures {
     static func getenvString(_ name: String) -> String? {
         guard let p = getenv(name) else { return nil }
         return String(cString: p)
+    }
+}
+
+extension Fixtures {
+    /// The committed JSON fixture `Tests/Fixtures/<relative>`, decoded; stops the run with the file
+    /// and the decoding error when it is missing or malformed.
+    public static func decode<T: Decodable>(_ type: T.Type, _ relative: String) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path(relative))))
+        } catch {
+            fatalError("fixture \(relative): \(error)")
+        }
     }
 }
 

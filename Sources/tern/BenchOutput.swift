@@ -125,7 +125,7 @@ extension Tern.Bench {
             var s = "\(B.title) (\(B.name)): \(B.abstract)\n\n"
             s += padded("setting", -22) + " " + padded("full", -14) + " " + padded("quick", -14) + " meaning\n"
             for key in full.keys.sorted() {
-                s += padded(key, -22) + " " + padded(text(full[key]), -14) + " " + padded(text(quick[key]), -14) + " " + (B.settingsHelp[key] ?? "") + "\n"
+                s += padded(key, -22) + " " + padded(text(full[key]), -14) + " " + padded(text(quick[key]), -14) + " " + (B.settingsHelp[key] ?? "(undocumented)") + "\n"
             }
             return s
         }

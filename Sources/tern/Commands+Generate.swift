@@ -50,15 +50,8 @@ struct SamplingOptions: ParsableArguments {
     }
 
     var generationOptions: GenerationOptions {
-        var s = SamplingParameters()
-        s.temperature = temperature
-        s.topK = topK
-        s.topP = topP
-        s.minP = minP
-        s.repetitionPenalty = repeatPenalty
-        s.frequencyPenalty = frequencyPenalty
-        s.presencePenalty = presencePenalty
-        s.seed = seed
+        let s = SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty,
+                                   frequencyPenalty: frequencyPenalty, presencePenalty: presencePenalty, seed: seed)
         return GenerationOptions(maxTokens: maxTokens, sampling: s, stop: stop, ignoreEndOfGeneration: ignoreEOS)
     }
 }

@@ -16,7 +16,7 @@ public import OpenAIAPI
 ///     struct Settings: Codable, Sendable { var trials = 100 }
 ///     static let name = "toy", title = "Toy", abstract = "Counts to a number."
 ///     static func settings(quick: Bool) -> Settings { Settings(trials: quick ? 10 : 100) }
-///     static let settingsHelp = ["trials": "How many trials."]
+///     static let settingsHelp = BenchSettings.help("trials  How many trials.")
 ///     static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
 ///         let n = try context.checkpoint.piece("count") { s.trials }
 ///         return BenchOutcome(report: BenchReport(system: name, results: ["count": JSONValue(n)]))
@@ -52,10 +52,7 @@ public struct BenchOutcome: Sendable {
     public var details: String
 
     /// Creates an outcome.
-    public init(report: BenchReport, details: String = "") {
-        self.report = report
-        self.details = details
-    }
+    public init(report: BenchReport, details: String = "") { self.report = report; self.details = details }
 }
 
 /// What the harness hands a benchmark besides its settings.
@@ -81,13 +78,8 @@ public struct BenchContext: Sendable {
                 artifacts: String? = nil, resolveModel: @escaping @Sendable (String) throws -> String = { $0 },
                 openChatModel: @escaping @Sendable (ChatModelSpec) async throws -> BenchChatModel = { _ in throw BenchError.noChatModel },
                 executable: String = CommandLine.arguments[0]) {
-        self.quick = quick
-        self.checkpoint = checkpoint
-        self.showProgress = showProgress
-        self.artifacts = artifacts
-        self.resolveModel = resolveModel
-        self.openChatModel = openChatModel
-        self.executable = executable
+        self.quick = quick; self.checkpoint = checkpoint; self.showProgress = showProgress; self.artifacts = artifacts
+        self.resolveModel = resolveModel; self.openChatModel = openChatModel; self.executable = executable
     }
 }
 
@@ -121,13 +113,13 @@ public struct ChatModelSpec: Sendable, Equatable {
 
     /// Help for the settings a chatting benchmark names after these fields (`model`, `base_url`,
     /// `threads`, `ctx_size`, `prefix_cache`).
-    public static let settingsHelp = [
-        "model": "registered model name or GGUF path (in process), or the model id at base_url",
-        "base_url": "an OpenAI-compatible server's API root instead of the in-process model (key from OPENAI_API_KEY)",
-        "threads": "threads of the in-process model",
-        "ctx_size": "context size of the in-process model",
-        "prefix_cache": "KV reuse of identical prompt prefixes (in process)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        model         registered model name or GGUF path (in process), or the model id at base_url
+        base_url      an OpenAI-compatible server's API root instead of the in-process model (key from OPENAI_API_KEY)
+        threads       threads of the in-process model
+        ctx_size      context size of the in-process model
+        prefix_cache  KV reuse of identical prompt prefixes (in process)
+        """)
 
     /// Creates a spec.
     public init(model: String, baseURL: String = "", threads: Int = 2, contextSize: Int = 4096, prefixCache: Bool = true) {
@@ -161,6 +153,22 @@ public enum BenchSettings {
     public static func encode<S: Encodable>(_ settings: S) throws -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         for (key, value) in try plain(settings) { out[snakeCase(key)] = value }
+        return out
+    }
+
+    /// A help table written as text, one setting a line: the snake-case key, white space, the help
+    /// (`"epochs   training epochs"` gives `["epochs": "training epochs"]`). Blank lines are
+    /// skipped; a key without help or a key given twice is a programming error.
+    public static func help(_ table: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in table.split(separator: "\n") {
+            let row = line.trimmingCharacters(in: .whitespaces)
+            guard !row.isEmpty else { continue }
+            let key = String(row.prefix { $0 != " " })
+            let text = row.dropFirst(key.count).trimmingCharacters(in: .whitespaces)
+            precondition(!text.isEmpty && out[key] == nil, "settings help: \(line)")
+            out[key] = text
+        }
         return out
     }
 

@@ -54,9 +54,5 @@ public struct MeanAndSpread: Sendable, Codable, Equatable {
     public var count: Int
 
     /// Creates a value.
-    public init(mean: Double, spread: Double, count: Int) {
-        self.mean = mean
-        self.spread = spread
-        self.count = count
-    }
+    public init(mean: Double, spread: Double, count: Int) { self.mean = mean; self.spread = spread; self.count = count }
 }

@@ -22,14 +22,8 @@ public struct ScheduledSequenceState: Sendable, Equatable {
     /// Creates a state.
     public init(id: RequestID, computed: Int, target: Int, pages: Int, waited: Double = 0, adapter: UInt64? = nil,
                 adapterPositions: Int = 0, remainingOutput: Int = 0) {
-        self.id = id
-        self.computed = computed
-        self.target = target
-        self.pages = pages
-        self.waited = waited
-        self.adapter = adapter
-        self.adapterPositions = adapterPositions
-        self.remainingOutput = remainingOutput
+        self.id = id; self.computed = computed; self.target = target; self.pages = pages; self.waited = waited
+        self.adapter = adapter; self.adapterPositions = adapterPositions; self.remainingOutput = remainingOutput
     }
 }
 
@@ -53,12 +47,8 @@ public struct SchedulerInput: Sendable {
     /// Creates an input.
     public init(running: [ScheduledSequenceState], waiting: [ScheduledSequenceState], availablePages: Int,
                 pageSize: Int, tokenBudget: Int, maxRunning: Int, totalPages: Int? = nil) {
-        self.running = running
-        self.waiting = waiting
-        self.availablePages = availablePages
-        self.pageSize = pageSize
-        self.tokenBudget = tokenBudget
-        self.maxRunning = maxRunning
+        self.running = running; self.waiting = waiting; self.availablePages = availablePages; self.pageSize = pageSize
+        self.tokenBudget = tokenBudget; self.maxRunning = maxRunning
         self.totalPages = totalPages ?? availablePages + running.reduce(0) { $0 + $1.pages }
     }
 }

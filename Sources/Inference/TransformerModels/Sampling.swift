@@ -31,14 +31,17 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     /// Random seed; nil picks one from the system.
     public var seed: UInt64?
 
-    /// Default parameters (llama.cpp's defaults).
-    public init() {}
+    /// Parameters; each one left out keeps llama.cpp's default.
+    public init(temperature: Float = 0.8, topK: Int = 40, topP: Float = 0.95, minP: Float = 0.05, repetitionPenalty: Float = 1,
+                frequencyPenalty: Float = 0, presencePenalty: Float = 0, penaltyWindow: Int = 64, seed: UInt64? = nil) {
+        self.temperature = temperature; self.topK = topK; self.topP = topP; self.minP = minP
+        self.repetitionPenalty = repetitionPenalty; self.frequencyPenalty = frequencyPenalty; self.presencePenalty = presencePenalty
+        self.penaltyWindow = penaltyWindow; self.seed = seed
+    }
 
     /// Greedy decoding.
     public static var greedy: SamplingParameters {
-        var p = SamplingParameters()
-        p.temperature = 0
-        return p
+        SamplingParameters(temperature: 0)
     }
 }
 

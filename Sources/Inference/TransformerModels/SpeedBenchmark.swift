@@ -48,20 +48,20 @@ public enum SpeedBenchmark: SystemBenchmark {
     public static let name = "speed"
     public static let title = "Engine decode and prefill speed vs llama.cpp"
     public static let abstract = "CPU inference speed against llama.cpp: prefill, decode, batched decode, peak RSS"
-    public static let settingsHelp = [
-        "model": "registered model name or GGUF path",
-        "threads": "thread counts",
-        "repetitions": "repetitions per measurement (medians reported)",
-        "baseline": "measure llama.cpp beside Tern",
-        "python": "python interpreter with llama-cpp-python 0.3.36",
-        "baseline_script": "path of bench/llama_cpp_baseline.py (empty = found from the working directory or the executable)",
-        "prompt_lengths": "prefill lengths",
-        "decode_tokens": "single-sequence decode steps",
-        "batch_sizes": "batched-decode sequence counts",
-        "batch_prompt": "prompt of each batched sequence",
-        "batch_steps": "batched decode steps",
-        "peak_rss_probe": "peak RSS from fresh processes (512 prefill + 128 decode)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        model            registered model name or GGUF path
+        threads          thread counts
+        repetitions      repetitions per measurement (medians reported)
+        baseline         measure llama.cpp beside Tern
+        python           python interpreter with llama-cpp-python 0.3.36
+        baseline_script  path of bench/llama_cpp_baseline.py (empty = found from the working directory or the executable)
+        prompt_lengths   prefill lengths
+        decode_tokens    single-sequence decode steps
+        batch_sizes      batched-decode sequence counts
+        batch_prompt     prompt of each batched sequence
+        batch_steps      batched decode steps
+        peak_rss_probe   peak RSS from fresh processes (512 prefill + 128 decode)
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

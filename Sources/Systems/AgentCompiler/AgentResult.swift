@@ -53,9 +53,7 @@ public struct AgentResult: Sendable, Codable {
 
     /// Creates an empty result.
     public init(method: String, question: String, answer: String = "") {
-        self.method = method
-        self.question = question
-        self.answer = answer
+        self.method = method; self.question = question; self.answer = answer
     }
 
     /// Prompt tokens over all counted calls.
@@ -121,11 +119,7 @@ public struct GoldScript: Sendable, Codable, Equatable {
 
     /// Creates a script.
     public init(plan: String, joiner: String, react: [String], parallel: [String], math: [String: String] = [:]) {
-        self.plan = plan
-        self.joiner = joiner
-        self.react = react
-        self.parallel = parallel
-        self.math = math
+        self.plan = plan; self.joiner = joiner; self.react = react; self.parallel = parallel; self.math = math
     }
 }
 

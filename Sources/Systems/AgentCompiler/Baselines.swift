@@ -8,18 +8,12 @@ public import Support
 /// `Thought: ...` and `Action: tool[input]` (or `Finish[answer]`), generation stops before
 /// `Observation:`, the tool runs, and its observation is appended. Calls are strictly sequential.
 public struct ReAct: Sendable {
-    /// The model.
-    public let client: any ChatModelClient
-    /// The tools (each takes its whole bracketed input as one string).
-    public let tools: ToolRegistry
-    /// Shared settings.
-    public let options: AgentOptions
+    /// The model, the tools (each takes its whole bracketed input as one string) and the shared settings.
+    public let client: any ChatModelClient, tools: ToolRegistry, options: AgentOptions
 
     /// Creates the agent.
     public init(client: any ChatModelClient, tools: ToolRegistry, options: AgentOptions) {
-        self.client = client
-        self.tools = tools
-        self.options = options
+        self.client = client; self.tools = tools; self.options = options
     }
 
     /// Instructions and examples.
@@ -105,18 +99,12 @@ public struct ReAct: Sendable {
 /// independent calls (no references between them), all of which run concurrently; their results
 /// come back as the next message; it ends when the model writes `{"answer": ...}`.
 public struct ParallelFunctionCalling: Sendable {
-    /// The model.
-    public let client: any ChatModelClient
-    /// The tools.
-    public let tools: ToolRegistry
-    /// Shared settings.
-    public let options: AgentOptions
+    /// The model, the tools (called with JSON arguments) and the shared settings.
+    public let client: any ChatModelClient, tools: ToolRegistry, options: AgentOptions
 
     /// Creates the agent.
     public init(client: any ChatModelClient, tools: ToolRegistry, options: AgentOptions) {
-        self.client = client
-        self.tools = tools
-        self.options = options
+        self.client = client; self.tools = tools; self.options = options
     }
 
     /// Instructions, tool schemas and examples.

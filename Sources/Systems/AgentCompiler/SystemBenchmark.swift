@@ -10,11 +10,8 @@ import Support
 public enum CompilerSystemBenchmark: SystemBenchmark {
     /// Every knob of a run.
     public struct Settings: Codable, Sendable, Equatable, ChatModelSettings {
-        public var model = "smollm2-135m"
-        public var baseURL = ""
-        public var threads = 2
-        public var ctxSize = 4096
-        public var prefixCache = true
+        /// The chat model (``ChatModelSettings``).
+        public var model = "smollm2-135m", baseURL = "", threads = 2, ctxSize = 4096, prefixCache = true
         public var foldoc = FoldocDictionary.defaultDirectory
         /// Questions per set.
         public var questions = 5
@@ -34,18 +31,18 @@ public enum CompilerSystemBenchmark: SystemBenchmark {
     public static let name = "compiler"
     public static let title = "LLMCompiler"
     public static let abstract = "LLMCompiler vs ReAct vs parallel function calling: latency, tokens, accuracy (oracle and live planner)"
-    public static let settingsHelp = ChatModelSpec.settingsHelp.merging([
-        "prefix_cache": "KV reuse of identical prompt prefixes (in process; cleared before every sample)",
-        "foldoc": "directory holding foldoc.dict.dz and foldoc.index",
-        "questions": "questions per set",
-        "sets": "question sets: hotpotqa, movie, parallelqa",
-        "modes": "oracle (gold outputs forced through the model), live",
-        "methods": "react, parallel, llmcompiler, llmcompiler-nostream",
-        "search_latency": "injected seconds per search call (±20%)",
-        "constrained": "constrained decoding in live mode (false: free decoding)",
-        "questions_file": "question file (empty = generate from FOLDOC with question_seed; bench/compiler/questions.json is the shipped set)",
-        "question_seed": "seed of the generated question sets",
-    ]) { _, own in own }
+    public static let settingsHelp = ChatModelSpec.settingsHelp.merging(BenchSettings.help("""
+        prefix_cache    KV reuse of identical prompt prefixes (in process; cleared before every sample)
+        foldoc          directory holding foldoc.dict.dz and foldoc.index
+        questions       questions per set
+        sets            question sets: hotpotqa, movie, parallelqa
+        modes           oracle (gold outputs forced through the model), live
+        methods         react, parallel, llmcompiler, llmcompiler-nostream
+        search_latency  injected seconds per search call (±20%)
+        constrained     constrained decoding in live mode (false: free decoding)
+        questions_file  question file (empty = generate from FOLDOC with question_seed; bench/compiler/questions.json is the shipped set)
+        question_seed   seed of the generated question sets
+        """)) { _, own in own }
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

@@ -16,10 +16,7 @@ public struct LiveReplay {
     public let settings: SimulationSettings
 
     public init(measurer: TierMeasurer, tiers: [TierSpec], model: ServingModel, settings: SimulationSettings) {
-        self.measurer = measurer
-        self.tiers = tiers
-        self.model = model
-        self.settings = settings
+        self.measurer = measurer; self.tiers = tiers; self.model = model; self.settings = settings
     }
 
     /// What the live run measured.

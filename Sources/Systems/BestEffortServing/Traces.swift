@@ -10,11 +10,7 @@ public struct Request: Sendable, Equatable {
     /// Index into ``ChoiceTask`` (or any task list of the same length as the quality table).
     public var task: Int
 
-    public init(id: Int, arrival: Double, task: Int) {
-        self.id = id
-        self.arrival = arrival
-        self.task = task
-    }
+    public init(id: Int, arrival: Double, task: Int) { self.id = id; self.arrival = arrival; self.task = task }
 }
 
 /// A sequence of requests in arrival order.

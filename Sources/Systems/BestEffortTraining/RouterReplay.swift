@@ -16,9 +16,7 @@ public struct RouterReplay: Sendable {
     public let seconds: Double
 
     public init(setup: BestEffortSetup, policy: RouterPolicyFile, seconds: Double) {
-        self.setup = setup
-        self.policy = policy
-        self.seconds = seconds
+        self.setup = setup; self.policy = policy; self.seconds = seconds
     }
 
     /// The replayed trace (seed 4001).

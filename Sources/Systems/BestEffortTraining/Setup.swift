@@ -181,22 +181,22 @@ public enum LearnedRoutingBenchmark: SystemBenchmark {
     public static let name = "best-effort"
     public static let title = "Learned best-effort serving"
     public static let abstract = "learned Double-DQN router vs static serving and baselines (simulator over measured tiers)"
-    public static let settingsHelp = [
-        "tiers": "tier table from `tern profile`",
-        "deadline_scale": "deadline of every task as a multiple of the best tier's full-batch latency",
-        "mode": "hard or soft deadlines",
-        "max_batch": "largest batch per tier server",
-        "allow_drop": "let the router drop requests (an extra action)",
-        "separate_servers": "one server per tier instead of one shared machine",
-        "seed": "training seed",
-        "gamma": "DQN discount per arrival",
-        "policy": "a trained policy file to evaluate instead of training one (empty = train here)",
-        "episodes": "training episodes when training here",
-        "sweep_points": "Poisson rate-sweep points",
-        "sweep_seconds": "simulated seconds per sweep point",
-        "burst_seconds": "simulated seconds per bursty evaluation trace",
-        "burst_seeds": "bursty evaluation traces (seeds 31, 32, ...)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        tiers             tier table from `tern profile`
+        deadline_scale    deadline of every task as a multiple of the best tier's full-batch latency
+        mode              hard or soft deadlines
+        max_batch         largest batch per tier server
+        allow_drop        let the router drop requests (an extra action)
+        separate_servers  one server per tier instead of one shared machine
+        seed              training seed
+        gamma             DQN discount per arrival
+        policy            a trained policy file to evaluate instead of training one (empty = train here)
+        episodes          training episodes when training here
+        sweep_points      Poisson rate-sweep points
+        sweep_seconds     simulated seconds per sweep point
+        burst_seconds     simulated seconds per bursty evaluation trace
+        burst_seeds       bursty evaluation traces (seeds 31, 32, ...)
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

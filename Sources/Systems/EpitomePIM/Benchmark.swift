@@ -299,20 +299,20 @@ extension EPIMBenchmark: SystemBenchmark {
     public static let name = "epim"
     public static let title = "EPIM"
     public static let abstract = "crossbar-area reduction (ResNet-50 cost model) and accuracy vs crossbars on Fashion-MNIST"
-    public static let settingsHelp = [
-        "epochs": "training epochs per variant",
-        "train_limit": "training images (0 = all 60,000)",
-        "test_limit": "test images (0 = all 10,000)",
-        "batch_size": "batch size",
-        "lr": "peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine)",
-        "bits": "weight bits of the quantized variants",
-        "crossbar_size": "crossbar size for the small CNN (its layers are small; see docs/epim.md)",
-        "seed": "random seed",
-        "threads": "threads for kernels and OpenBLAS",
-        "all_variants": "every variant (full run) or the six core ones",
-        "search_budget": "ResNet-50 epitome design search: crossbar budget as a fraction of the uniform design's (0 = uniform design only)",
-        "data": "Fashion-MNIST directory (empty = $TERN_HOME/data/fashion-mnist)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        epochs         training epochs per variant
+        train_limit    training images (0 = all 60,000)
+        test_limit     test images (0 = all 10,000)
+        batch_size     batch size
+        lr             peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine)
+        bits           weight bits of the quantized variants
+        crossbar_size  crossbar size for the small CNN (its layers are small; see docs/epim.md)
+        seed           random seed
+        threads        threads for kernels and OpenBLAS
+        all_variants   every variant (full run) or the six core ones
+        search_budget  ResNet-50 epitome design search: crossbar budget as a fraction of the uniform design's (0 = uniform design only)
+        data           Fashion-MNIST directory (empty = $TERN_HOME/data/fashion-mnist)
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

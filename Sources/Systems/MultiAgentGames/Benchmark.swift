@@ -34,9 +34,7 @@ public struct MagicBenchmark: Sendable {
     public let bundle: SettingsBundle
 
     public init(client: any ChatModelClient, bundle: SettingsBundle, settings: Settings) {
-        self.client = client
-        self.bundle = bundle
-        self.settings = settings
+        self.client = client; self.bundle = bundle; self.settings = settings
     }
 
     /// The arena for an agent kind: "vanilla", "pgm" or "random".

@@ -35,11 +35,7 @@ public struct GameMessage: Codable, Sendable, Equatable {
     public var hidden: Bool
 
     public init(agent: String, content: String, turn: Int, visibleTo: [String]? = nil, kind: String, hidden: Bool = false) {
-        self.agent = agent
-        self.content = content
-        self.turn = turn
-        self.visibleTo = visibleTo
-        self.kind = kind
+        self.agent = agent; self.content = content; self.turn = turn; self.visibleTo = visibleTo; self.kind = kind
         self.hidden = hidden
     }
 
@@ -114,10 +110,7 @@ public struct GameContext: Sendable {
     public var releasedProbeTemplate = false
 
     public init(game: GameKind, me: Int, role: String, knowsRole: Bool = true) {
-        self.game = game
-        self.me = me
-        self.role = role
-        self.knowsRole = knowsRole
+        self.game = game; self.me = me; self.role = role; self.knowsRole = knowsRole
     }
 }
 
@@ -134,11 +127,7 @@ public struct ActionRequest: Sendable {
     public var context: GameContext
 
     public init(player: Int, kind: ActionKind, text: String, rules: String, observation: [GameMessage], context: GameContext) {
-        self.player = player
-        self.kind = kind
-        self.text = text
-        self.rules = rules
-        self.observation = observation
+        self.player = player; self.kind = kind; self.text = text; self.rules = rules; self.observation = observation
         self.context = context
     }
 }
@@ -153,10 +142,7 @@ public struct PlayerAction: Sendable {
     public var completionTokens = 0
 
     public init(text: String, notes: [String] = [], llmCalls: Int = 0, promptTokens: Int = 0, completionTokens: Int = 0) {
-        self.text = text
-        self.notes = notes
-        self.llmCalls = llmCalls
-        self.promptTokens = promptTokens
+        self.text = text; self.notes = notes; self.llmCalls = llmCalls; self.promptTokens = promptTokens
         self.completionTokens = completionTokens
     }
 }

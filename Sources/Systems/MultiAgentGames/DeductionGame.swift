@@ -35,18 +35,20 @@ public final class DeductionGame: GameEnvironment {
     var leak = false
     public private(set) var testStarted = false
 
-    /// A Chameleon game; the tested model plays the chameleon or the two non-chameleons.
-    public init(chameleon s: ChameleonSetting, testAsX: Bool, options: GameOptions = GameOptions()) {
-        kind = .chameleon
-        x = s.chameleon
-        code = s.code
-        topic = s.topic
-        topicWords = WordFeatures.topics.first { $0.topic == s.topic }?.words ?? [s.code]
-        words = (0..<Players.count).map { $0 == s.chameleon ? nil : s.code }
-        rounds = 1
-        self.options = options
-        testPlayers = testAsX ? [s.chameleon] : (0..<Players.count).filter { $0 != s.chameleon }
+    /// The state both games start from; the tested model plays player `x` or the two others.
+    private init(kind: GameKind, x: Int, code: String, topic: String?, topicWords: [String], words: [String?], rounds: Int,
+                 testAsX: Bool, options: GameOptions) {
+        self.kind = kind; self.x = x; self.code = code; self.topic = topic; self.topicWords = topicWords; self.words = words
+        self.rounds = rounds; self.options = options
+        testPlayers = testAsX ? [x] : (0..<Players.count).filter { $0 != x }
         phase = options.metricProbes ? .identity : .clue
+    }
+
+    /// A Chameleon game; the tested model plays the chameleon or the two non-chameleons.
+    public convenience init(chameleon s: ChameleonSetting, testAsX: Bool, options: GameOptions = GameOptions()) {
+        self.init(kind: .chameleon, x: s.chameleon, code: s.code, topic: s.topic,
+                  topicWords: WordFeatures.topics.first { $0.topic == s.topic }?.words ?? [s.code],
+                  words: (0..<Players.count).map { $0 == s.chameleon ? nil : s.code }, rounds: 1, testAsX: testAsX, options: options)
         pool.moderator("Now the game starts! The topic is: \(s.topic)")
         pool.turn += 1
         pool.moderator("You are not chameleon. The word is: \(s.code)", to: Players.names.enumerated().filter { $0.offset != x }.map(\.element))
@@ -57,17 +59,10 @@ public final class DeductionGame: GameEnvironment {
     }
 
     /// An Undercover game; the tested model plays the undercover or the two others.
-    public init(undercover s: UndercoverSetting, testAsX: Bool, options: GameOptions = GameOptions()) {
-        kind = .undercover
-        x = s.undercover
-        code = s.undercoverWord
-        topic = nil
-        topicWords = []
-        words = (0..<Players.count).map { $0 == s.undercover ? s.undercoverWord : s.otherWord }
-        rounds = 2
-        self.options = options
-        testPlayers = testAsX ? [s.undercover] : (0..<Players.count).filter { $0 != s.undercover }
-        phase = options.metricProbes ? .identity : .clue
+    public convenience init(undercover s: UndercoverSetting, testAsX: Bool, options: GameOptions = GameOptions()) {
+        self.init(kind: .undercover, x: s.undercover, code: s.undercoverWord, topic: nil, topicWords: [],
+                  words: (0..<Players.count).map { $0 == s.undercover ? s.undercoverWord : s.otherWord }, rounds: 2,
+                  testAsX: testAsX, options: options)
         pool.moderator("Now the game starts! Each of you gets a word; one player's word differs: that player is the undercover.")
         pool.turn += 1
         for p in 0..<Players.count {
@@ -194,13 +189,10 @@ public final class DeductionGame: GameEnvironment {
             pool.append(GameMessage(agent: Players.name(x), content: a, turn: pool.turn, visibleTo: [Players.name(x)], kind: "guess"))
             pool.turn += 1
             if GameParsers.isTrueCode(a, code: code) {
-                winFlag = 1
-                pool.moderator("\(Players.name(x)) guessed the code correctly! The secret word is \(code). \(Players.name(x)) won!")
+                end(1, "\(Players.name(x)) guessed the code correctly! The secret word is \(code). \(Players.name(x)) won!")
             } else {
-                winFlag = 0
-                pool.moderator("\(Players.name(x)) guessed the code wrong! The secret word is \(code). The non-chameleons won!")
+                end(0, "\(Players.name(x)) guessed the code wrong! The secret word is \(code). The non-chameleons won!")
             }
-            phase = .done
         case .done:
             break
         }
@@ -237,31 +229,30 @@ public final class DeductionGame: GameEnvironment {
         let xName = Players.name(x)
         if kind == .chameleon {
             if tie {
-                winFlag = 3
-                pool.moderator("There are even votes. The accusation does not stand. \(xName) is the chameleon. \(xName) won the game!")
-                phase = .done
+                end(3, "There are even votes. The accusation does not stand. \(xName) is the chameleon. \(xName) won the game!")
             } else if top != x {
-                winFlag = 2
-                pool.moderator("The most-voted player is \(Players.name(top)). The accusation is incorrect. \(xName) is the chameleon. \(xName) won the game!")
-                phase = .done
+                end(2, "The most-voted player is \(Players.name(top)). The accusation is incorrect. \(xName) is the chameleon. \(xName) won the game!")
             } else {
                 pool.moderator("The accusation is correct! \(xName) is the chameleon! Now \(xName) can guess the secret code. You should say: I guess the code is \"...\"")
                 phase = .guess
             }
         } else {
             if tie {
-                winFlag = 2
-                pool.moderator("There are even votes. Nobody is voted out. \(xName) was the undercover.")
+                end(2, "There are even votes. Nobody is voted out. \(xName) was the undercover.")
             } else if top != x {
-                winFlag = 1
-                pool.moderator("\(Players.name(top)) is voted out, but \(xName) was the undercover. The undercover won!")
+                end(1, "\(Players.name(top)) is voted out, but \(xName) was the undercover. The undercover won!")
             } else {
-                winFlag = 0
-                pool.moderator("\(xName) is voted out and was the undercover. The others won!")
+                end(0, "\(xName) is voted out and was the undercover. The others won!")
             }
-            phase = .done
         }
         pool.turn += 1
+    }
+
+    /// Ends the game with the released win flag `flag`, the moderator announcing `message`.
+    func end(_ flag: Int, _ message: String) {
+        winFlag = flag
+        pool.moderator(message)
+        phase = .done
     }
 
     public func context(for p: Int) -> GameContext {
@@ -277,13 +268,7 @@ public final class DeductionGame: GameEnvironment {
     }
 
     public func outcome() -> GameOutcome {
-        var o = GameOutcome()
-        o.winFlag = winFlag
-        o.xPlayer = x
-        o.votes = votes
-        o.consistency = consistency
-        o.probeScores = probes
-        if kind == .chameleon { o.leak = leak }
-        return o
+        GameOutcome(winFlag: winFlag, xPlayer: x, votes: votes, consistency: consistency, probeScores: probes,
+                    leak: kind == .chameleon ? leak : nil)
     }
 }

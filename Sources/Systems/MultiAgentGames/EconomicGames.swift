@@ -113,12 +113,7 @@ public final class CostSharingGame: GameEnvironment {
     }
 
     public func outcome() -> GameOutcome {
-        var o = GameOutcome()
-        o.result = result
-        o.proposals = proposals
-        o.proposalVotes = votes
-        o.rounds = round
-        return o
+        GameOutcome(result: result, proposals: proposals, proposalVotes: votes, rounds: round)
     }
 }
 
@@ -195,11 +190,8 @@ public final class PrisonerGame: GameEnvironment {
     }
 
     public func outcome() -> GameOutcome {
-        var o = GameOutcome()
-        o.decisions = decisions
-        o.scores = totals
-        o.result = decisions.count == setting.rounds ? (totals[setting.testPlayer] >= totals.max()! ? "win" : "lose") : nil
-        return o
+        let result = decisions.count == setting.rounds ? (totals[setting.testPlayer] >= totals.max()! ? "win" : "lose") : nil
+        return GameOutcome(result: result, decisions: decisions, scores: totals)
     }
 }
 

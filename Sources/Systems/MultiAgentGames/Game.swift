@@ -49,28 +49,40 @@ public struct GameOutcome: Codable, Sendable, Equatable {
     public var leak: Bool?
     public var rounds: Int?
 
-    public init() {}
+    /// An outcome; each field left out stays empty (a game that has not ended has none).
+    public init(winFlag: Int? = nil, xPlayer: Int? = nil, votes: [Int?]? = nil, consistency: [[Int]] = [], probeScores: [ProbeScores] = [],
+                result: String? = nil, proposals: [[String?]]? = nil, proposalVotes: [Int?]? = nil, decisions: [[Bool]]? = nil,
+                contributions: [[Int]]? = nil, scores: [Double]? = nil, leak: Bool? = nil, rounds: Int? = nil) {
+        self.winFlag = winFlag; self.xPlayer = xPlayer; self.votes = votes; self.consistency = consistency; self.probeScores = probeScores
+        self.result = result; self.proposals = proposals; self.proposalVotes = proposalVotes; self.decisions = decisions
+        self.contributions = contributions; self.scores = scores; self.leak = leak; self.rounds = rounds
+    }
 }
 
 /// Rule options: each released quirk that changes play, behind a flag.
 public struct GameOptions: Sendable, Equatable {
     /// Ask the identity and PGM probes (metric mode; needed for self-awareness and reasoning).
-    public var metricProbes = true
+    public var metricProbes: Bool
     /// Released vote parser (lowest-numbered name anywhere, self-votes count); false: first name in
     /// reading order, self excluded.
-    public var releasedVoteParser = true
+    public var releasedVoteParser: Bool
     /// Released Public Good scoring (first integer, unclamped); false: clamped to what is left.
-    public var releasedContribution = true
+    public var releasedContribution: Bool
     /// Released Prisoner's Dilemma decision parser (any text containing "cooperate" cooperates, so
     /// "I will not cooperate" cooperates); false: the first Cooperate/Defect word, negation-aware.
-    public var releasedDecisionParser = true
+    public var releasedDecisionParser: Bool
     /// The released Chameleon PGM-probe template: it asks the chameleon for
     /// `I guess the secret code is "..."` while the parser reads `Now I guess the secret word is`,
     /// so the leak flag never fires. false (the default): the template asks for the line the parser
     /// reads (a deviation from the release, chosen so the leak flag measures something).
-    public var releasedProbeTemplate = false
+    public var releasedProbeTemplate: Bool
 
-    public init() {}
+    /// Options; the defaults are the released quirks with the corrected probe template.
+    public init(metricProbes: Bool = true, releasedVoteParser: Bool = true, releasedContribution: Bool = true, releasedDecisionParser: Bool = true,
+                releasedProbeTemplate: Bool = false) {
+        self.metricProbes = metricProbes; self.releasedVoteParser = releasedVoteParser; self.releasedContribution = releasedContribution
+        self.releasedDecisionParser = releasedDecisionParser; self.releasedProbeTemplate = releasedProbeTemplate
+    }
 
     /// Every quirk as released (the parsers, the scoring and the mismatched probe template).
     public static func released(metricProbes: Bool = true) -> GameOptions { allQuirks(released: true, metricProbes: metricProbes) }
@@ -79,13 +91,8 @@ public struct GameOptions: Sendable, Equatable {
     public static func corrected(metricProbes: Bool = true) -> GameOptions { allQuirks(released: false, metricProbes: metricProbes) }
 
     private static func allQuirks(released: Bool, metricProbes: Bool) -> GameOptions {
-        var o = GameOptions()
-        o.metricProbes = metricProbes
-        o.releasedVoteParser = released
-        o.releasedContribution = released
-        o.releasedDecisionParser = released
-        o.releasedProbeTemplate = released
-        return o
+        GameOptions(metricProbes: metricProbes, releasedVoteParser: released, releasedContribution: released,
+                    releasedDecisionParser: released, releasedProbeTemplate: released)
     }
 }
 

@@ -40,11 +40,8 @@ public func gameOutcomeSummary(_ r: GameRecord) -> String {
 public enum MagicSystemBenchmark: SystemBenchmark {
     /// Every knob of a run.
     public struct Settings: Codable, Sendable, Equatable, ChatModelSettings {
-        public var model = "smollm2-135m"
-        public var baseURL = ""
-        public var threads = 2
-        public var ctxSize = 4096
-        public var prefixCache = true
+        /// The chat model (``ChatModelSettings``).
+        public var model = "smollm2-135m", baseURL = "", threads = 2, ctxSize = 4096, prefixCache = true
         /// Settings per scenario.
         public var settings = 3
         /// `all`, or a comma list of games or scenarios (`quick` = one scenario per game).
@@ -69,19 +66,19 @@ public enum MagicSystemBenchmark: SystemBenchmark {
     public static let name = "magic"
     public static let title = "MAgIC"
     public static let abstract = "vanilla vs PGM-aware SmolLM2 vs a random-agent floor on the five games (seven metrics + win rate)"
-    public static let settingsHelp = ChatModelSpec.settingsHelp.merging([
-        "settings": "settings per scenario",
-        "games": "all, quick (one scenario per game), or a comma list of games or scenarios",
-        "agents": "comma list of random, vanilla, pgm",
-        "clue_tokens": "max tokens of a free-text clue",
-        "probes": "the identity and PGM probes",
-        "constrained": "guided choices/regexes for votes, decisions and probes (false for strict OpenAI servers)",
-        "quirks": "default, released or corrected game quirks (docs/magic.md)",
-        "repeated_rounds": "rounds of Prisoner's Dilemma and Public Good (0 = as generated)",
-        "settings_file": "settings JSON (empty = generated from settings_seed; bench/magic/settings.json is the same)",
-        "settings_seed": "seed of the generated settings",
-        "from_records": "build the report from <agent>.jsonl files in this folder instead of playing",
-    ]) { _, own in own }
+    public static let settingsHelp = ChatModelSpec.settingsHelp.merging(BenchSettings.help("""
+        settings         settings per scenario
+        games            all, quick (one scenario per game), or a comma list of games or scenarios
+        agents           comma list of random, vanilla, pgm
+        clue_tokens      max tokens of a free-text clue
+        probes           the identity and PGM probes
+        constrained      guided choices/regexes for votes, decisions and probes (false for strict OpenAI servers)
+        quirks           default, released or corrected game quirks (docs/magic.md)
+        repeated_rounds  rounds of Prisoner's Dilemma and Public Good (0 = as generated)
+        settings_file    settings JSON (empty = generated from settings_seed; bench/magic/settings.json is the same)
+        settings_seed    seed of the generated settings
+        from_records     build the report from <agent>.jsonl files in this folder instead of playing
+        """)) { _, own in own }
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

@@ -111,27 +111,27 @@ public enum SLoRABenchmark: SystemBenchmark {
     public static let name = "slora"
     public static let title = "S-LoRA"
     public static let abstract = "multi-adapter serving throughput and SLO attainment against PEFT-style, merge-swap, single-adapter and vLLM-packed baselines, same engine, same trace"
-    public static let settingsHelp = [
-        "model": "registered model name or GGUF path",
-        "threads": "threads for matrix products",
-        "adapters": "adapter counts",
-        "rate": "arrival rate, requests per second",
-        "cv": "coefficient of variation of inter-arrival times (1 = Poisson)",
-        "alpha": "power-law popularity exponent (1 = uniform)",
-        "duration": "trace length in seconds",
-        "slo": "time-to-first-token objective in seconds",
-        "kv_memory": "unified pool budget (KV + adapters), e.g. 64M",
-        "seed": "seed of the trace",
-        "packed_limit": "run vllm-packed (one merged model copy per adapter) up to this many adapters",
-        "systems": "systems to run: " + systemNames.joined(separator: ", "),
-        "baselines_limit": "run systems other than slora only up to this many adapters",
-        "adapter_pool": "bytes of slora-no-unified's separate adapter pool, taken out of kv_memory",
-        "ranks": "adapter ranks; adapter i gets rank ranks[i % count] (mixed ranks in one batch)",
-        "cv_sweep": "instead of the comparison: S-LoRA with FCFS, LCFS and early abort at each of these cvs (first adapter count)",
-        "prompt_tokens": "prompt lengths, uniform in [min, max)",
-        "output_tokens": "output lengths, uniform in [min, max)",
-        "kernel_repetitions": "repetitions of the LoRA kernel-step measurement",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        model               registered model name or GGUF path
+        threads             threads for matrix products
+        adapters            adapter counts
+        rate                arrival rate, requests per second
+        cv                  coefficient of variation of inter-arrival times (1 = Poisson)
+        alpha               power-law popularity exponent (1 = uniform)
+        duration            trace length in seconds
+        slo                 time-to-first-token objective in seconds
+        kv_memory           unified pool budget (KV + adapters), e.g. 64M
+        seed                seed of the trace
+        packed_limit        run vllm-packed (one merged model copy per adapter) up to this many adapters
+        systems             systems to run: \(systemNames.joined(separator: ", "))
+        baselines_limit     run systems other than slora only up to this many adapters
+        adapter_pool        bytes of slora-no-unified's separate adapter pool, taken out of kv_memory
+        ranks               adapter ranks; adapter i gets rank ranks[i % count] (mixed ranks in one batch)
+        cv_sweep            instead of the comparison: S-LoRA with FCFS, LCFS and early abort at each of these cvs (first adapter count)
+        prompt_tokens       prompt lengths, uniform in [min, max)
+        output_tokens       output lengths, uniform in [min, max)
+        kernel_repetitions  repetitions of the LoRA kernel-step measurement
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()
@@ -252,7 +252,7 @@ public enum SLoRABenchmark: SystemBenchmark {
                     c.threads = threads
                     c.maxBatchTokens = 256
                     c.kvMemoryBytes = budget
-                    c.prefetchAdapters = system.prefetch
+                    c.adapterResidency = system.prefetch ? SLoRAResidency() : OnDemandResidency()
                     c.separateAdapterPoolBytes = system.separateAdapterPool ? adapterPoolBytes : nil
                     c.loraBatching = system.batching
                     if system.mergeSwap {

@@ -104,37 +104,37 @@ public enum SplitEnsembleBenchmark: SystemBenchmark {
     public static let name = "split-ensemble"
     public static let title = "Split-Ensemble"
     public static let abstract = "accuracy and OOD detection vs single model, deep ensemble and MC dropout at equal FLOPs"
-    public static let settingsHelp = [
-        "train_limit": "training images of the 8 ID classes (0 = all 48,000)",
-        "test_limit": "ID test images (0 = half of the ID test set)",
-        "ood_limit": "images per OOD set (0 = as many as ID test images)",
-        "held_out": "Fashion-MNIST classes held out as the near-OOD set",
-        "warmup_epochs": "shared-backbone epochs before the first split",
-        "finetune_epochs": "finetune epochs after each split/prune round",
-        "rounds": "split -> prune -> finetune rounds",
-        "subtasks": "number of subtasks n",
-        "mct": "Minimal Cutting Threshold",
-        "mask_fraction": "sensitivity-mask fraction p of channels",
-        "grouping": "semantic or random",
-        "loss": "bce (weighted sigmoid BCE) or ce (weighted soft-target softmax CE)",
-        "widths": "convolution widths",
-        "ood_aware_targets": "OOD-aware soft targets (false: one-hot on the OOD output)",
-        "class_balance": "class-balance reweighting (paper eq. 2)",
-        "minimum_channels": "pruning floor: channels every block keeps",
-        "normalize_per_block": "divide each block's Hessian importances by their mean before the global ranking",
-        "hutchinson_samples": "Hutchinson (Rademacher) probes per batch for the Hessian traces",
-        "hessian_batches": "training batches (of max(batch size, 128)) for the Hessian traces",
-        "sensitivity_batches": "training batches (of max(batch size, 128)) for the sensitivity masks",
-        "ensemble_size": "deep-ensemble members",
-        "mc_passes": "MC-dropout test-time passes",
-        "batch_size": "batch size",
-        "lr": "peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine)",
-        "threads": "threads for kernels and OpenBLAS",
-        "seeds": "seeds (each trains every method)",
-        "first_seed": "first seed (seeds run first-seed, first-seed+1, ...)",
-        "ablations": "ablations on the first seed: a comma list, all or none",
-        "data": "Fashion-MNIST directory (empty = $TERN_HOME/data/fashion-mnist)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        train_limit          training images of the 8 ID classes (0 = all 48,000)
+        test_limit           ID test images (0 = half of the ID test set)
+        ood_limit            images per OOD set (0 = as many as ID test images)
+        held_out             Fashion-MNIST classes held out as the near-OOD set
+        warmup_epochs        shared-backbone epochs before the first split
+        finetune_epochs      finetune epochs after each split/prune round
+        rounds               split -> prune -> finetune rounds
+        subtasks             number of subtasks n
+        mct                  Minimal Cutting Threshold
+        mask_fraction        sensitivity-mask fraction p of channels
+        grouping             semantic or random
+        loss                 bce (weighted sigmoid BCE) or ce (weighted soft-target softmax CE)
+        widths               convolution widths
+        ood_aware_targets    OOD-aware soft targets (false: one-hot on the OOD output)
+        class_balance        class-balance reweighting (paper eq. 2)
+        minimum_channels     pruning floor: channels every block keeps
+        normalize_per_block  divide each block's Hessian importances by their mean before the global ranking
+        hutchinson_samples   Hutchinson (Rademacher) probes per batch for the Hessian traces
+        hessian_batches      training batches (of max(batch size, 128)) for the Hessian traces
+        sensitivity_batches  training batches (of max(batch size, 128)) for the sensitivity masks
+        ensemble_size        deep-ensemble members
+        mc_passes            MC-dropout test-time passes
+        batch_size           batch size
+        lr                   peak learning rate (SGD, Nesterov momentum 0.9, warm-up + cosine)
+        threads              threads for kernels and OpenBLAS
+        seeds                seeds (each trains every method)
+        first_seed           first seed (seeds run first-seed, first-seed+1, ...)
+        ablations            ablations on the first seed: a comma list, all or none
+        data                 Fashion-MNIST directory (empty = $TERN_HOME/data/fashion-mnist)
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

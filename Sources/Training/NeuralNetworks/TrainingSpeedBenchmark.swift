@@ -35,14 +35,14 @@ public enum TrainingSpeedBenchmark: SystemBenchmark {
     public static let name = "train"
     public static let title = "Training throughput vs PyTorch"
     public static let abstract = "training samples/s: MLP, small CNN, ResNet-8, transformer block (bench/train-speed adds PyTorch)"
-    public static let settingsHelp = [
-        "threads": "threads for kernels and OpenBLAS",
-        "repetitions": "timed windows per workload (median reported)",
-        "steps": "minimum SGD steps per timed window",
-        "minimum_windows": "warm-up >= 5 steps and 0.5 s, windows >= 0.25 s",
-        "workloads": "mlp, cnn, resnet8, transformer",
-        "memory_steps": "steps of the MLP workload for the resident-memory check (0 = skip)",
-    ]
+    public static let settingsHelp = BenchSettings.help("""
+        threads          threads for kernels and OpenBLAS
+        repetitions      timed windows per workload (median reported)
+        steps            minimum SGD steps per timed window
+        minimum_windows  warm-up >= 5 steps and 0.5 s, windows >= 0.25 s
+        workloads        mlp, cnn, resnet8, transformer
+        memory_steps     steps of the MLP workload for the resident-memory check (0 = skip)
+        """)
 
     public static func settings(quick: Bool) -> Settings {
         var s = Settings()

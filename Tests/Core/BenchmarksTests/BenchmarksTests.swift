@@ -97,6 +97,16 @@ struct BenchSettingsTests {
         var baseURL = ""
     }
 
+    @Test("a help table written as text: key, white space, help; blank lines skipped")
+    func helpTable() {
+        let help = BenchSettings.help("""
+            train_limit   training images (0 = all)
+              lr  peak learning rate
+
+            """)
+        #expect(help == ["train_limit": "training images (0 = all)", "lr": "peak learning rate"])
+    }
+
     @Test("settings encode with snake-case keys and overrides keep each value's type")
     func overrides() throws {
         let encoded = try BenchSettings.encode(Toy())

@@ -28,8 +28,7 @@ func hexBytes(_ s: String) -> [UInt8] {
 @Suite("Dequantization against gguf-py")
 struct DequantizeTests {
     static let fixtures: [DequantFixtureFile.Fixture] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("quant/dequant.json")))
-        return try! JSONDecoder().decode(DequantFixtureFile.self, from: data).fixtures
+        Fixtures.decode(DequantFixtureFile.self, "quant/dequant.json").fixtures
     }()
 
     @Test("fixtures cover every required type")

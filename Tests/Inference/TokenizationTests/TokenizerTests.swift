@@ -34,8 +34,7 @@ let smolTokenizer: Tokenizer = {
 @Suite("SmolLM2 tokenizer against llama.cpp")
 struct TokenizerAgreementTests {
     static let corpus: [CorpusFile.Line] = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizer/corpus.json")))
-        return try! JSONDecoder().decode(CorpusFile.self, from: data).lines
+        Fixtures.decode(CorpusFile.self, "tokenizer/corpus.json").lines
     }()
 
     @Test("corpus has ≥ 1,000 varied lines")
@@ -45,27 +44,14 @@ struct TokenizerAgreementTests {
         #expect(Self.corpus.contains { $0.text.contains("<|im_start|>") })
     }
 
-    @Test("token ids identical to llama.cpp on every line (special tokens parsed)")
-    func parseSpecial() {
+    @Test("token ids identical to llama.cpp on every line (special tokens parsed, and as text)", arguments: [true, false])
+    func agreement(parseSpecial: Bool) {
         var failures = 0
         for line in Self.corpus {
-            let ids = smolTokenizer.encode(line.text, parseSpecial: true)
-            if ids != line.ids {
+            let ids = smolTokenizer.encode(line.text, parseSpecial: parseSpecial), want = parseSpecial ? line.ids : line.ids_plain
+            if ids != want {
                 failures += 1
-                if failures <= 10 { Issue.record("text \(line.text.debugDescription): got \(ids) want \(line.ids)") }
-            }
-        }
-        #expect(failures == 0, "\(failures) of \(Self.corpus.count) lines differ")
-    }
-
-    @Test("token ids identical to llama.cpp on every line (special tokens as text)")
-    func plain() {
-        var failures = 0
-        for line in Self.corpus {
-            let ids = smolTokenizer.encode(line.text, parseSpecial: false)
-            if ids != line.ids_plain {
-                failures += 1
-                if failures <= 10 { Issue.record("text \(line.text.debugDescription): got \(ids) want \(line.ids_plain)") }
+                if failures <= 10 { Issue.record("text \(line.text.debugDescription): got \(ids) want \(want)") }
             }
         }
         #expect(failures == 0, "\(failures) of \(Self.corpus.count) lines differ")
@@ -159,8 +145,7 @@ struct PreTokenizerTests {
 @Suite("Chat templates")
 struct ChatTemplateTests {
     static let file: TemplateFile = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("chat/smollm2_template.json")))
-        return try! JSONDecoder().decode(TemplateFile.self, from: data)
+        Fixtures.decode(TemplateFile.self, "chat/smollm2_template.json")
     }()
 
     @Test("SmolLM2's template renders exactly as jinja2 renders the real template")

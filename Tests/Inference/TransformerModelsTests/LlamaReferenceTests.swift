@@ -32,8 +32,7 @@ let smol: (model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplat
 @Suite("SmolLM2-135M against llama.cpp (committed reference)", .serialized)
 struct LlamaReferenceTests {
     static let reference: ReferenceFile = {
-        let data = try! Data(contentsOf: URL(fileURLWithPath: Fixtures.path("llama/smollm2_reference.json")))
-        return try! JSONDecoder().decode(ReferenceFile.self, from: data)
+        Fixtures.decode(ReferenceFile.self, "llama/smollm2_reference.json")
     }()
 
     @Test("at least 8 prompts, chat and raw")

@@ -53,6 +53,18 @@ struct PIMCommandTests {
         #expect(unknown.status != 0 && unknown.stderr.contains("nonesuch") && unknown.stderr.contains("epim"))
     }
 
+    @Test("every benchmark's --list-settings documents every setting")
+    func everySettingHasHelp() throws {
+        let list = try Tern.run(["bench"])
+        let names = list.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(names.contains("epim") && names.contains("slora") && names.count >= 9, "\(list.stdout)")
+        for name in names where name != "all" {
+            let table = try Tern.run(["bench", name, "--list-settings"])
+            #expect(table.status == 0 && table.stdout.contains("meaning"), "\(name): \(table.stderr)")
+            #expect(!table.stdout.contains("(undocumented)"), "\(name):\n\(table.stdout)")
+        }
+    }
+
     @Test("a full run interrupted after its first piece resumes from DIR/epim/partial and cleans it up")
     func benchResumes() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tern-epim-resume-\(UUID().uuidString)").path
