@@ -32,13 +32,8 @@ public struct BenchReport: Codable, Sendable, Equatable {
     /// Creates a report stamped with this machine, the current commit and the current time.
     public init(system: String, settings: [String: JSONValue] = [:], claims: [Claim] = [], results: JSONValue = [:],
                 machine: MachineInfo = .current(), commit: String = BenchReport.currentCommit(), date: Date = Date()) {
-        self.system = system
-        self.machine = machine
-        self.commit = commit
-        self.date = BenchReport.isoDate(date)
-        self.settings = settings
-        self.claims = claims
-        self.results = results
+        self.system = system; self.machine = machine; self.commit = commit; self.date = BenchReport.isoDate(date)
+        self.settings = settings; self.claims = claims; self.results = results
     }
 
     /// The claim with `id` (and `setting`, when given).
@@ -191,15 +186,8 @@ public struct Claim: Codable, Sendable, Equatable {
     /// threshold 1 for ratios (`unit == "x"`) the paper reports, and no verdict otherwise.
     public init(id: String, setting: String = "", description: String, unit: String, paper: PaperValue?, ours: Double?,
                 better: Better, baseline: String, reproduced: Bool? = nil, note: String = "") {
-        self.id = id
-        self.setting = setting
-        self.description = description
-        self.unit = unit
-        self.paper = paper
-        self.ours = ours.flatMap { $0.isFinite ? $0 : nil }
-        self.better = better
-        self.baseline = baseline
-        self.note = note
+        self.id = id; self.setting = setting; self.description = description; self.unit = unit; self.paper = paper
+        self.ours = ours.flatMap { $0.isFinite ? $0 : nil }; self.better = better; self.baseline = baseline; self.note = note
         self.reproduced = reproduced ?? (unit == "x" && paper != nil ? Claim.judge(self.ours, better: better, threshold: 1) : nil)
     }
 
@@ -243,10 +231,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
 
     /// Creates a description.
     public init(cpu: String, cores: Int, memoryGiB: Double, os: String) {
-        self.cpu = cpu
-        self.cores = cores
-        self.memoryGiB = memoryGiB
-        self.os = os
+        self.cpu = cpu; self.cores = cores; self.memoryGiB = memoryGiB; self.os = os
     }
 
     /// This machine.

@@ -33,10 +33,7 @@ public struct ChatCompletionRequest: Sendable, Codable, Equatable {
     /// tiers (`tern serve --router`).
     public var metadata: [String: String]?
 
-    public init(model: String, messages: [ChatCompletionMessage]) {
-        self.model = model
-        self.messages = messages
-    }
+    public init(model: String, messages: [ChatCompletionMessage]) { self.model = model; self.messages = messages }
 }
 
 /// One chat message. `content` may be a string or a list of text parts on input.
@@ -48,11 +45,7 @@ public struct ChatCompletionMessage: Sendable, Codable, Equatable {
     public var tool_call_id: String?
 
     public init(role: String, content: String?, name: String? = nil, tool_calls: [ToolCall]? = nil, tool_call_id: String? = nil) {
-        self.role = role
-        self.content = content
-        self.name = name
-        self.tool_calls = tool_calls
-        self.tool_call_id = tool_call_id
+        self.role = role; self.content = content; self.name = name; self.tool_calls = tool_calls; self.tool_call_id = tool_call_id
     }
 
     enum CodingKeys: String, CodingKey { case role, content, name, tool_calls, tool_call_id }
@@ -111,9 +104,7 @@ public struct FunctionDefinition: Sendable, Codable, Equatable {
     public var description: String?
     public var parameters: JSONValue?
     public init(name: String, description: String? = nil, parameters: JSONValue? = nil) {
-        self.name = name
-        self.description = description
-        self.parameters = parameters
+        self.name = name; self.description = description; self.parameters = parameters
     }
 }
 
@@ -157,10 +148,7 @@ public enum ToolChoice: Sendable, Equatable, Codable {
 public struct ResponseFormat: Sendable, Codable, Equatable {
     public var type: String
     public var json_schema: JSONSchemaFormat?
-    public init(type: String, json_schema: JSONSchemaFormat? = nil) {
-        self.type = type
-        self.json_schema = json_schema
-    }
+    public init(type: String, json_schema: JSONSchemaFormat? = nil) { self.type = type; self.json_schema = json_schema }
 }
 
 /// The named schema of a `json_schema` response format.
@@ -186,10 +174,7 @@ public struct ToolCall: Sendable, Codable, Equatable {
 public struct FunctionCall: Sendable, Codable, Equatable {
     public var name: String
     public var arguments: String
-    public init(name: String, arguments: String) {
-        self.name = name
-        self.arguments = arguments
-    }
+    public init(name: String, arguments: String) { self.name = name; self.arguments = arguments }
 }
 
 /// Token counts of a request.
@@ -212,21 +197,14 @@ public struct ChatLogprobs: Sendable, Codable, Equatable {
         public var bytes: [UInt8]?
         public var top_logprobs: [Top]
         public init(token: String, logprob: Double, bytes: [UInt8]?, top_logprobs: [Top]) {
-            self.token = token
-            self.logprob = logprob
-            self.bytes = bytes
-            self.top_logprobs = top_logprobs
+            self.token = token; self.logprob = logprob; self.bytes = bytes; self.top_logprobs = top_logprobs
         }
     }
     public struct Top: Sendable, Codable, Equatable {
         public var token: String
         public var logprob: Double
         public var bytes: [UInt8]?
-        public init(token: String, logprob: Double, bytes: [UInt8]?) {
-            self.token = token
-            self.logprob = logprob
-            self.bytes = bytes
-        }
+        public init(token: String, logprob: Double, bytes: [UInt8]?) { self.token = token; self.logprob = logprob; self.bytes = bytes }
     }
     public var content: [Entry]
     public init(content: [Entry]) { self.content = content }
@@ -240,10 +218,7 @@ public struct ChatCompletion: Sendable, Codable, Equatable {
         public var finish_reason: String
         public var logprobs: ChatLogprobs?
         public init(index: Int, message: ChatCompletionMessage, finish_reason: String, logprobs: ChatLogprobs? = nil) {
-            self.index = index
-            self.message = message
-            self.finish_reason = finish_reason
-            self.logprobs = logprobs
+            self.index = index; self.message = message; self.finish_reason = finish_reason; self.logprobs = logprobs
         }
     }
     public var id: String
@@ -255,11 +230,7 @@ public struct ChatCompletion: Sendable, Codable, Equatable {
     /// The backend configuration that served the request (Tern: the quality tier under `--router`).
     public var system_fingerprint: String?
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage) {
-        self.id = id
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
+        self.id = id; self.created = created; self.model = model; self.choices = choices; self.usage = usage
     }
 }
 
@@ -270,9 +241,7 @@ public struct ChatCompletionChunk: Sendable, Codable, Equatable {
         public var content: String?
         public var tool_calls: [ToolCallDelta]?
         public init(role: String? = nil, content: String? = nil, tool_calls: [ToolCallDelta]? = nil) {
-            self.role = role
-            self.content = content
-            self.tool_calls = tool_calls
+            self.role = role; self.content = content; self.tool_calls = tool_calls
         }
     }
     public struct ToolCallDelta: Sendable, Codable, Equatable {
@@ -281,19 +250,13 @@ public struct ChatCompletionChunk: Sendable, Codable, Equatable {
         public var type: String?
         public var function: FunctionDelta
         public init(index: Int, id: String?, type: String?, function: FunctionDelta) {
-            self.index = index
-            self.id = id
-            self.type = type
-            self.function = function
+            self.index = index; self.id = id; self.type = type; self.function = function
         }
     }
     public struct FunctionDelta: Sendable, Codable, Equatable {
         public var name: String?
         public var arguments: String?
-        public init(name: String?, arguments: String?) {
-            self.name = name
-            self.arguments = arguments
-        }
+        public init(name: String?, arguments: String?) { self.name = name; self.arguments = arguments }
     }
     public struct Choice: Sendable, Codable, Equatable {
         public var index: Int
@@ -301,10 +264,7 @@ public struct ChatCompletionChunk: Sendable, Codable, Equatable {
         public var finish_reason: String?
         public var logprobs: ChatLogprobs?
         public init(index: Int, delta: Delta, finish_reason: String?, logprobs: ChatLogprobs? = nil) {
-            self.index = index
-            self.delta = delta
-            self.finish_reason = finish_reason
-            self.logprobs = logprobs
+            self.index = index; self.delta = delta; self.finish_reason = finish_reason; self.logprobs = logprobs
         }
     }
     public var id: String
@@ -316,10 +276,6 @@ public struct ChatCompletionChunk: Sendable, Codable, Equatable {
     /// The backend configuration that served the request (Tern: the quality tier under `--router`).
     public var system_fingerprint: String?
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage? = nil) {
-        self.id = id
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
+        self.id = id; self.created = created; self.model = model; self.choices = choices; self.usage = usage
     }
 }

@@ -28,10 +28,7 @@ public struct CompletionRequest: Sendable, Codable, Equatable {
     /// tiers (`tern serve --router`).
     public var metadata: [String: String]?
 
-    public init(model: String, prompt: PromptInput) {
-        self.model = model
-        self.prompt = prompt
-    }
+    public init(model: String, prompt: PromptInput) { self.model = model; self.prompt = prompt }
 }
 
 /// A completion prompt: text, texts, token ids, or lists of token ids.
@@ -72,9 +69,7 @@ public struct CompletionLogprobs: Sendable, Codable, Equatable {
     public var top_logprobs: [[String: Double]?]
     public var text_offset: [Int]
     public init(tokens: [String], token_logprobs: [Double?], top_logprobs: [[String: Double]?], text_offset: [Int]) {
-        self.tokens = tokens
-        self.token_logprobs = token_logprobs
-        self.top_logprobs = top_logprobs
+        self.tokens = tokens; self.token_logprobs = token_logprobs; self.top_logprobs = top_logprobs
         self.text_offset = text_offset
     }
 }
@@ -87,10 +82,7 @@ public struct Completion: Sendable, Codable, Equatable {
         public var logprobs: CompletionLogprobs?
         public var finish_reason: String?
         public init(index: Int, text: String, logprobs: CompletionLogprobs?, finish_reason: String?) {
-            self.index = index
-            self.text = text
-            self.logprobs = logprobs
-            self.finish_reason = finish_reason
+            self.index = index; self.text = text; self.logprobs = logprobs; self.finish_reason = finish_reason
         }
     }
     public var id: String
@@ -102,11 +94,7 @@ public struct Completion: Sendable, Codable, Equatable {
     /// The backend configuration that served the request (Tern: the quality tier under `--router`).
     public var system_fingerprint: String?
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage?) {
-        self.id = id
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
+        self.id = id; self.created = created; self.model = model; self.choices = choices; self.usage = usage
     }
 }
 
@@ -121,11 +109,7 @@ public struct ModelList: Sendable, Codable, Equatable {
         public var root: String?
         public var parent: String?
         public init(id: String, created: Int, owned_by: String, root: String? = nil, parent: String? = nil) {
-            self.id = id
-            self.created = created
-            self.owned_by = owned_by
-            self.root = root
-            self.parent = parent
+            self.id = id; self.created = created; self.owned_by = owned_by; self.root = root; self.parent = parent
         }
     }
     public var object = "list"
@@ -162,10 +146,7 @@ public struct LoadLoRAAdapterRequest: Sendable, Codable, Equatable {
     public var lora_name: String
     /// Path of the adapter file on the server (inside an `--adapter-dir`).
     public var lora_path: String
-    public init(lora_name: String, lora_path: String) {
-        self.lora_name = lora_name
-        self.lora_path = lora_path
-    }
+    public init(lora_name: String, lora_path: String) { self.lora_name = lora_name; self.lora_path = lora_path }
 }
 
 /// `POST /v1/unload_lora_adapter`.

@@ -112,38 +112,12 @@ public struct JSONSchemaConstraint: OutputConstraint {
             return st
         case .array(let items):
             if case let st = expect(UInt8(ascii: "["), b, &i), st != .ok { return st }
-            var first = true
-            while true {
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                guard i < b.count else { return .eof }
-                if b[i] == UInt8(ascii: "]") {
-                    i += 1
-                    return .ok
-                }
-                if !first {
-                    if case let st = expect(UInt8(ascii: ","), b, &i), st != .ok { return st }
-                    if skipWhitespace(b, &i) == .fail { return .fail }
-                }
-                let st = parse(items, b, &i)
-                if st != .ok { return st }
-                first = false
-            }
+            return parseList(closing: UInt8(ascii: "]"), b, &i) { parse(items, b, &$0) }
         case .object(let properties, let required):
             if case let st = expect(UInt8(ascii: "{"), b, &i), st != .ok { return st }
             var next = 0  // index of the next property that may appear
             var seen = Set<String>()
-            while true {
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                guard i < b.count else { return .eof }
-                if b[i] == UInt8(ascii: "}") {
-                    guard required.isSubset(of: seen) else { return .fail }
-                    i += 1
-                    return .ok
-                }
-                if !seen.isEmpty {
-                    if case let st = expect(UInt8(ascii: ","), b, &i), st != .ok { return st }
-                    if skipWhitespace(b, &i) == .fail { return .fail }
-                }
+            return parseList(closing: UInt8(ascii: "}"), b, &i, mayClose: { required.isSubset(of: seen) }) { i in
                 // Keys allowed here: the next one, or a later one if everything skipped is optional.
                 var allowed: [Int] = []
                 var k = next
@@ -158,13 +132,11 @@ public struct JSONSchemaConstraint: OutputConstraint {
                     return allowed.contains { Array(properties[$0].name.utf8).starts(with: key) } ? .eof : .fail
                 }
                 guard st == .ok, let match = allowed.first(where: { Array(properties[$0].name.utf8) == key }) else { return .fail }
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                if case let st2 = expect(UInt8(ascii: ":"), b, &i), st2 != .ok { return st2 }
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                let vs = parse(properties[match].schema, b, &i)
-                if vs != .ok { return vs }
+                if case let st = parseColon(b, &i), st != .ok { return st }
+                if case let st = parse(properties[match].schema, b, &i), st != .ok { return st }
                 seen.insert(properties[match].name)
                 next = match + 1
+                return .ok
             }
         case .anyOf(let options):
             var sawEOF = false
@@ -186,26 +158,12 @@ public struct JSONSchemaConstraint: OutputConstraint {
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var first = true
-            while true {
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                guard i < b.count else { return .eof }
-                if b[i] == UInt8(ascii: "}") {
-                    i += 1
-                    return .ok
-                }
-                if !first {
-                    if case let st = expect(UInt8(ascii: ","), b, &i), st != .ok { return st }
-                    if skipWhitespace(b, &i) == .fail { return .fail }
-                }
+            return parseList(closing: UInt8(ascii: "}"), b, &i) { i in
                 var key: [UInt8] = []
                 if case let st = parseString(b, &i, into: &key), st != .ok { return st }
-                if skipWhitespace(b, &i) == .fail { return .fail }
-                if case let st = expect(UInt8(ascii: ":"), b, &i), st != .ok { return st }
-                if skipWhitespace(b, &i) == .fail { return .fail }
+                if case let st = parseColon(b, &i), st != .ok { return st }
                 guard i < b.count else { return .eof }
-                if case let st = parseAny(b, &i), st != .ok { return st }
-                first = false
+                return parseAny(b, &i)
             }
         case UInt8(ascii: "["): return parse(.array(items: .any), b, &i)
         case UInt8(ascii: "\""):
@@ -216,6 +174,36 @@ public struct JSONSchemaConstraint: OutputConstraint {
         case UInt8(ascii: "n"): return literal("null", b, &i)
         default: return parseNumber(integer: false, b, &i)
         }
+    }
+
+    /// The rest of a comma-separated list whose opening bracket is consumed, through `closing`.
+    /// `element` parses one element at `i` (white space before it skipped); `mayClose` says whether
+    /// the list may end here (an object still missing a required key may not).
+    private func parseList(closing: UInt8, _ b: [UInt8], _ i: inout Int, mayClose: () -> Bool = { true },
+                           element: (inout Int) -> Status) -> Status {
+        var first = true
+        while true {
+            if skipWhitespace(b, &i) == .fail { return .fail }
+            guard i < b.count else { return .eof }
+            if b[i] == closing {
+                guard mayClose() else { return .fail }
+                i += 1
+                return .ok
+            }
+            if !first {
+                if case let st = expect(UInt8(ascii: ","), b, &i), st != .ok { return st }
+                if skipWhitespace(b, &i) == .fail { return .fail }
+            }
+            if case let st = element(&i), st != .ok { return st }
+            first = false
+        }
+    }
+
+    /// `:` between an object key and its value, with the white space around it.
+    private func parseColon(_ b: [UInt8], _ i: inout Int) -> Status {
+        if skipWhitespace(b, &i) == .fail { return .fail }
+        if case let st = expect(UInt8(ascii: ":"), b, &i), st != .ok { return st }
+        return skipWhitespace(b, &i) == .fail ? .fail : .ok
     }
 
     private func literal(_ word: String, _ b: [UInt8], _ i: inout Int) -> Status {

@@ -8,10 +8,7 @@ public struct ChatMessage: Sendable, Equatable, Codable {
     public var content: String
 
     /// Creates a message.
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
+    public init(role: String, content: String) { self.role = role; self.content = content }
 }
 
 /// Conversation formats, detected from a model's `tokenizer.chat_template` by substring (as

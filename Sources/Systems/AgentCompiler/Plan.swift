@@ -23,12 +23,8 @@ public struct PlanTask: Sendable, Equatable, Codable {
 
     /// Creates a task.
     public init(index: Int, name: String, arguments: [TaskArgument], rawArguments: String, dependencies: [Int], thought: String?) {
-        self.index = index
-        self.name = name
-        self.arguments = arguments
-        self.rawArguments = rawArguments
-        self.dependencies = dependencies
-        self.thought = thought
+        self.index = index; self.name = name; self.arguments = arguments; self.rawArguments = rawArguments
+        self.dependencies = dependencies; self.thought = thought
     }
 
     /// The task as a plan line: `2. search("Fortran")`.
@@ -90,9 +86,7 @@ public struct StreamingPlanParser: Sendable {
     public private(set) var sawJoin = false
 
     /// A parser accepting calls to `toolNames` (and `join`).
-    public init(toolNames: some Sequence<String>) {
-        self.toolNames = Set(toolNames)
-    }
+    public init(toolNames: some Sequence<String>) { self.toolNames = Set(toolNames) }
 
     /// Adds streamed text; returns the tasks whose lines it completed.
     public mutating func feed(_ chunk: String) -> [PlanTask] {

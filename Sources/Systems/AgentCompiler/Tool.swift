@@ -135,9 +135,7 @@ public struct ToolParameter: Sendable, Equatable {
 
     /// Creates a parameter.
     public init(_ name: String, _ type: ParameterType, optional: Bool = false) {
-        self.name = name
-        self.type = type
-        self.optional = optional
+        self.name = name; self.type = type; self.optional = optional
     }
 }
 
@@ -293,10 +291,7 @@ public struct InjectedLatency: Sendable, Equatable {
 
     /// Creates a latency model.
     public init(mean: Double, jitter: Double = 0.2, seed: UInt64 = 7, perTool: [String: Double] = [:]) {
-        self.mean = mean
-        self.jitter = jitter
-        self.seed = seed
-        self.perTool = perTool
+        self.mean = mean; self.jitter = jitter; self.seed = seed; self.perTool = perTool
     }
 
     /// Seconds for one call.
@@ -365,11 +360,7 @@ public struct ClosureTool: Tool {
     /// Creates a tool that runs `body`.
     public init(name: String, parameters: [ToolParameter], returnType: String = "str", rules: [String] = [],
                 body: @escaping @Sendable ([TaskArgument]) async throws -> Observation) {
-        self.name = name
-        self.parameters = parameters
-        self.returnType = returnType
-        self.rules = rules
-        self.body = body
+        self.name = name; self.parameters = parameters; self.returnType = returnType; self.rules = rules; self.body = body
     }
 
     public func call(_ arguments: [TaskArgument]) async throws -> Observation { try await body(arguments) }

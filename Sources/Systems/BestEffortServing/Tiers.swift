@@ -16,10 +16,7 @@ public struct TierSpec: Codable, Sendable, Equatable {
     public var modelPath: String?
 
     public init(name: String, layers: Int, shots: Int, modelPath: String? = nil) {
-        self.name = name
-        self.layers = layers
-        self.shots = shots
-        self.modelPath = modelPath
+        self.name = name; self.layers = layers; self.shots = shots; self.modelPath = modelPath
     }
 
     /// SmolLM2-135M tiers: early exit after 10, 20, 30 layers zero-shot, and the full model 1-shot (one solved example: about twice the prompt).
@@ -42,10 +39,7 @@ public struct TierProfile: Codable, Sendable, Equatable {
     public var seconds: [Double]
 
     public init(spec: TierSpec, quality: [Double], batchSizes: [Int], seconds: [Double]) {
-        self.spec = spec
-        self.quality = quality
-        self.batchSizes = batchSizes
-        self.seconds = seconds
+        self.spec = spec; self.quality = quality; self.batchSizes = batchSizes; self.seconds = seconds
     }
 
     /// `L(b)`: seconds for a batch of `b` requests, interpolated linearly between measured sizes and
@@ -79,11 +73,7 @@ public struct TierTable: Codable, Sendable, Equatable {
     public var tiers: [TierProfile]
 
     public init(machine: String, model: String, itemsPerTask: Int, threads: Int, tasks: [String], tiers: [TierProfile]) {
-        self.machine = machine
-        self.model = model
-        self.itemsPerTask = itemsPerTask
-        self.threads = threads
-        self.tasks = tasks
+        self.machine = machine; self.model = model; self.itemsPerTask = itemsPerTask; self.threads = threads; self.tasks = tasks
         self.tiers = tiers
     }
 
@@ -114,10 +104,7 @@ public final class TierMeasurer {
         self.init(model: loaded.model, tokenizer: loaded.tokenizer)
     }
 
-    public init(model: any LanguageModel, tokenizer: Tokenizer) {
-        self.model = model
-        self.tokenizer = tokenizer
-    }
+    public init(model: any LanguageModel, tokenizer: Tokenizer) { self.model = model; self.tokenizer = tokenizer }
 
     /// Token sequences of an item under a tier: one per option, and where each option starts.
     func sequences(_ item: ChoiceItem, task: ChoiceTask, shots: Int) -> [(tokens: [Int], optionStart: Int)] {

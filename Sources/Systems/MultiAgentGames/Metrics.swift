@@ -17,10 +17,7 @@ public struct MetricOptions: Sendable, Equatable {
     /// The released `num_of_game` (21 in the release: games 0...20, divided by 20).
     public var numOfGame = 21
 
-    public init(released: Bool = true, numOfGame: Int = 21) {
-        self.released = released
-        self.numOfGame = numOfGame
-    }
+    public init(released: Bool = true, numOfGame: Int = 21) { self.released = released; self.numOfGame = numOfGame }
 }
 
 /// The seven MAgIC metrics and the win rate (nil where a metric has no games to measure).

@@ -66,11 +66,8 @@ public final class AdapterStore: AdapterSource {
     /// Creates an empty store for a base model.
     public init(hyperparameters: ModelHyperparameters, architecture: String = "llama",
                 allowedDirectories: [String] = [], reservedNames: Set<String> = [], hostBudgetBytes: Int = .max) {
-        self.hyperparameters = hyperparameters
-        self.architecture = architecture
-        self.reservedNames = reservedNames
-        self.allowedDirectories = allowedDirectories.map { Self.resolve($0) }
-        self.hostBudgetBytes = hostBudgetBytes
+        self.hyperparameters = hyperparameters; self.architecture = architecture; self.reservedNames = reservedNames
+        self.allowedDirectories = allowedDirectories.map { Self.resolve($0) }; self.hostBudgetBytes = hostBudgetBytes
     }
 
     /// Registered adapter names (in memory or on disk), sorted.

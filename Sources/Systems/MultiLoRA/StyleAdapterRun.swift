@@ -63,7 +63,9 @@ public struct StyleAdapterRun: Sendable {
         // The check: the serving engine, base model and the adapter just written (read back from disk).
         let store = AdapterStore(hyperparameters: loaded.model.hyperparameters, architecture: arch)
         do { try store.loadTrusted(name: name, path: output) } catch { throw StyleAdapterRunError(description: "reading back \(output): \(error)") }
-        let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: EngineConfiguration(), adapters: store)
+        var configuration = EngineConfiguration()
+        configuration.adapterResidency = SLoRAResidency()
+        let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: configuration, adapters: store)
         engine.start()
         defer { engine.shutdown() }
         let questions = heldOut.map(\.question)

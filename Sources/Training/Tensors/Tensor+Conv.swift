@@ -94,57 +94,73 @@ extension Tensor {
             w.withUnsafeBufferPointer { pw in
                 let xImage = x.shape[1] * g.height * g.width
                 let groupInput = g.channels * g.height * g.width
-                var start = 0
-                while start < n {
-                    let c = Swift.min(chunk, n - start)
-                    for grp in 0..<o.groups {
-                        let col = col.map { keep ? $0 + grp * k * n * p : $0 }
-                        if let col {
-                            Parallel.forEach(count: c, grain: 1) { r in
-                                for i in r {
-                                    ConvolutionKernels.im2col(px.baseAddress! + (start + i) * xImage + grp * groupInput,
-                                                              g, col: col, ld: c * p, colOffset: i * p)
+                forEachConvChunk(px.baseAddress!, imageSize: xImage, g, batch: n, chunk: chunk, groups: o.groups, col: col,
+                                 wholeBatch: keep, unfold: true) { start, c, grp, col in
+                    let weights = pw.baseAddress! + grp * ocg * k
+                    if perImage {
+                        Parallel.forEachPart(count: c) { _, images in
+                            for i in images {
+                                let dst = py + ((start + i) * oc + grp * ocg) * p  // [OCg, P]
+                                if let biasValues {
+                                    for q in 0..<ocg { (dst + q * p).update(repeating: biasValues[grp * ocg + q], count: p) }
                                 }
+                                let b = col.map { UnsafePointer($0 + i * p) } ?? (px.baseAddress! + (start + i) * xImage + grp * groupInput)
+                                StridedGEMM.sgemm(transposeA: false, transposeB: false, m: ocg, n: p, k: k, a: weights, lda: k,
+                                                  b: b, ldb: col == nil ? p : c * p, beta: biasValues == nil ? 0 : 1, c: dst, ldc: p)
                             }
                         }
-                        let weights = pw.baseAddress! + grp * ocg * k
-                        if perImage {
-                            Parallel.forEachPart(count: c) { _, images in
-                                for i in images {
-                                    let dst = py + ((start + i) * oc + grp * ocg) * p  // [OCg, P]
-                                    if let biasValues {
-                                        for q in 0..<ocg { (dst + q * p).update(repeating: biasValues[grp * ocg + q], count: p) }
-                                    }
-                                    let b = col.map { UnsafePointer($0 + i * p) } ?? (px.baseAddress! + (start + i) * xImage + grp * groupInput)
-                                    StridedGEMM.sgemm(transposeA: false, transposeB: false, m: ocg, n: p, k: k, a: weights, lda: k,
-                                                      b: b, ldb: col == nil ? p : c * p, beta: biasValues == nil ? 0 : 1, c: dst, ldc: p)
-                                }
-                            }
-                        } else {
-                            let bcol = col.map { UnsafePointer($0) } ?? (px.baseAddress! + start * xImage + grp * groupInput)
-                            Parallel.sgemm(transposeA: false, transposeB: false, m: ocg, n: c * p, k: k,
-                                              a: weights, lda: k, b: bcol, ldb: c * p, c: out!, ldc: c * p)
-                            // [OCg, c·P] -> y[start + i, grp·OCg + q, P]
-                            for i in 0..<c {
-                                for q in 0..<ocg {
-                                    let dst = py + ((start + i) * oc + grp * ocg + q) * p
-                                    let src = out! + q * c * p + i * p
-                                    if let biasValues {
-                                        let bv = biasValues[grp * ocg + q]
-                                        for t in 0..<p { dst[t] = src[t] + bv }
-                                    } else {
-                                        dst.update(from: src, count: p)
-                                    }
+                    } else {
+                        let bcol = col.map { UnsafePointer($0) } ?? (px.baseAddress! + start * xImage + grp * groupInput)
+                        Parallel.sgemm(transposeA: false, transposeB: false, m: ocg, n: c * p, k: k,
+                                          a: weights, lda: k, b: bcol, ldb: c * p, c: out!, ldc: c * p)
+                        // [OCg, c·P] -> y[start + i, grp·OCg + q, P]
+                        for i in 0..<c {
+                            for q in 0..<ocg {
+                                let dst = py + ((start + i) * oc + grp * ocg + q) * p
+                                let src = out! + q * c * p + i * p
+                                if let biasValues {
+                                    let bv = biasValues[grp * ocg + q]
+                                    for t in 0..<p { dst[t] = src[t] + bv }
+                                } else {
+                                    dst.update(from: src, count: p)
                                 }
                             }
                         }
                     }
-                    start += c
                 }
             }
         }
         withExtendedLifetime(scratch) {}
         return (y, kept)
+    }
+
+    /// The walk the forward pass and the weight gradient share: the batch in chunks of `chunk`
+    /// images, each chunk group by group, calling `body(start, count, group, columns)`. `col` (nil
+    /// for pointwise kernels, which read the images directly) holds the chunk's columns of the
+    /// group, `[K, count·P]`; with `wholeBatch` it holds all N images' columns of every group
+    /// (`[groups, K, N·P]`, as kept by the forward pass) and `body` gets the group's slice. With
+    /// `unfold` the images are unfolded into it first (in parallel, one image a task).
+    @inline(__always)
+    static func forEachConvChunk(_ px: UnsafePointer<Float>, imageSize: Int, _ g: ConvGeometry, batch n: Int, chunk: Int, groups: Int,
+                                 col: UnsafeMutablePointer<Float>?, wholeBatch: Bool, unfold: Bool,
+                                 _ body: (_ start: Int, _ count: Int, _ group: Int, _ col: UnsafeMutablePointer<Float>?) -> Void) {
+        let p = g.columnCols, k = g.columnRows, groupInput = g.channels * g.height * g.width
+        var start = 0
+        while start < n {
+            let c = Swift.min(chunk, n - start)
+            for grp in 0..<groups {
+                let col = col.map { wholeBatch ? $0 + grp * k * n * p : $0 }
+                if let col, unfold {
+                    Parallel.forEach(count: c, grain: 1) { r in
+                        for i in r {
+                            ConvolutionKernels.im2col(px + (start + i) * imageSize + grp * groupInput, g, col: col, ld: c * p, colOffset: i * p)
+                        }
+                    }
+                }
+                body(start, c, grp, col)
+            }
+            start += c
+        }
     }
 
     /// True when the convolution runs on the AVX-512 panel kernels (one product per image): at
@@ -388,48 +404,35 @@ extension Tensor {
             gy.withUnsafeBufferPointer { pg in
                 let xImage = x.shape[1] * g.height * g.width
                 let groupInput = g.channels * g.height * g.width
-                var start = 0
-                while start < n {
-                    let c = Swift.min(chunk, n - start)
-                    for grp in 0..<o.groups {
-                        let col = col.map { given != nil ? $0 + grp * k * n * p : $0 }
-                        if let col, given == nil {
-                            Parallel.forEach(count: c, grain: 1) { r in
-                                for i in r {
-                                    ConvolutionKernels.im2col(px.baseAddress! + (start + i) * xImage + grp * groupInput,
-                                                              g, col: col, ld: c * p, colOffset: i * p)
-                                }
+                forEachConvChunk(px.baseAddress!, imageSize: xImage, g, batch: n, chunk: chunk, groups: o.groups, col: col,
+                                 wholeBatch: given != nil, unfold: given == nil) { start, c, grp, col in
+                    if perImage {
+                        // gW_g[OCg, K] += gy_i[OCg, P] · col_iᵀ, one partial sum per thread, then added.
+                        let parts = Parallel.partCount(c)
+                        let partials = Tensor(shape: [parts, ocg * k], repeating: 0)
+                        let pp = partials.storage.base
+                        Parallel.forEachPart(count: c) { part, images in
+                            for i in images {
+                                let b = col.map { UnsafePointer($0 + i * p) } ?? (px.baseAddress! + (start + i) * xImage + grp * groupInput)
+                                StridedGEMM.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: p,
+                                                  a: pg.baseAddress! + ((start + i) * oc + grp * ocg) * p, lda: p,
+                                                  b: b, ldb: col == nil ? p : c * p, beta: 1, c: pp + part * ocg * k, ldc: k)
                             }
                         }
-                        if perImage {
-                            // gW_g[OCg, K] += gy_i[OCg, P] · col_iᵀ, one partial sum per thread, then added.
-                            let parts = Parallel.partCount(c)
-                            let partials = Tensor(shape: [parts, ocg * k], repeating: 0)
-                            let pp = partials.storage.base
-                            Parallel.forEachPart(count: c) { part, images in
-                                for i in images {
-                                    let b = col.map { UnsafePointer($0 + i * p) } ?? (px.baseAddress! + (start + i) * xImage + grp * groupInput)
-                                    StridedGEMM.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: p,
-                                                      a: pg.baseAddress! + ((start + i) * oc + grp * ocg) * p, lda: p,
-                                                      b: b, ldb: col == nil ? p : c * p, beta: 1, c: pp + part * ocg * k, ldc: k)
-                                }
-                            }
-                            let dst = pgw + grp * ocg * k
-                            for part in 0..<parts { for t in 0..<(ocg * k) { dst[t] += pp[part * ocg * k + t] } }
-                            withExtendedLifetime(partials) {}
-                            continue
-                        }
-                        for i in 0..<c {
-                            for q in 0..<ocg {
-                                (gyc! + q * c * p + i * p).update(from: pg.baseAddress! + ((start + i) * oc + grp * ocg + q) * p, count: p)
-                            }
-                        }
-                        // gW_g[OCg, K] += gy[OCg, c·P] · colᵀ
-                        Parallel.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: c * p,
-                                          a: gyc!, lda: c * p, b: col!, ldb: c * p, beta: 1,
-                                          c: pgw + grp * ocg * k, ldc: k)
+                        let dst = pgw + grp * ocg * k
+                        for part in 0..<parts { for t in 0..<(ocg * k) { dst[t] += pp[part * ocg * k + t] } }
+                        withExtendedLifetime(partials) {}
+                        return
                     }
-                    start += c
+                    for i in 0..<c {
+                        for q in 0..<ocg {
+                            (gyc! + q * c * p + i * p).update(from: pg.baseAddress! + ((start + i) * oc + grp * ocg + q) * p, count: p)
+                        }
+                    }
+                    // gW_g[OCg, K] += gy[OCg, c·P] · colᵀ
+                    Parallel.sgemm(transposeA: false, transposeB: true, m: ocg, n: k, k: c * p,
+                                      a: gyc!, lda: c * p, b: col!, ldb: c * p, beta: 1,
+                                      c: pgw + grp * ocg * k, ldc: k)
                 }
             }
         }

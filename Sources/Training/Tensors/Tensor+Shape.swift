@@ -107,18 +107,27 @@ extension Tensor {
         var out = resized(axis: ax, to: k, zeroed: false)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
-            for o in 0..<outer {
-                for j in 0..<k {
-                    for i in 0..<inner {
-                        let t = (o * k + j) * inner + i
-                        let idx = Int(indices[t])
-                        precondition(idx >= 0 && idx < n, "gathered: index \(idx) out of 0..<\(n)")
-                        d[t] = p[(o * n + idx) * inner + i]
-                    }
+            Self.forEachIndexed(outer: outer, k: k, inner: inner, size: n, indices, "gathered") { t, target in d[t] = p[target] }
+        }
+        return out
+    }
+
+    /// For every entry `t = (o·k + j)·inner + i` of an index tensor `[outer, k, inner]`, the offset
+    /// `(o·size + indices[t])·inner + i` it names in a tensor `[outer, size, inner]` (gather reads
+    /// there, scatter-add writes there). An index outside `0..<size` stops the program, naming `op`.
+    @inline(__always)
+    static func forEachIndexed(outer: Int, k: Int, inner: Int, size: Int, _ indices: [Int32], _ op: StaticString,
+                               _ body: (_ t: Int, _ target: Int) -> Void) {
+        for o in 0..<outer {
+            for j in 0..<k {
+                for i in 0..<inner {
+                    let t = (o * k + j) * inner + i
+                    let idx = Int(indices[t])
+                    precondition(idx >= 0 && idx < size, "\(op): index \(idx) out of 0..<\(size)")
+                    body(t, (o * size + idx) * inner + i)
                 }
             }
         }
-        return out
     }
 
     /// PyTorch `scatter_add` into zeros: the adjoint of ``gathered(alongAxis:_:k:)``, with `size`
@@ -130,14 +139,7 @@ extension Tensor {
         var out = resized(axis: ax, to: size, zeroed: true)
         let d = out.storage.base
         withUnsafeBufferPointer { p in
-            for o in 0..<outer {
-                for j in 0..<k {
-                    for i in 0..<inner {
-                        let t = (o * k + j) * inner + i
-                        d[(o * size + Int(indices[t])) * inner + i] += p[t]
-                    }
-                }
-            }
+            Self.forEachIndexed(outer: outer, k: k, inner: inner, size: size, indices, "scatterAdded") { t, target in d[target] += p[t] }
         }
         return out
     }

@@ -64,9 +64,17 @@ struct AllocatorPropertyTests {
         #expect(pool.usedPages == 0 && pool.availablePages == pageCount)
     }
 
-    @Test("random serving workloads with adapters, cancellations and a small pool end with every page free",
-          arguments: [(11, false), (12, false), (13, true), (14, true)] as [(UInt64, Bool)])
-    func servingWorkload(seed: UInt64, separatePool: Bool) async throws {
+    /// A residency policy that loads every queued adapter it sees, as early as it can: the most
+    /// loading ahead any policy could ask of the engine's mechanism.
+    struct GreedyPrefetch: AdapterResidencyPolicy {
+        var lookahead: Int { 16 }
+        func keepsStandby(neededByQueue: Bool) -> Bool { neededByQueue }
+        func prefetch(_ state: AdapterResidencyState) -> [UInt64] { state.queued.compactMap { $0.flatMap { $0.resident ? nil : $0.adapter } } }
+    }
+
+    @Test("random serving workloads with adapters, cancellations, loading ahead and a small pool end with every page free",
+          arguments: [(11, false, false), (12, false, true), (13, true, false), (14, true, true)] as [(UInt64, Bool, Bool)])
+    func servingWorkload(seed: UInt64, separatePool: Bool, prefetch: Bool) async throws {
         let (engine, _, _) = try tinyEngine(kvMemory: 1 << 20, maxBatch: 16, maxRunning: 6, adapters: { m in
             FixedAdapters(try (0..<6).map { i in
                 try LoRAAdapter.synthetic(name: "l\(i)", hyperparameters: m.hyperparameters, rank: [2, 4, 8][i % 3],
@@ -74,6 +82,7 @@ struct AllocatorPropertyTests {
             })
         }) { c in
             if separatePool { c.separateAdapterPoolBytes = c.kvMemoryBytes / 3 }
+            if prefetch { c.adapterResidency = GreedyPrefetch() }
         }
         defer { engine.shutdown() }
         var rng = SeededRandom(seed: seed)
