@@ -9,18 +9,11 @@ import InferenceEngine
 import OpenAIAPI
 import OpenAIServer
 
-/// Options shared by `tern agent` and `tern bench compiler`: where the model is.
+/// Options shared by `tern agent` and `tern arena`: where the model is (in process, or a server).
 struct AgentModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Registered model name or GGUF path (in-process), or the model id at --base-url.")
-    var model: String = ModelRegistry.defaultName
+    @OptionGroup var local: ModelOptions<AgentModelDefaults>
 
-    @Option(name: .shortAndLong, help: "Threads for matrix products (in-process model).")
-    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-
-    @Option(name: .customLong("ctx-size"), help: "Context size of the in-process model.")
-    var contextSize: Int = 4096
-
-    @Option(name: .customLong("base-url"), help: "An OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) instead of the in-process model.")
+    @Option(name: .customLong("base-url"), help: "An OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) instead of the in-process model; --model is then the model id there.")
     var baseURL: String?
 
     @Option(name: .customLong("api-key"), help: "Bearer token for --base-url.")
@@ -32,9 +25,12 @@ struct AgentModelOptions: ParsableArguments {
     @Option(help: "Directory holding foldoc.dict.dz and foldoc.index.")
     var foldoc: String = FoldocDictionary.defaultDirectory
 
+    /// The registered model, GGUF path or server model id.
+    var model: String { local.model }
+
     /// The chat model these options name: the in-process engine, or the server at `--base-url`.
     func open(progress: Bool) async throws -> BenchChatModel {
-        try await openChatModel(ChatModelSpec(model: model, baseURL: baseURL ?? "", threads: threads, contextSize: contextSize,
+        try await openChatModel(ChatModelSpec(model: local.model, baseURL: baseURL ?? "", threads: local.threads, contextSize: local.contextSize,
                                               prefixCache: !noPrefixCache), apiKey: apiKey, progress: progress)
     }
 }
@@ -48,7 +44,7 @@ func openChatModel(_ spec: ChatModelSpec, apiKey: String?, progress: Bool) async
         }
         return BenchChatModel(client: OpenAIHTTPClient(baseURL: spec.baseURL, apiKey: apiKey), model: spec.model)
     }
-    var options = ModelOptions()
+    var options = ModelOptions<AgentModelDefaults>()
     options.model = spec.model
     options.threads = spec.threads
     options.contextSize = spec.contextSize

@@ -14,7 +14,7 @@ extension Tern {
         static let configuration = CommandConfiguration(
             abstract: "Measure best-effort quality tiers: accuracy per local task and batch latency on this machine.")
 
-        @OptionGroup var modelOptions: TierModelOptions
+        @OptionGroup var modelOptions: ModelOptions<TierModelDefaults>
         @Option(help: "Generated items per task for the quality table.") var items = 24
         @Option(name: .customLong("batch-sizes"), help: "Comma-separated batch sizes to time.") var batchSizes = "1,2,4,8"
         @Option(help: "Timed repetitions per batch size (fastest kept).") var repetitions = 3
@@ -78,7 +78,7 @@ extension Tern {
             commandName: "replay", abstract: "Replay a bursty trace live on the real model and compare with the simulator.")
         @OptionGroup var options: BestEffortOptions
         @Option(help: "Policy file from `tern best-effort train`.") var policy = "bench/best-effort/policy.json"
-        @OptionGroup var modelOptions: TierModelOptions
+        @OptionGroup var modelOptions: ModelOptions<TierModelDefaults>
         @Option(help: "Seconds of trace per policy.") var seconds = 60.0
         @Option(help: "Comma-separated policies: learned, static-best, greedy-deadline, static-small.") var policies = "learned,static-best"
         @Option(name: .customLong("base-url"), help: "Replay over HTTP against a running server (e.g. `tern serve --router policy.json`) at this API root (http://HOST:PORT/v1) instead of in-process.")

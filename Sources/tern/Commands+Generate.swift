@@ -73,7 +73,7 @@ extension Tern {
         static let configuration = CommandConfiguration(
             abstract: "Generate a continuation of a prompt (raw text, or a chat turn with --chat).")
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var modelOptions: ModelOptions<StandardModelDefaults>
         @OptionGroup var sampling: SamplingOptions
 
         @Option(name: .shortAndLong, help: "The prompt.")
@@ -137,7 +137,7 @@ extension Tern {
         static let configuration = CommandConfiguration(
             abstract: "Chat with a model in the terminal (streaming, multi-turn). Commands: /reset, /exit.")
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var modelOptions: ModelOptions<StandardModelDefaults>
         @OptionGroup var sampling: SamplingOptions
 
         @Option(help: "System message.")

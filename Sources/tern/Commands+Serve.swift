@@ -22,7 +22,7 @@ extension Tern {
         static let configuration = CommandConfiguration(
             abstract: "Serve a model over an OpenAI-compatible HTTP API with a built-in web page.")
 
-        @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup var modelOptions: ModelOptions<StandardModelDefaults>
 
         @Option(help: "Address to bind.")
         var host = "127.0.0.1"

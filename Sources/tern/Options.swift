@@ -4,16 +4,42 @@ import ArgumentParser
 import Foundation
 import TransformerModels
 
-/// `--model` and `--threads`, shared by every command that runs a model.
-struct ModelOptions: ParsableArguments {
+/// The defaults a family of commands gives `--threads` and `--ctx-size`.
+protocol ModelOptionDefaults {
+    static var threads: Int { get }
+    static var contextSize: Int { get }
+}
+
+/// Generation, chat and serving: every core up to eight, 2,048 positions.
+enum StandardModelDefaults: ModelOptionDefaults {
+    static var threads: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) }
+    static var contextSize: Int { 2048 }
+}
+
+/// Agents and games: few-shot prompts and growing transcripts want 4,096 positions.
+enum AgentModelDefaults: ModelOptionDefaults {
+    static var threads: Int { StandardModelDefaults.threads }
+    static var contextSize: Int { 4096 }
+}
+
+/// The best-effort tier commands (`tern profile`, `tern best-effort replay`): two threads, the
+/// setting the committed tier tables were measured with.
+enum TierModelDefaults: ModelOptionDefaults {
+    static var threads: Int { 2 }
+    static var contextSize: Int { 4096 }
+}
+
+/// `--model`, `--threads` and `--ctx-size`, shared by every command that runs a model; `Defaults`
+/// are the command family's.
+struct ModelOptions<Defaults: ModelOptionDefaults>: ParsableArguments {
     @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
     var model: String = ModelRegistry.defaultName
 
     @Option(name: .shortAndLong, help: "Threads for matrix products.")
-    var threads: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+    var threads: Int = Defaults.threads
 
     @Option(name: .customLong("ctx-size"), help: "Context size (positions) of the KV cache.")
-    var contextSize: Int = 2048
+    var contextSize: Int = Defaults.contextSize
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
@@ -34,21 +60,6 @@ func loadModel(path: String, _ options: ModelLoadOptions) throws -> LoadedModel 
         return try ArchitectureRegistry.load(path: path, options: options)
     } catch let error as ModelError {
         throw CLIError("\(error)")
-    }
-}
-
-/// `--model` and `--threads` of the best-effort tier commands (`tern profile`, `tern best-effort
-/// replay`): two threads by default, the setting the committed tier tables were measured with.
-struct TierModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Registered model name or path to a GGUF file.")
-    var model: String = ModelRegistry.defaultName
-
-    @Option(name: .shortAndLong, help: "Threads for matrix products (the committed tier tables use 2).")
-    var threads = 2
-
-    /// Resolves `--model` and loads it through the registry.
-    func load(progress: Bool) throws -> LoadedModel {
-        try loadModel(path: ModelStore().resolve(model, progress: progress), ModelLoadOptions(threads: threads))
     }
 }
 

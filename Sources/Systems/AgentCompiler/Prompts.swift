@@ -12,6 +12,21 @@ public struct FewShotExamples: Sendable {
     /// Function-calling traces.
     public var parallel: [String]
 
+    /// The LLMCompiler plan of a ParallelQA question ("if A had appeared k years later and B m
+    /// years earlier, how many years apart would they be?"): two lookups, each shifted by a math
+    /// step, and their distance. The few-shot example and every generated gold plan are this plan.
+    public static func yearGapPlan(_ a: String, later k: Int, _ b: String, earlier m: Int) -> String {
+        """
+        1. search("\(a)")
+        2. math("the year \(a) appeared plus \(k)", ["$1"])
+        3. search("\(b)")
+        4. math("the year \(b) appeared minus \(m)", ["$3"])
+        5. math("abs($2 - $4)")
+        Thought: I can answer the question now.
+        6. join()\(StreamingPlanParser.endOfPlan)
+        """
+    }
+
     /// Entities the examples use (kept out of generated questions).
     public static let reservedEntities: Set<String> = ["unix", "fortran", "lisp", "cobol", "algol", "pascal", "basic", "ibm"]
 
@@ -25,16 +40,8 @@ public struct FewShotExamples: Sendable {
             Thought: I can answer the question now.
             3. join()<END_OF_PLAN>
             """,
-            """
-            Question: If Lisp had appeared 4 years later and COBOL 2 years earlier, how many years apart would they be?
-            1. search("Lisp")
-            2. math("the year Lisp appeared plus 4", ["$1"])
-            3. search("COBOL")
-            4. math("the year COBOL appeared minus 2", ["$3"])
-            5. math("abs($2 - $4)")
-            Thought: I can answer the question now.
-            6. join()<END_OF_PLAN>
-            """,
+            "Question: If Lisp had appeared 4 years later and COBOL 2 years earlier, how many years apart would they be?\n"
+                + yearGapPlan("Lisp", later: 4, "COBOL", earlier: 2),
         ],
         joiner: [
             """

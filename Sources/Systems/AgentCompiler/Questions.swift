@@ -172,15 +172,7 @@ public enum QuestionSets {
             let ya = a.year! + k, yb = b.year! - m
             let answer = abs(ya - yb)
             let pa = "the year \(a.title) appeared plus \(k)", pb = "the year \(b.title) appeared minus \(m)"
-            let plan = """
-                1. search("\(a.title)")
-                2. math("\(pa)", ["$1"])
-                3. search("\(b.title)")
-                4. math("\(pb)", ["$3"])
-                5. math("abs($2 - $4)")
-                Thought: I can answer the question now.
-                6. join()\(StreamingPlanParser.endOfPlan)
-                """
+            let plan = FewShotExamples.yearGapPlan(a.title, later: k, b.title, earlier: m)
             let expression = "abs((\(a.year!) + \(k)) - (\(b.year!) - \(m)))"
             out.append(BenchmarkQuestion(
                 set: "parallelqa", id: "parallelqa-\(n)",

@@ -4,6 +4,14 @@ public import Support
 public import Autograd
 public import Tensors
 
+/// A layer's trainable weight of `shape` and, when `bias` gives its length, its bias, both drawn
+/// as PyTorch initialises linear and convolution layers: uniform in ±1/√`fanIn`, weight first.
+func fanInParameters(_ shape: [Int], fanIn: Int, bias: Int?, generator: inout SeededRandom) -> (Variable, Variable?) {
+    let weight = Variable(Initializer.fanInUniform(shape, fanIn: fanIn, generator: &generator), requiresGradient: true)
+    let b = bias.map { Variable(Initializer.fanInUniform([$0], fanIn: fanIn, generator: &generator), requiresGradient: true) }
+    return (weight, b)
+}
+
 /// `y = x·Wᵀ + b` over the last dimension: `x [..., inFeatures]` → `[..., outFeatures]`.
 /// `weight [outFeatures, inFeatures]` as in PyTorch.
 public final class Linear: Module {
@@ -11,8 +19,7 @@ public final class Linear: Module {
     public let bias: Variable?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: inout SeededRandom) {
-        weight = Variable(Initializer.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true)
-        self.bias = bias ? Variable(Initializer.fanInUniform([outFeatures], fanIn: inFeatures, generator: &generator), requiresGradient: true) : nil
+        (weight, self.bias) = fanInParameters([outFeatures, inFeatures], fanIn: inFeatures, bias: bias ? outFeatures : nil, generator: &generator)
     }
 
     public override func callAsFunction(_ x: Variable) -> Variable {
@@ -29,10 +36,8 @@ public final class Conv2d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 dilation: Int = 1, groups: Int = 1, bias: Bool = true, generator: inout SeededRandom) {
-        let fanIn = inChannels / groups * kernelSize * kernelSize
-        weight = Variable(Initializer.fanInUniform([outChannels, inChannels / groups, kernelSize, kernelSize], fanIn: fanIn, generator: &generator),
-                          requiresGradient: true)
-        self.bias = bias ? Variable(Initializer.fanInUniform([outChannels], fanIn: fanIn, generator: &generator), requiresGradient: true) : nil
+        (weight, self.bias) = fanInParameters([outChannels, inChannels / groups, kernelSize, kernelSize],
+                                              fanIn: inChannels / groups * kernelSize * kernelSize, bias: bias ? outChannels : nil, generator: &generator)
         options = Conv2DOptions(stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
 
@@ -50,10 +55,8 @@ public final class ConvTranspose2d: Module {
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, groups: Int = 1, bias: Bool = true, generator: inout SeededRandom) {
-        let fanIn = outChannels / groups * kernelSize * kernelSize
-        weight = Variable(Initializer.fanInUniform([inChannels, outChannels / groups, kernelSize, kernelSize], fanIn: fanIn, generator: &generator),
-                          requiresGradient: true)
-        self.bias = bias ? Variable(Initializer.fanInUniform([outChannels], fanIn: fanIn, generator: &generator), requiresGradient: true) : nil
+        (weight, self.bias) = fanInParameters([inChannels, outChannels / groups, kernelSize, kernelSize],
+                                              fanIn: outChannels / groups * kernelSize * kernelSize, bias: bias ? outChannels : nil, generator: &generator)
         options = Conv2DOptions(stride: stride, padding: padding, groups: groups)
         self.outputPadding = outputPadding
     }
