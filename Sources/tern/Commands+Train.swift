@@ -56,45 +56,24 @@ extension Tern {
             test = test.normalized(mean: 0.2860, std: 0.3530)
             var gen = SeededRandom(seed: seed)
             let net: Module = model == .mlp ? ReferenceModels.mlp(generator: &gen) : ReferenceModels.smallCNN(generator: &gen)
-            let optimizer = SGD(net.trainableParameters, learningRate: lr, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
             var loader = DataLoader(train, batchSize: batchSize, shuffle: true, seed: seed &+ 1)
-            let total = epochs * loader.batchCount
-            let schedule = WarmupSchedule(warmupSteps: min(200, total / 10), then: CosineSchedule(base: lr, totalSteps: total))
-            let progress = ProgressReporter(enabled: !json, logInterval: 5)
-            var step = 0
-            var testAccuracy: Float = 0
-            var history: [[String: Any]] = []
-            let start = Date()
-            for epoch in 1...max(epochs, 1) {
-                let epochStart = Date()
-                var lossSum: Float = 0, accSum: Float = 0, seen = 0, batches = 0
-                for (images, labels) in loader.epoch() {
-                    optimizer.learningRate = schedule.rate(at: step)
-                    let (loss, acc) = Training.classificationStep(net, optimizer, images: images, labels: labels)
-                    step += 1; batches += 1
-                    lossSum += loss; accSum += acc; seen += labels.count
-                    let elapsed = Date().timeIntervalSince(epochStart)
-                    progress.update(String(format: "epoch %d/%d | step %d/%d | loss %.4f | acc %.2f%% | lr %.4f | %.0f samples/s",
-                                           epoch, epochs, step, total, lossSum / Float(batches), accSum / Float(batches) * 100,
-                                           optimizer.learningRate, Double(seen) / max(elapsed, 1e-9)), force: batches == loader.batchCount)
-                }
-                testAccuracy = Training.evaluate(net, images: test.images, labels: test.labels)
-                let secs = Date().timeIntervalSince(epochStart)
-                let summary = String(format: "epoch %d: train loss %.4f, train acc %.2f%%, test acc %.2f%%, %.1f s, %.0f samples/s",
-                                     epoch, lossSum / Float(batches), accSum / Float(batches) * 100, testAccuracy * 100, secs, Double(seen) / secs)
-                progress.log(summary)
-                history.append(["epoch": epoch, "train_loss": Double(lossSum / Float(batches)), "test_accuracy": Double(testAccuracy),
-                                "seconds": secs, "samples_per_second": Double(seen) / secs])
-            }
-            if let save { try net.save(to: save, metadata: ["model": model.rawValue, "test_accuracy": "\(testAccuracy)"]) }
-            let wall = Date().timeIntervalSince(start)
+            let report = ClassifierTraining(epochs: epochs, learningRate: lr)
+                .run(net, batchesPerEpoch: loader.batchCount, nextEpoch: { loader.epoch() }, test: (test.images, test.labels),
+                     progress: ProgressReporter(enabled: !json, logInterval: 5))
+            if let save { try net.save(to: save, metadata: ["model": model.rawValue, "test_accuracy": "\(report.testAccuracy)"]) }
             if json {
-                let obj: [String: Any] = ["model": model.rawValue, "epochs": epochs, "batch_size": batchSize, "threads": threads,
-                                          "test_accuracy": Double(testAccuracy), "seconds": wall, "history": history]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                struct Output: Encodable {
+                    var model: String, epochs: Int, batchSize: Int, threads: Int
+                    var testAccuracy: Double, seconds: Double, history: [ClassifierTraining.Epoch]
+                }
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.sortedKeys]
+                let data = try encoder.encode(Output(model: model.rawValue, epochs: epochs, batchSize: batchSize, threads: threads,
+                                                        testAccuracy: report.testAccuracy, seconds: report.seconds, history: report.history))
                 Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
             } else {
-                Stdout.write(String(format: "%@: test accuracy %.2f%% after %d epochs (%.1f s)\n", model.rawValue, testAccuracy * 100, epochs, wall))
+                Stdout.write(String(format: "%@: test accuracy %.2f%% after %d epochs (%.1f s)\n", model.rawValue, report.testAccuracy * 100, epochs, report.seconds))
             }
         }
     }

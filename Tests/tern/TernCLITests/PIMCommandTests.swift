@@ -116,3 +116,17 @@ struct PIMCommandTests {
         #expect(xbars["epitome-2x2"]! < xbars["quantized"]! && xbars["quantized"]! < xbars["plain-fp32"]!)
     }
 }
+
+@Suite("tern train, the reference recipe on Fashion-MNIST")
+struct TrainCommandTests {
+    @Test("one epoch of the MLP on 2,000 images learns (test accuracy over 60%) and reports every epoch as JSON")
+    func mlpLearns() throws {
+        let r = try Tern.run(["train", "mlp", "--epochs", "1", "--limit", "2000", "--batch-size", "32", "--lr", "0.05", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try Tern.json(r.stdout)
+        let accuracy = try #require(o["test_accuracy"] as? Double)
+        #expect(accuracy > 0.6 && accuracy <= 1, "\(r.stdout)")
+        let history = try #require(o["history"] as? [[String: Any]])
+        #expect(history.count == 1 && (history[0]["train_loss"] as? Double ?? .nan) < 1.5 && o["model"] as? String == "mlp")
+    }
+}
