@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import Support
 import Kernels
 import Tokenization
 import TransformerModels
@@ -109,22 +110,21 @@ extension Tern {
             }
             if json {
                 let t = result.timings
-                let obj: [String: Any] = [
-                    "model": loaded.path ?? "",
-                    "prompt_tokens": result.promptTokens,
-                    "tokens": result.tokens,
-                    "text": result.text,
-                    "finish_reason": result.finishReason.rawValue,
+                let obj: JSONValue = [
+                    "model": .string(loaded.path ?? ""),
+                    "prompt_tokens": JSONValue(result.promptTokens),
+                    "tokens": .array(result.tokens.map { JSONValue($0) }),
+                    "text": .string(result.text),
+                    "finish_reason": .string(result.finishReason.rawValue),
                     "timings": [
-                        "load_ms": loaded.loadSeconds * 1000,
-                        "prompt_ms": t.promptMilliseconds,
-                        "prompt_tokens_per_second": t.promptTokensPerSecond,
-                        "generation_ms": t.generationMilliseconds,
-                        "generation_tokens_per_second": t.generationTokensPerSecond,
+                        "load_ms": JSONValue(loaded.loadSeconds * 1000),
+                        "prompt_ms": JSONValue(t.promptMilliseconds),
+                        "prompt_tokens_per_second": JSONValue(t.promptTokensPerSecond),
+                        "generation_ms": JSONValue(t.generationMilliseconds),
+                        "generation_tokens_per_second": JSONValue(t.generationTokensPerSecond),
                     ],
                 ]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                Stdout.write(String(decoding: data, as: UTF8.self) + "\n")
+                Stdout.write(obj.jsonText() + "\n")
             } else {
                 Stdout.write("\n")
             }

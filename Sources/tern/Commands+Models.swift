@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -51,17 +52,18 @@ extension Tern {
             let gguf: GGUFFile
             do { gguf = try GGUFFile(path: path) } catch { throw CLIError("\(path): \(error)") }
             if json {
-                var meta: [String: Any] = [:]
+                func number(_ x: some BinaryInteger) -> JSONValue { .number(Double(x)) }
+                var meta: [String: JSONValue] = [:]
                 for k in gguf.metadataKeys { meta[k] = jsonValue(gguf.metadata[k]!) }
-                let tensors: [[String: Any]] = gguf.tensors.map {
-                    ["name": $0.name, "shape": $0.shape, "type": $0.type.description, "offset": $0.offset, "bytes": $0.byteCount]
+                let tensors: [JSONValue] = gguf.tensors.map {
+                    ["name": .string($0.name), "shape": .array($0.shape.map(number)), "type": .string($0.type.description),
+                     "offset": number($0.offset), "bytes": number($0.byteCount)]
                 }
-                let obj: [String: Any] = [
-                    "path": path, "version": Int(gguf.version), "alignment": gguf.alignment, "data_offset": gguf.dataOffset,
-                    "file_size": gguf.fileSize, "metadata": meta, "tensors": tensors,
+                let obj: JSONValue = [
+                    "path": .string(path), "version": number(gguf.version), "alignment": number(gguf.alignment),
+                    "data_offset": number(gguf.dataOffset), "file_size": number(gguf.fileSize), "metadata": .object(meta), "tensors": .array(tensors),
                 ]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                print(obj.jsonText())
                 return
             }
             print("file: \(path)")
@@ -94,14 +96,12 @@ extension Tern {
             return v.description
         }
 
-        func jsonValue(_ v: MetadataValue) -> Any {
+        func jsonValue(_ v: MetadataValue) -> JSONValue {
             switch v {
-            case .string(let s): return s
-            case .bool(let b): return b
-            case .float32(let f): return Double(f)
-            case .float64(let d): return d
-            case .array(_, let a): return a.map(jsonValue)
-            default: return v.intValue ?? 0
+            case .string(let s): .string(s)
+            case .bool(let b): .bool(b)
+            case .array(_, let a): .array(a.map(jsonValue))
+            default: JSONValue(v.doubleValue)
             }
         }
     }

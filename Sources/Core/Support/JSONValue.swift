@@ -63,6 +63,14 @@ public enum JSONValue: Sendable, Equatable, Codable {
         if case .object(let o) = self { return o }
         return nil
     }
+
+    /// The value as JSON text with sorted keys (one line, or indented when `pretty`).
+    public func jsonText(pretty: Bool = false) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a JSONValue cannot fail: every case is a plain JSON value (non-finite numbers become null).
+        return String(decoding: (try? e.encode(self)) ?? Data("null".utf8), as: UTF8.self)
+    }
 }
 
 extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,

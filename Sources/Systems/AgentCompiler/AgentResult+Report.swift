@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+import Support
 
 extension AgentResult {
     /// The plan DAG of each round, a timeline of the tasks running in parallel, the answer and the
@@ -45,19 +46,21 @@ extension AgentResult {
     /// The result as one JSON object (`tern agent --json`): answer, cost, calls and tasks.
     public func jsonText() throws -> String {
         let r = self
-        var o: [String: Any] = [
-            "method": r.method, "question": r.question, "answer": r.answer, "wall_seconds": r.wallSeconds,
-            "llm_seconds": r.llmSeconds, "prompt_tokens": r.promptTokens, "completion_tokens": r.completionTokens,
-            "tool_calls": r.toolCalls, "replans": r.replans, "plans": r.plans, "issues": r.issues.map(\.description),
-            "calls": r.calls.map { ["role": $0.role, "prompt_tokens": $0.promptTokens, "completion_tokens": $0.completionTokens,
-                                    "start": $0.start, "end": $0.end, "output": $0.output] as [String: Any] },
+        var o: [String: JSONValue] = [
+            "method": .string(r.method), "question": .string(r.question), "answer": .string(r.answer), "wall_seconds": JSONValue(r.wallSeconds),
+            "llm_seconds": JSONValue(r.llmSeconds), "prompt_tokens": JSONValue(r.promptTokens), "completion_tokens": JSONValue(r.completionTokens),
+            "tool_calls": JSONValue(r.toolCalls), "replans": JSONValue(r.replans), "plans": .array(r.plans.map { .string($0) }),
+            "issues": .array(r.issues.map { .string($0.description) }),
+            "calls": .array(r.calls.map {
+                ["role": .string($0.role), "prompt_tokens": JSONValue($0.promptTokens), "completion_tokens": JSONValue($0.completionTokens),
+                 "start": JSONValue($0.start), "end": JSONValue($0.end), "output": .string($0.output)]
+            }),
         ]
-        o["tasks"] = r.executions.flatMap { $0.ordered }.map {
-            ["index": $0.task.index, "name": $0.task.name, "dependencies": $0.task.dependencies, "arrival": $0.arrival,
-             "start": $0.start, "end": $0.end, "observation": $0.observation.description] as [String: Any]
-        }
-        if !r.transcript.isEmpty { o["transcript"] = r.transcript }
-        let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        o["tasks"] = .array(r.executions.flatMap { $0.ordered }.map {
+            ["index": JSONValue($0.task.index), "name": .string($0.task.name), "dependencies": .array($0.task.dependencies.map { JSONValue($0) }),
+             "arrival": JSONValue($0.arrival), "start": JSONValue($0.start), "end": JSONValue($0.end), "observation": .string($0.observation.description)]
+        })
+        if !r.transcript.isEmpty { o["transcript"] = .string(r.transcript) }
+        return JSONValue.object(o).jsonText()
     }
 }

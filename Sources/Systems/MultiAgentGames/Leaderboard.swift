@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import Foundation
+import Support
 
 /// `tern arena report`: one row per model and agent over its game records (`<model> (<agent>)`),
 /// best mean score first, equal scores by name, so the table and the JSON are deterministic.
@@ -46,13 +47,14 @@ public struct Leaderboard: Sendable {
 
     /// `{"leaderboard": [...]}`: per row the model, games, metric variant, mean score, components and each metric.
     public func json() throws -> Data {
-        let list: [[String: Any]] = rows.map { r in
-            var d: [String: Any] = ["model": r.name, "games": r.games, "metrics": released ? "released" : "corrected",
-                                    "mean_score": MagicBenchmark.meanScore(r.scores).map { $0 as Any } ?? NSNull(), "components": r.scores.components]
-            for (k, v) in r.scores.all { d[k] = v.map { $0 as Any } ?? NSNull() }
-            return d
+        let list: [JSONValue] = rows.map { r in
+            var d: [String: JSONValue] = ["model": .string(r.name), "games": JSONValue(r.games), "metrics": .string(released ? "released" : "corrected"),
+                                          "mean_score": JSONValue(MagicBenchmark.meanScore(r.scores)),
+                                          "components": .object(r.scores.components.mapValues { JSONValue($0) })]
+            for (k, v) in r.scores.all { d[k] = JSONValue(v) }
+            return .object(d)
         }
-        return try JSONSerialization.data(withJSONObject: ["leaderboard": list], options: [.sortedKeys, .prettyPrinted])
+        return Data(JSONValue.object(["leaderboard": .array(list)]).jsonText(pretty: true).utf8)
     }
 }
 
