@@ -11,7 +11,9 @@ func serveTwoAdapters(modelPath: String, adapterA: String, adapterB: String) asy
     let store = AdapterStore(hyperparameters: loaded.model.hyperparameters, architecture: loaded.model.architecture)
     _ = try store.loadTrusted(name: "a", path: adapterA)
     _ = try store.loadTrusted(name: "b", path: adapterB)
-    let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: EngineConfiguration(), adapters: store)
+    var configuration = EngineConfiguration()
+    configuration.adapterResidency = SLoRAResidency()  // load queued requests' adapters into pool pages ahead
+    let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: configuration, adapters: store)
     engine.start()
     defer { engine.shutdown() }
     var texts: [String] = []
