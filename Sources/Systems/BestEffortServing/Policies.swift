@@ -117,7 +117,7 @@ public struct QNetworkWeights: Codable, Sendable, Equatable {
 }
 
 /// The file `tern best-effort train` writes: the Q-network plus what it was trained for.
-public struct RouterPolicyFile: Codable, Sendable {
+public struct RouterPolicyFile: JSONFile, Sendable {
     public var tiers: [String]
     public var tasks: [String]
     public var settings: SimulationSettings
@@ -127,16 +127,6 @@ public struct RouterPolicyFile: Codable, Sendable {
 
     public init(tiers: [String], tasks: [String], settings: SimulationSettings, network: QNetworkWeights, training: [String: String]) {
         self.tiers = tiers; self.tasks = tasks; self.settings = settings; self.network = network; self.training = training
-    }
-
-    public init(contentsOf path: String) throws {
-        self = try JSONDecoder().decode(RouterPolicyFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    public func write(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try e.encode(self).write(to: URL(fileURLWithPath: path))
     }
 }
 

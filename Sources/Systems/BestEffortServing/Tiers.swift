@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 import Foundation
+public import Support
 public import Tokenization
 public import TransformerModels
 
@@ -63,7 +64,7 @@ public struct TierProfile: Codable, Sendable, Equatable {
 }
 
 /// The committed result of `tern profile`: every tier's quality and latency on one machine.
-public struct TierTable: Codable, Sendable, Equatable {
+public struct TierTable: JSONFile, Sendable, Equatable {
     public var machine: String
     public var model: String
     public var itemsPerTask: Int
@@ -75,18 +76,6 @@ public struct TierTable: Codable, Sendable, Equatable {
     public init(machine: String, model: String, itemsPerTask: Int, threads: Int, tasks: [String], tiers: [TierProfile]) {
         self.machine = machine; self.model = model; self.itemsPerTask = itemsPerTask; self.threads = threads; self.tasks = tasks
         self.tiers = tiers
-    }
-
-    /// Reads a table written by ``write(to:)``.
-    public init(contentsOf path: String) throws {
-        self = try JSONDecoder().decode(TierTable.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
-
-    /// Writes the table as pretty-printed JSON.
-    public func write(to path: String) throws {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try e.encode(self).write(to: URL(fileURLWithPath: path))
     }
 }
 

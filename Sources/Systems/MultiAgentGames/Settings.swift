@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
-import Support
+public import Support
 public import Foundation
 
 /// One Chameleon game: topic, secret word, who is the chameleon, and the recorded clue of every
@@ -80,7 +80,7 @@ public struct PublicGoodSetting: Codable, Sendable, Equatable {
 }
 
 /// All settings of all scenarios.
-public struct SettingsBundle: Codable, Sendable, Equatable {
+public struct SettingsBundle: JSONFile, Sendable, Equatable {
     public var seed: UInt64
     public var chameleon: [ChameleonSetting]
     public var undercover: [UndercoverSetting]
@@ -89,15 +89,10 @@ public struct SettingsBundle: Codable, Sendable, Equatable {
     public var publicGood: [PublicGoodSetting]
 
     /// JSON with sorted keys (the committed file's format).
-    public func encoded() throws -> Data {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try e.encode(self)
-    }
+    public func encoded() throws -> Data { try jsonData() }
 
-    public static func load(path: String) throws -> SettingsBundle {
-        try JSONDecoder().decode(SettingsBundle.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-    }
+    /// Reads a settings file.
+    public static func load(path: String) throws -> SettingsBundle { try SettingsBundle(contentsOf: path) }
 }
 
 /// Generates the seeded settings offline. Setting 0 of each scenario is the one released with the

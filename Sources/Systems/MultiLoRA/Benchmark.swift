@@ -391,7 +391,7 @@ public enum SLoRABenchmark: SystemBenchmark {
             }
         }
         if let kernel {
-            claims.append(Claim(id: "lora_step_overhead_padded_bmm_vs_gather", description: "LoRA cost of one decode step (32 sequences, 32 adapters of ranks \(ranks), q/k/v/o): padded bmm ÷ gather kernels, each minus the same step without adapters", unit: "x", paper: nil, ours: (kernel.padded - kernel.base) / max(kernel.gather - kernel.base, 1e-9), better: .lower,
+            claims.append(Claim(id: "lora_step_overhead_padded_bmm_vs_gather", description: "LoRA cost of one decode step (32 sequences, 32 adapters of ranks \(ranks), q/k/v/o): padded bmm ÷ gather kernels, each minus the same step without adapters", unit: "x", paper: nil, ours: (kernel.padded - kernel.base) / max(kernel.gather - kernel.base, 1e-9), better: .higher,
                                 baseline: "padded batched matmul (copies padded to the largest rank), same model and step"))
         }
         // Early abort against FCFS and LCFS at each burstiness (--cv-sweep).

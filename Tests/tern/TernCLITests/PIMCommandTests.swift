@@ -102,7 +102,14 @@ struct PIMCommandTests {
         let (obj, _, claims) = try Tern.benchReport("epim")
         let area = try #require(claims.first { $0["id"] as? String == "crossbar_area_reduction_resnet50_3bit" })
         #expect(area["paper"] as? Double == 30.65)
-        #expect((area["ours"] as? Double ?? 0) > 10)
+        func ours(_ id: String) throws -> Double { try #require(claims.first { $0["id"] as? String == id }?["ours"] as? Double, "\(id)") }
+        // The cost model is deterministic: pinned (1,592 / 55 crossbars for ResNet-50; 438 / 20 for the small CNN).
+        #expect(abs(try ours("crossbar_area_reduction_resnet50_3bit") - 1592.0 / 55) < 1e-9)
+        #expect(abs(try ours("small_cnn_crossbar_reduction") - 438.0 / 20) < 1e-9)
+        // Trained (seed 1, one epoch on 1,000 images): the epitome CNN beats the slim CNN of equal crossbars
+        // (+3.8 to +4.6 points at 1, 2 and 4 threads). Epitome vs pruning does not show the paper's sign at
+        // this size (-4 to -0.2 points), so only its presence is checked.
+        #expect(try ours("epitome_minus_slim_accuracy_equal_crossbars") > 0)
         #expect(claims.contains { $0["id"] as? String == "epitome_minus_pruning_accuracy_equal_crossbars" })
         let results = try #require(obj["results"] as? [String: Any])
         let points = try #require(results["small_cnn"] as? [[String: Any]])
@@ -128,5 +135,17 @@ struct TrainCommandTests {
         #expect(accuracy > 0.6 && accuracy <= 1, "\(r.stdout)")
         let history = try #require(o["history"] as? [[String: Any]])
         #expect(history.count == 1 && (history[0]["train_loss"] as? Double ?? .nan) < 1.5 && o["model"] as? String == "mlp")
+    }
+
+    @Test("bench train --quick --json: every workload measured, and training does not grow resident memory")
+    func benchTrainQuick() throws {
+        let (obj, _, claims) = try Tern.benchReport("train")
+        let growth = try #require(claims.first { $0["id"] as? String == "train_rss_growth_mib" }?["ours"] as? Double)
+        #expect(growth >= 0 && growth < 8, "\(growth) MiB")  // 0 in seven audit runs; 8 MiB leaves room for allocator noise
+        let results = try #require(obj["results"] as? [String: Any])
+        for workload in ["mlp", "cnn", "resnet8", "transformer"] {
+            let w = try #require(results[workload] as? [String: Any], "\(workload)")
+            #expect((w["samples_per_second"] as? Double ?? 0) > 0, "\(workload)")
+        }
     }
 }
