@@ -184,7 +184,7 @@ let package = Package(
             ], path: "Tests/Inference/OpenAIServerTests",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TernCLITests", dependencies: ["Benchmarks", "TestSupport", "GGUF"], path: "Tests/tern/TernCLITests",
+            name: "TernCLITests", dependencies: ["Benchmarks", "Support", "TestSupport", "GGUF"], path: "Tests/tern/TernCLITests",
             swiftSettings: swiftSettings),
 
         // MARK: training stack

@@ -10,6 +10,7 @@ import MultiAgentGames
 import MultiLoRA
 import NeuralNetworks
 import SplitEnsemble
+import Support
 import TransformerModels
 
 extension Tern {
@@ -119,17 +120,13 @@ extension Tern.Bench {
 
         /// Runs `tern bench <command> --quick --json` as a child process (its own threads and memory).
         private func runQuick(_ command: String) throws -> BenchReport {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            p.arguments = ["bench", command, "--quick", "--json"]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw CLIError("tern bench \(command) --quick failed (exit \(p.terminationStatus))") }
+            let tern = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let r = try ChildProcess.run(tern, ["bench", command, "--quick", "--json"])
+            guard r.status == 0 else {
+                throw CLIError("tern bench \(command) --quick failed (exit \(r.status)): \(r.stderr.split(separator: "\n").suffix(5).joined(separator: "\n"))")
+            }
             do {
-                return try JSONDecoder().decode(BenchReport.self, from: data)
+                return try JSONDecoder().decode(BenchReport.self, from: Data(r.stdout.utf8))
             } catch {
                 throw CLIError("tern bench \(command) --quick printed no reproduction report: \(error)")
             }

@@ -280,23 +280,9 @@ private func peakRSSMegabytes() -> Double {
 
 /// Runs a program and returns its standard output (standard error is passed through on failure).
 private func runProcess(_ exe: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe.hasPrefix("/") ? exe : "/usr/bin/env")
-    p.arguments = exe.hasPrefix("/") ? args : [exe] + args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    nonisolated(unsafe) var errData = Data()
-    let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    while !reader.isFinished { usleep(1000) }
-    guard p.terminationStatus == 0 else {
-        throw SpeedBenchmarkError.childFailed("\(exe) \(args.first ?? "") failed (\(p.terminationStatus)): \(String(decoding: errData, as: UTF8.self).suffix(800))")
-    }
-    return String(decoding: data, as: UTF8.self)
+    let r = try ChildProcess.run(exe, args)
+    guard r.status == 0 else { throw SpeedBenchmarkError.childFailed("\(exe) \(args.first ?? "") failed (\(r.status)): \(r.stderr.suffix(800))") }
+    return r.stdout
 }
 
 /// Medians, ratios, the table and the reproduction report.
