@@ -70,10 +70,11 @@ struct TaskFetchingUnitTests {
         let feeder = Task {
             sink.yield(plan[0])
             sink.yield(plan[1])
-            // The planner stays silent until task 2 has started (or 30 s pass): only a TFU that
+            // The planner stays silent until task 2 has started (or 180 s pass): only a TFU that
             // wakes on task 1's completion can start it in that silence. No wall-clock race: a
-            // starved test run only makes the wait longer.
-            let deadline = Date().addingTimeInterval(30)
+            // starved test run only makes the wait longer (a clean-clone run on two busy cores once
+            // needed more than 30 s).
+            let deadline = Date().addingTimeInterval(180)
             while !started.withLock({ $0.contains("a!") }) && Date() < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
