@@ -19,7 +19,7 @@ struct ArenaSettingsOptions: ParsableArguments {
     @Option(help: "Seed of the generated settings.") var seed: UInt64 = SettingsGenerator.defaultSeed
 
     func bundle(count: Int) throws -> SettingsBundle {
-        if let settingsFile { return try SettingsBundle.load(path: settingsFile) }
+        if let settingsFile { return try SettingsBundle(contentsOf: settingsFile) }
         return SettingsGenerator.generate(count: max(count, 20), seed: seed)
     }
 }
@@ -137,7 +137,7 @@ extension Tern {
             @Option(help: "Output file.") var out = "bench/magic/settings.json"
 
             func run() throws {
-                let data = try SettingsGenerator.generate(count: count, seed: seed).encoded()
+                let data = try SettingsGenerator.generate(count: count, seed: seed).jsonData()
                 try data.write(to: URL(fileURLWithPath: out))
                 FileHandleStderr.write("wrote \(count) settings per scenario to \(out)\n")
             }

@@ -20,6 +20,11 @@ public protocol AdapterResidencyPolicy: Sendable {
     func prefetch(_ state: AdapterResidencyState) -> [UInt64]
 }
 
+extension AdapterResidencyPolicy {
+    /// The default: an adapter stays resident exactly while a waiting request names it.
+    public func keepsStandby(neededByQueue: Bool) -> Bool { neededByQueue }
+}
+
 /// What a residency policy sees after a step.
 public struct AdapterResidencyState: Sendable {
     /// One waiting request's adapter.
@@ -57,6 +62,5 @@ public struct OnDemandResidency: AdapterResidencyPolicy {
     /// Creates the policy.
     public init() {}
     public var lookahead: Int { 0 }
-    public func keepsStandby(neededByQueue: Bool) -> Bool { neededByQueue }
     public func prefetch(_ state: AdapterResidencyState) -> [UInt64] { [] }
 }

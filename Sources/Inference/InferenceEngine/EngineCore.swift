@@ -374,16 +374,22 @@ final class EngineCore: @unchecked Sendable {
     /// False when `s`'s adapter is larger than the whole separate adapter pool (it would wait forever).
     private func adapterCanEverFit(_ s: Sequence) -> Bool {
         guard let adapterPool, let a = s.adapter,
-              let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: adapterPool.blockCapacity) else { return true }
-        return (blocks + 1) / 2 <= adapterPool.pageCount
+              let pages = Self.pages(for: a, in: adapterPool) else { return true }
+        return pages <= adapterPool.pageCount
+    }
+
+    /// Pool pages `a` occupies when resident (a page holds two blocks: its key and value planes);
+    /// nil when a row is longer than a block (the adapter stays on the host path).
+    private static func pages(for a: LoRAAdapter, in pool: PagePool) -> Int? {
+        PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity).map { ($0 + 1) / 2 }
     }
 
     /// Copies `a` into newly allocated pool pages (no users yet). False when the pool is full.
     private func load(_ a: LoRAAdapter, prefetch: Bool) -> Bool {
         let pool = adapterPool ?? self.pool
-        guard let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return false }
+        guard let count = Self.pages(for: a, in: pool) else { return false }
         var pages: [Int32] = []
-        for _ in 0..<((blocks + 1) / 2) {
+        for _ in 0..<count {
             guard let p = prefetch ? pool.allocate() : allocateAdapterPage() else {
                 for p in pages { pool.release(p) }
                 return false
@@ -455,8 +461,8 @@ final class EngineCore: @unchecked Sendable {
         guard head.contains(where: { $0.adapter != nil }) else { return }
         let pool = adapterPool ?? self.pool
         let queued = head.map { s -> AdapterResidencyState.Queued? in
-            guard let a = s.adapter, let blocks = PagedLoRA.blocksNeeded(for: a, blockCapacity: pool.blockCapacity) else { return nil }
-            return AdapterResidencyState.Queued(adapter: a.instanceID, pages: (blocks + 1) / 2, resident: resident[a.instanceID] != nil)
+            guard let a = s.adapter, let pages = Self.pages(for: a, in: pool) else { return nil }
+            return AdapterResidencyState.Queued(adapter: a.instanceID, pages: pages, resident: resident[a.instanceID] != nil)
         }
         let state = AdapterResidencyState(queued: queued, availablePages: pool.availablePages, runningSequences: running.count,
                                           unifiedPool: adapterPool == nil)

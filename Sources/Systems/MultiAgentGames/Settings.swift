@@ -87,12 +87,6 @@ public struct SettingsBundle: JSONFile, Sendable, Equatable {
     public var costSharing: [CostSharingSetting]
     public var prisoner: [PrisonerSetting]
     public var publicGood: [PublicGoodSetting]
-
-    /// JSON with sorted keys (the committed file's format).
-    public func encoded() throws -> Data { try jsonData() }
-
-    /// Reads a settings file.
-    public static func load(path: String) throws -> SettingsBundle { try SettingsBundle(contentsOf: path) }
 }
 
 /// Generates the seeded settings offline. Setting 0 of each scenario is the one released with the

@@ -88,7 +88,7 @@ public enum MagicSystemBenchmark: SystemBenchmark {
 
     public static func run(_ s: Settings, context: BenchContext) async throws -> BenchOutcome {
         var bundle = s.settingsFile.isEmpty ? SettingsGenerator.generate(count: max(s.settings, 20), seed: s.settingsSeed)
-            : try SettingsBundle.load(path: s.settingsFile)
+            : try SettingsBundle(contentsOf: s.settingsFile)
         if s.repeatedRounds > 0 {
             for i in bundle.prisoner.indices { bundle.prisoner[i].rounds = s.repeatedRounds }
             for i in bundle.publicGood.indices { bundle.publicGood[i].rounds = s.repeatedRounds }

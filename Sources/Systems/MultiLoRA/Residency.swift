@@ -16,8 +16,6 @@ public struct SLoRAResidency: AdapterResidencyPolicy {
     /// Creates the policy.
     public init(lookahead: Int = 8) { self.lookahead = lookahead }
 
-    public func keepsStandby(neededByQueue: Bool) -> Bool { neededByQueue }
-
     public func prefetch(_ state: AdapterResidencyState) -> [UInt64] {
         let margin = state.unifiedPool ? state.runningSequences + 1 : 0
         var available = state.availablePages

@@ -190,7 +190,7 @@ struct RulesTests {
         #expect(a.undercover[0].undercoverWord == "viewer" && a.prisoner[0].oneDefect == 4 && a.publicGood[0].multiplier == 3.5)
         #expect(Set(a.chameleon.map(\.code)).count > 8)
         for s in a.costSharing { #expect(s.firstProposals.allSatisfy { $0.reduce(0, +) == 100 && $0.allSatisfy { $0 % 5 == 0 && $0 >= 0 } }) }
-        let committed = try SettingsBundle.load(path: Fixtures.repositoryRoot + "/bench/magic/settings.json")
+        let committed = try SettingsBundle(contentsOf: Fixtures.repositoryRoot + "/bench/magic/settings.json")
         #expect(committed == a)
     }
 
