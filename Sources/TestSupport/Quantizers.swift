@@ -10,58 +10,8 @@ public enum Quantizers {
         return [UInt8(b & 0xFF), UInt8(b >> 8)]
     }
 
-    /// Encodes `x` (a multiple of the block size) in `type`. Supports F32, F16, BF16, Q8_0, Q4_0, Q4_1.
-    public static func quantize(_ x: [Float], as type: GGMLType) -> [UInt8] {
-        var out: [UInt8] = []
-        switch type {
-        case .f32:
-            for v in x { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-        case .f16:
-            for v in x { out.append(contentsOf: f16Bits(v)) }
-        case .bf16:
-            for v in x {
-                let b = UInt16(v.bitPattern >> 16)
-                out.append(contentsOf: [UInt8(b & 0xFF), UInt8(b >> 8)])
-            }
-        case .q8_0:
-            for b in stride(from: 0, to: x.count, by: 32) {
-                let blk = x[b..<(b + 32)]
-                let amax = blk.map(abs).max()!
-                let d = amax / 127, id = d != 0 ? 1 / d : 0
-                out.append(contentsOf: f16Bits(d))
-                for v in blk { out.append(UInt8(bitPattern: Int8((v * id).rounded()))) }
-            }
-        case .q4_0:
-            for b in stride(from: 0, to: x.count, by: 32) {
-                let blk = Array(x[b..<(b + 32)])
-                var maxv: Float = 0, amax: Float = 0
-                for v in blk where abs(v) > amax { amax = abs(v); maxv = v }
-                let d = maxv / -8, id = d != 0 ? 1 / d : 0
-                out.append(contentsOf: f16Bits(d))
-                for j in 0..<16 {
-                    let q0 = UInt8(min(15, Int8(blk[j] * id + 8.5)))
-                    let q1 = UInt8(min(15, Int8(blk[j + 16] * id + 8.5)))
-                    out.append(q0 | (q1 << 4))
-                }
-            }
-        case .q4_1:
-            for b in stride(from: 0, to: x.count, by: 32) {
-                let blk = Array(x[b..<(b + 32)])
-                let mn = blk.min()!, mx = blk.max()!
-                let d = (mx - mn) / 15, id = d != 0 ? 1 / d : 0
-                out.append(contentsOf: f16Bits(d))
-                out.append(contentsOf: f16Bits(mn))
-                for j in 0..<16 {
-                    let q0 = UInt8(min(15, Int((blk[j] - mn) * id + 0.5)))
-                    let q1 = UInt8(min(15, Int((blk[j + 16] - mn) * id + 0.5)))
-                    out.append(q0 | (q1 << 4))
-                }
-            }
-        default:
-            preconditionFailure("Quantizers.quantize: \(type) is not supported by the test quantizer")
-        }
-        return out
-    }
+    /// Encodes `x` (a multiple of the block size) in `type`: ``GGMLQuantizer`` (F32, F16, BF16, Q8_0, Q4_0, Q4_1).
+    public static func quantize(_ x: [Float], as type: GGMLType) -> [UInt8] { GGMLQuantizer.quantize(x, as: type) }
 
     /// Random raw blocks of `type` with finite, moderate fp16 scales: valid input for any decoder.
     public static func randomBlocks(_ type: GGMLType, blocks: Int, seed: UInt64) -> [UInt8] {

@@ -38,6 +38,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingKey(String)
     /// A write failed.
     case writeFailed(path: String, reason: String)
+    /// A tensor would have to be written in a type ``GGMLQuantizer`` cannot encode.
+    case cannotEncode(tensor: String, type: String)
 
     public var description: String {
         switch self {
@@ -61,6 +63,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidUTF8(let offset): "invalid UTF-8 string at offset \(offset)"
         case .missingKey(let k): "missing or mistyped metadata key '\(k)'"
         case .writeFailed(let path, let reason): "cannot write \(path): \(reason)"
+        case .cannotEncode(let n, let type):
+            "cannot re-encode tensor '\(n)' as \(type): Tern encodes F32, F16, BF16, Q8_0, Q4_0 and Q4_1"
         }
     }
 }

@@ -81,10 +81,12 @@ extension LoRAAdapter {
         return w
     }
 
-    /// The base model with this adapter merged in: every adapted projection becomes an f32 tensor
-    /// `W + scale·B·A` (dequantized first); every other tensor and all metadata are copied as they
-    /// are. This is how vLLM-style serving runs an adapter (one model copy per adapter).
-    public func merged(into base: GGUFFile) -> GGUFWriter {
+    /// The base model with this adapter merged in: every adapted projection becomes `W + scale·B·A`
+    /// (dequantized first), as f32 or, with `keepStoredTypes`, re-quantized to its stored type (the
+    /// copy then runs the same kernels as the base); every other tensor and all metadata are copied
+    /// as they are. This is how vLLM-style serving runs an adapter (one model copy per adapter).
+    /// Throws ``GGUFError/cannotEncode(tensor:type:)`` for a stored type Tern cannot write.
+    public func merged(into base: GGUFFile, keepStoredTypes: Bool = false) throws -> GGUFWriter {
         var w = GGUFWriter(alignment: base.alignment)
         for key in base.metadataKeys where key != "general.alignment" { w.set(key, base.metadata[key]!) }
         for info in base.tensors {
@@ -101,7 +103,12 @@ extension LoRAAdapter {
                     }
                     for i in 0..<p.inputs { m[o * p.inputs + i] += p.scale * ba[i] }
                 }
-                w.addTensor(name: info.name, shape: info.shape, floats: m)
+                if keepStoredTypes && info.type != .f32 {
+                    guard GGMLQuantizer.canEncode(info.type) else { throw GGUFError.cannotEncode(tensor: info.name, type: "\(info.type)") }
+                    w.addTensor(name: info.name, shape: info.shape, type: info.type, data: GGMLQuantizer.quantize(m, as: info.type))
+                } else {
+                    w.addTensor(name: info.name, shape: info.shape, floats: m)
+                }
             } else {
                 w.addTensor(name: info.name, shape: info.shape, type: info.type, data: Array(base.data(for: info)))
             }

@@ -2,6 +2,7 @@
 
 import Foundation
 import GGUF
+import Support
 import TestSupport
 import Testing
 
@@ -56,5 +57,33 @@ struct DequantizeTests {
             mismatches += 1
         }
         #expect(mismatches == 0)
+    }
+}
+
+@Suite("GGMLQuantizer: encoding f32 in the GGML types Tern writes")
+struct QuantizerTests {
+    @Test("decode(encode(x)) stays within each type's rounding step", arguments: [GGMLType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1])
+    func roundTrip(type: GGMLType) {
+        var rng = SeededRandom(seed: 7)
+        let x = rng.floats(4 * 32, in: -2...2)
+        let bytes = GGMLQuantizer.quantize(x, as: type)
+        #expect(bytes.count == type.byteCount(elements: x.count))
+        var y = [Float](repeating: .nan, count: x.count)
+        bytes.withUnsafeBytes { src in y.withUnsafeMutableBufferPointer { Dequantize.row(type, src.baseAddress!, into: $0.baseAddress!, count: x.count) } }
+        // Worst-case error per value: half a step of the type's grid over a block spanning [-2, 2].
+        let bound: Float = switch type {
+        case .f32: 0
+        case .f16: 2e-3
+        case .bf16: 1.6e-2
+        case .q8_0: 2.0 / 127 / 2 + 1e-3
+        case .q4_0: 2.0 / 8 * 1.01 + 1e-3  // d = max/−8: the far end clips to 7·d, a whole step short
+        default: 4.0 / 15 / 2 * 1.01 + 2e-3  // q4_1: (max − min)/15 steps
+        }
+        for i in x.indices { #expect(abs(x[i] - y[i]) <= bound, "value \(i): \(x[i]) decoded as \(y[i])") }
+    }
+
+    @Test("types it cannot write are refused up front")
+    func refuses() {
+        #expect(GGMLQuantizer.canEncode(.q4_1) && !GGMLQuantizer.canEncode(.q4_K) && !GGMLQuantizer.canEncode(.q6_K))
     }
 }

@@ -372,6 +372,55 @@ struct SLoRAAblationTests {
         #expect(merge.swaps >= 3, "a, b and the base each needed a switch (\(merge.swaps))")
     }
 
+    @Test("merge-swap on a quantized base re-quantizes each merge: the same logits as a merged Q4_1 copy, the base restored byte for byte")
+    func mergeSwapRequantized() throws {
+        let file = try GGUFFile(bytes: TinyModels.llama())  // every projection stored as Q4_1
+        let targets = Set(LoRAAdapter.Target.allCases)  // adapter "a" adapts all of them
+        let merge = try MergeSwapWeights(base: file, targets: targets, keepStoredTypes: true, threads: 1, maxBatchTokens: 32, maxContext: 64)
+        let adapter = try AdapterEngineTests.store(merge.model).adapter(named: "a")!
+        let copyFile = try GGUFFile(bytes: adapter.merged(into: file, keepStoredTypes: true).bytes())
+        for info in copyFile.tensors { #expect(info.type == file.tensors.first { $0.name == info.name }!.type, "\(info.name)") }
+        let copy = try ArchitectureRegistry.loadModel(copyFile, options: ModelLoadOptions(threads: 1, maxBatchTokens: 32, maxContext: 64))
+        let base = try ArchitectureRegistry.loadModel(file, options: ModelLoadOptions(threads: 1, maxBatchTokens: 32, maxContext: 64))
+        func logits(_ m: any LanguageModel) throws -> [Float] {
+            try m.forward([SequenceChunk(cache: m.makeCache(capacity: 16), tokens: [5, 17, 42, 9])])[0]
+        }
+        merge.activate(adapter)
+        let mergedLogits = try logits(merge.model)
+        // The two merges sum W₀ + s·B·A in different orders, so a few values may round to the other
+        // Q4_1 level: the logits agree far more closely than either agrees with the base.
+        func gap(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max()! }
+        let toCopy = gap(mergedLogits, try logits(copy)), toBase = gap(mergedLogits, try logits(base))
+        #expect(toBase > 0.05, "the adapter should change the logits (\(toBase))")
+        #expect(toCopy < toBase / 10, "merged \(toCopy) vs base \(toBase)")
+        merge.activate(nil)
+        #expect(try logits(merge.model) == (try logits(base)))
+        #expect(merge.swaps == 2)
+    }
+
+    @Test("a quantized merge of a type Tern cannot write is a clear error")
+    func mergeUnsupportedType() throws {
+        var c = TinyModels.Configuration()
+        c.hidden = 256
+        let tiny = try GGUFFile(bytes: TinyModels.llama(c))
+        // The same model with layer 0's query projection stored as Q6_K (random blocks).
+        var w = GGUFWriter(alignment: tiny.alignment)
+        for key in tiny.metadataKeys where key != "general.alignment" { w.set(key, tiny.metadata[key]!) }
+        let query = GGUFTensorName.Block.query.name(layer: 0)
+        for info in tiny.tensors {
+            if info.name == query {
+                let blocks = info.shape.reduce(1, *) / GGMLType.q6_K.blockSize
+                w.addTensor(name: info.name, shape: info.shape, type: .q6_K, data: Quantizers.randomBlocks(.q6_K, blocks: blocks, seed: 3))
+            } else {
+                w.addTensor(name: info.name, shape: info.shape, type: info.type, data: Array(tiny.data(for: info)))
+            }
+        }
+        let file = try GGUFFile(bytes: w.bytes())
+        #expect(throws: GGUFError.cannotEncode(tensor: query, type: "\(GGMLType.q6_K)")) {
+            _ = try MergeSwapWeights(base: file, targets: [.q], keepStoredTypes: true, threads: 1, maxBatchTokens: 8, maxContext: 32)
+        }
+    }
+
     @Test("a separate adapter pool: outputs unchanged, KV pool smaller, an adapter larger than that pool fails alone")
     func separatePool() async throws {
         let file = try GGUFFile(bytes: TinyModels.llama())
