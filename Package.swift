@@ -162,7 +162,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "InferenceEngineTests",
-            dependencies: ["Support", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
+            dependencies: ["Support", "InferenceEngine", "TransformerModels", "Tokenization", "GGUF", "Kernels", "TestSupport"], path: "Tests/Inference/InferenceEngineTests",
             swiftSettings: swiftSettings),
         // The examples of docs/library.md, compiled and run with the tests.
         .testTarget(

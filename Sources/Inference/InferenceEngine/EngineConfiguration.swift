@@ -36,6 +36,10 @@ public struct EngineConfiguration: Sendable {
     /// step runs only the sequences of one adapter and switching adapters re-merges the weights.
     /// Pair it with ``SingleAdapterScheduler``. nil (default): unmerged LoRA.
     public var mergeSwap: MergeSwapWeights?
+    /// A device this engine shares with other engines (the vLLM-packed baseline: one engine per
+    /// merged model copy, all on one device): each step waits for its turn. nil (default): the
+    /// engine has the machine to itself.
+    public var sharedDevice: SharedDevice?
 
     /// Default configuration.
     public init() {}

@@ -39,6 +39,8 @@ final class EngineCore: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private let finishedThread = DispatchSemaphore(value: 0)
+    /// Signalled when a ``SharedDevice`` hands this engine its turn.
+    private let deviceTurn = DispatchSemaphore(value: 0)
 
     // Owned by the engine thread.
     private var waiting: [Sequence] = []
@@ -174,7 +176,11 @@ final class EngineCore: @unchecked Sendable {
                 wake.wait()
                 continue
             }
-            step()
+            if let device = configuration.sharedDevice {
+                device.withTurn(wake: deviceTurn) { step() }
+            } else {
+                step()
+            }
             publishStats()
         }
     }

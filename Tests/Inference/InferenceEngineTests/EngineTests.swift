@@ -3,6 +3,7 @@
 import Foundation
 import GGUF
 import InferenceEngine
+import Kernels
 import TestSupport
 import Testing
 import Tokenization
@@ -26,6 +27,36 @@ func referenceEarlyExit(_ model: any LanguageModel, prompt: [Int], maxTokens: In
 
 @Suite("Serving engine on a tiny model")
 struct EngineTests {
+    @Test("engines sharing one device and one thread pool take turns: every request gets its reference output")
+    func sharedDevice() async throws {
+        let file = try GGUFFile(bytes: TinyModels.llama())
+        let pool = ThreadPool(threads: 2), device = SharedDevice()
+        let engines = try (0..<3).map { _ -> (EngineClient, any LanguageModel, Tokenizer) in
+            let loaded = try ArchitectureRegistry.load(file: file, options: ModelLoadOptions(pool: pool, maxBatchTokens: 32, maxContext: 256))
+            var c = EngineConfiguration()
+            c.kvMemoryBytes = 4 << 20; c.pageSize = 4; c.contextSize = 256; c.maxBatchTokens = 32
+            c.sharedDevice = device
+            let engine = EngineClient(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c, policy: FCFSScheduler())
+            engine.start()
+            return (engine, loaded.model, loaded.tokenizer)
+        }
+        defer { for (e, _, _) in engines { e.shutdown() } }
+        let ps = prompts(6, length: 9)
+        let outs = try await withThrowingTaskGroup(of: (Int, RequestOutcome).self) { group in
+            for (i, p) in ps.enumerated() {
+                group.addTask { (i, try await run(engines[i % 3].0, GenerationRequest(prompt: p, maxTokens: 6, ignoreEndOfGeneration: true))) }
+            }
+            var out = [RequestOutcome](repeating: RequestOutcome(), count: ps.count)
+            for try await (i, o) in group { out[i] = o }
+            return out
+        }
+        for (i, p) in ps.enumerated() {
+            #expect(outs[i].tokens == (try reference(engines[0].1, engines[0].2, prompt: p, maxTokens: 6)), "request \(i)")
+        }
+        // Each engine needs at least one prefill step and five decode steps of its own.
+        #expect(device.turns >= 3 * 6)
+    }
+
     @Test("early exit: per-request layer limits batch per depth and equal one-sequence early-exit decoding")
     func earlyExit() async throws {
         let (engine, model, tokenizer) = try tinyEngine()
