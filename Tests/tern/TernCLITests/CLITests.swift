@@ -200,11 +200,11 @@ struct CLITests {
     }
 }
 
-@Suite("tern bench slora")
+@Suite("tern bench slora", .serialized)
 struct BenchSLoRACLITests {
     let model = Fixtures.requireDefaultModel()
 
-    @Test("--quick --json: every system completes every request; claims are measured ratios")
+    @Test("--quick --json: every system completes every request on the quantized base; claims are measured ratios")
     func quick() throws {
         // Mixed ranks, so the padded-bmm ablation really pads.
         let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --set ranks=8,16 2>/dev/null")
@@ -215,12 +215,17 @@ struct BenchSLoRACLITests {
             == ["slora", "slora-no-prefetch", "slora-no-unified", "slora-padded-bmm", "single-adapter", "merge-swap", "peft", "vllm-packed"])
         for r in runs { #expect(r["completed"] as? Int == r["requests"] as? Int, "\(r)") }
         #expect(runs.contains { $0["system"] as? String == "merge-swap" && ($0["adapter_swaps"] as? Int ?? 0) > 1 })
+        #expect(runs.allSatisfy { $0["base"] as? String == "quantized" })
         let claims = try #require(report["claims"] as? [[String: Any]])
-        for id in ["throughput_vs_peft_5_adapters", "throughput_vs_no_unified_20_adapters", "throughput_vs_padded_bmm_20_adapters",
-                   "throughput_vs_merge_swap_20_adapters"] {
+        for id in ["throughput_vs_peft_5_adapters", "throughput_vs_vllm_packed_5_adapters", "throughput_vs_merge_swap_5_adapters",
+                   "throughput_20_vs_5_adapters", "throughput_vs_no_unified_5_adapters", "throughput_vs_padded_bmm_5_adapters"] {
             #expect(claims.contains { $0["id"] as? String == id && ($0["ours"] as? Double ?? 0) > 0 }, "\(id)")
         }
-        #expect(claims.contains { $0["id"] as? String == "throughput_vs_vllm_packed_5_adapters" })
+        // Direction is not asserted here: at quick sizes on two shared cores the ratios wander. Three
+        // quick runs of this setting on an otherwise idle machine gave S-LoRA ÷ PEFT from 0.5 to 2.0 in
+        // wall-clock throughput and 0.9 to 2.0 in requests per CPU second (thread-pool spin-waits
+        // count as CPU time when a core is taken away). The full run (bench/slora/run.sh) judges them.
+        #expect(runs.allSatisfy { ($0["requests_per_cpu_second"] as? Double ?? 0) > 0 })
     }
 
     @Test("cv_sweep: FCFS, LCFS and early abort at each cv, with abort-minus-other SLO claims")
