@@ -236,8 +236,8 @@ public struct EPIMBenchmark: Sendable {
             id: "crossbar_area_reduction_resnet50_3bit", setting: "ResNet-50, \(settings.bits)-bit",
             description: "crossbar-area reduction of \(settings.bits)-bit epitome ResNet-50 (uniform Co/2, Ci/2 epitomes) under the MNSIM-2.0 cost model",
             unit: "x", paper: .value(30.65), ours: resnet.areaReduction, better: .higher,
-            baseline: "plain ResNet-50 with 32-bit weights on the same crossbars",
-            note: "the paper does not state its baseline precision; see docs/epim.md for the gap")]
+            baseline: "plain ResNet-50 with 32-bit weights on the same 256x256 crossbars (our reading: the abstract gives only the 30.65x)",
+            note: "baseline precision and crossbar size are our reading; results.sensitivity has 8/16/32-bit baselines on 128/256/512 arrays (docs/epim.md)")]
         // The epitome CNN against L1 pruning of the same trained plain CNN (EPIM claims it surpasses pruning).
         func pruningGap(_ pruned: String, id: String, description: (_ e: Outcome, _ p: Outcome) -> String, baseline: String) {
             guard let e = outcome("epitome-2x2-from-plain"), let p = outcome(pruned) else { return }
@@ -280,13 +280,15 @@ public struct EPIMBenchmark: Sendable {
             settings: ["train_images": JSONValue(run.trainImages), "test_images": JSONValue(run.testImages),
                        "widths": .array(Self.widths.map { JSONValue($0) })],
             claims: claims,
-            results: ["small_cnn": .array(points), "resnet50": run.resnet.jsonObject(), "seconds": JSONValue(run.seconds)])
+            results: ["small_cnn": .array(points), "resnet50": run.resnet.jsonObject(),
+                      "sensitivity": PIMReport.sensitivityJSON(run.resnet.sensitivity), "seconds": JSONValue(run.seconds)])
     }
 
     /// The ResNet-50 line and the small-CNN table.
     public func table(_ run: Run) -> String {
-        var s = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n\n",
+        var s = String(format: "ResNet-50, MNSIM-2.0 defaults: %d-bit epitome vs 32-bit plain crossbars %.2fx (paper 30.65x)\n",
                              settings.bits, run.resnet.areaReduction)
+        s += PIMReport.sensitivityTable(run.resnet.sensitivity, bits: settings.bits) + "\n"
         s += String(format: "%@ %@ %@ %@ %@\n", padded("variant", -20), padded("accuracy", 8), padded("crossbars", 9), padded("weights", 8), padded("energy uJ", 10))
         for o in run.outcomes {
             s += String(format: "%@ %7.2f%% %9d %8d %10.3f\n", padded(o.id, -20), o.accuracy * 100, o.crossbars, o.weights, o.cost.energyMicrojoules)

@@ -112,6 +112,16 @@ struct PIMCommandTests {
         #expect(try ours("epitome_minus_slim_accuracy_equal_crossbars") > 0)
         #expect(claims.contains { $0["id"] as? String == "epitome_minus_pruning_accuracy_equal_crossbars" })
         let results = try #require(obj["results"] as? [String: Any])
+        // The baseline sensitivity (our reading of the paper's baseline): plain and epitome crossbars
+        // of ResNet-50 for 8/16/32-bit baselines on 128/256/512 arrays, pinned; only 32-bit
+        // baselines on 128-256 arrays bracket the paper's 30.65x.
+        let cells = try #require(results["sensitivity"] as? [[String: Any]])
+        let pinned: [[Int]] = [[8, 128, 25008, 3008], [16, 128, 49984, 3008], [32, 128, 99968, 3008],
+                               [8, 256, 6380, 880], [16, 256, 12744, 880], [32, 256, 25472, 880],
+                               [8, 512, 1788, 332], [16, 512, 3576, 332], [32, 512, 7144, 332]]
+        #expect(cells.map { c in ["baseline_bits", "crossbar_size", "plain_crossbars", "epitome_crossbars"].map { c[$0] as? Int ?? -1 } } == pinned)
+        let bracketing = cells.filter { abs(($0["reduction"] as? Double ?? 0) - 30.65) < 3 }.map { $0["baseline_bits"] as? Int }
+        #expect(bracketing == [32, 32])
         let points = try #require(results["small_cnn"] as? [[String: Any]])
         #expect(points.count == 6)
         for p in points {
