@@ -38,7 +38,7 @@ enum BenchCatalog {
         ("stream-diffusion", "StreamDiffusion"), ("vecaf", "VeCAF"), ("mofme", "MoFME"), ("split-ensemble", "Split-Ensemble"),
         ("epim", "EPIM"), ("reformulation", "Input reformulation for translation"),
         ("speed", "Engine decode and prefill speed vs llama.cpp"), ("train", "Training throughput vs PyTorch"),
-        ("serve", "Serving vs llama.cpp's server"),
+        ("serve", "Serving vs llama.cpp's llama-server"),
     ]
 
     /// Whether `system` has a benchmark (is built).

@@ -3,8 +3,9 @@
 import Benchmarks
 import Foundation
 
-/// The loopback serving benchmark against llama.cpp's server: `bench/serve/run.sh` runs both
-/// servers and the load generator and writes the report this returns.
+/// The loopback serving benchmark against llama.cpp's C++ `llama-server` (llama-cpp-python's server as
+/// a second row): `bench/serve/run.sh` runs the servers and the load generator and writes the report
+/// this returns. The script serves with this very `tern` binary.
 enum ServeBenchmark: SystemBenchmark {
     struct Settings: Codable, Sendable, Equatable {
         /// The script's smaller configuration (what the quick run uses).
@@ -12,8 +13,8 @@ enum ServeBenchmark: SystemBenchmark {
     }
 
     static let name = "serve"
-    static let title = "Serving vs llama.cpp's server"
-    static let abstract = "serving throughput and latency vs llama.cpp's server over loopback (runs bench/serve/run.sh)"
+    static let title = "Serving vs llama.cpp's llama-server"
+    static let abstract = "serving throughput and latency vs llama.cpp's C++ llama-server (llama-cpp-python's server as a second row): Poisson and closed-loop sweeps over loopback (runs bench/serve/run.sh)"
     static let settingsHelp = ["small": "the script's --quick configuration"]
 
     static func settings(quick: Bool) -> Settings { Settings(small: quick) }
@@ -30,6 +31,9 @@ enum ServeBenchmark: SystemBenchmark {
         p.executableURL = URL(fileURLWithPath: root + "/bench/serve/run.sh")
         p.arguments = (s.small ? ["--quick"] : []) + ["--json", report]
         p.currentDirectoryURL = URL(fileURLWithPath: root)
+        var environment = ProcessInfo.processInfo.environment
+        if environment["TERN_BIN"] == nil { environment["TERN_BIN"] = context.executable }
+        p.environment = environment
         p.standardOutput = FileHandle.standardError  // the script's own log; the report comes from its file
         try p.run()
         p.waitUntilExit()

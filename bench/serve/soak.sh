@@ -2,13 +2,13 @@
 # Soak test: N seconds (default 600) of mixed loopback traffic against `tern serve`: normal
 # streams, clients that disconnect mid-stream, malformed requests. Afterwards the server must be
 # alive, hold no KV pages, and its RSS must be flat (growth under 10% from warm-up to the end).
-#   bench/serve/soak.sh [seconds]
+#   bench/serve/soak.sh [seconds]        (TERN_BIN=path: that tern binary instead of swift build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-600}
 port=18183
-swift build -c release >/dev/null
-.build/release/tern serve --port $port --threads 2 --log-level warning 2>/dev/null &
+if [ -n "${TERN_BIN:-}" ]; then tern=$TERN_BIN; else swift build -c release >/dev/null; tern=.build/release/tern; fi
+"$tern" serve --port $port --threads 2 --log-level warning 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
