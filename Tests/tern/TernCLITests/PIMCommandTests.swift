@@ -147,6 +147,21 @@ struct TrainCommandTests {
         #expect(history.count == 1 && (history[0]["train_loss"] as? Double ?? .nan) < 1.5 && o["model"] as? String == "mlp")
     }
 
+    @Test("the committed Fashion-MNIST CNN run (bench/train/fashion-mnist-cnn-run.json) reached at least 90% test accuracy in 3 epochs")
+    func committedCNNRun() throws {
+        let path = Fixtures.repositoryRoot + "/bench/train/fashion-mnist-cnn-run.json"
+        let run = try Tern.json(try String(contentsOfFile: path, encoding: .utf8))
+        #expect((run["command"] as? String)?.hasPrefix("tern train mnist-cnn") == true && (run["commit"] as? String)?.count == 40)
+        let report = try #require(run["report"] as? [String: Any])
+        let history = try #require(report["history"] as? [[String: Any]])
+        #expect(report["model"] as? String == "mnist-cnn" && history.count == 3)
+        let final = try #require(report["test_accuracy"] as? Double)
+        #expect(final >= 0.90 && final == history.last?["test_accuracy"] as? Double, "\(final)")
+        // Learning, not a copied number: accuracy rose epoch over epoch.
+        let accuracies = history.compactMap { $0["test_accuracy"] as? Double }
+        #expect(accuracies == accuracies.sorted() && accuracies.first! < final)
+    }
+
     @Test("bench train --quick --json: every workload measured, and training does not grow resident memory")
     func benchTrainQuick() throws {
         let (obj, _, claims) = try Tern.benchReport("train")
