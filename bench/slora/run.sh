@@ -7,7 +7,8 @@
 # trace, one KV + adapter budget. Run it again after an interruption: finished runs are kept in
 # bench/slora/partial and not measured again. Extra arguments go to `tern bench slora`:
 #
-#   bench/slora/run.sh --set adapters=5,100,2000 --set rate=8 --set duration=20 --set ranks=8,16
+#   bench/slora/run.sh                               (the full run: 5 and 100 adapters, quantized and f32 bases)
+#   bench/slora/run.sh --set adapters=5,100,2000 --set seed=2
 #   bench/slora/run.sh --set cv_sweep=1,2,4 --set rate=8      (FCFS / LCFS / early abort across burstiness)
 #   .build/release/tern bench slora --list-settings            (every setting)
 set -euo pipefail

@@ -91,10 +91,11 @@ public enum SLoRABenchmark: SystemBenchmark {
         public var threads = 2
         /// Adapter counts; each runs every system (baselines only up to `baselines_limit`).
         public var adapters = [5, 100]
-        public var rate = 4.0
+        /// Arrivals per second: above what two cores serve, so throughput compares the systems.
+        public var rate = 8.0
         public var cv = 1.0
         public var alpha = 1.0
-        public var duration = 30.0
+        public var duration = 20.0
         public var slo = 6.0
         public var kvMemory = "64M"
         public var seed: UInt64 = 1
@@ -102,7 +103,8 @@ public enum SLoRABenchmark: SystemBenchmark {
         public var systems = SLoRABenchmark.systemNames
         public var baselinesLimit = 100
         public var adapterPool = "16M"
-        public var ranks = [8]
+        /// Mixed ranks in one batch (so padded bmm really pads).
+        public var ranks = [8, 16]
         /// Base weight formats to run every system on: "quantized" (the GGUF as stored; merges are
         /// re-quantized to it) and "f32" (every tensor dequantized once).
         public var bases = ["quantized", "f32"]
