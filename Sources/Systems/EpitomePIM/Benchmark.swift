@@ -242,8 +242,11 @@ public struct EPIMBenchmark: Sendable {
         func pruningGap(_ pruned: String, id: String, description: (_ e: Outcome, _ p: Outcome) -> String, baseline: String) {
             guard let e = outcome("epitome-2x2-from-plain"), let p = outcome(pruned) else { return }
             let d = Double(e.accuracy - p.accuracy) * 100
+            let plain = outcome("plain-fp32")
+            let note = d >= 0 ? "" : String(format: "not reproduced: the small CNN is over-wide for Fashion-MNIST, so L1 pruning to these crossbars loses little (pruned %.2f%%, unpruned %.2f%%) while fixed epitome indices lack the paper's learned offsets; docs/epim.md",
+                                            Double(p.accuracy) * 100, Double(plain?.accuracy ?? .nan) * 100)
             claims.append(Claim(id: id, setting: "small CNN, Fashion-MNIST", description: description(e, p), unit: "pp", paper: nil, ours: d,
-                                better: .higher, baseline: baseline, reproduced: Claim.judge(d, better: .higher, threshold: 0)))
+                                better: .higher, baseline: baseline, reproduced: Claim.judge(d, better: .higher, threshold: 0), note: note))
         }
         pruningGap("pruned-match-2x2", id: "epitome_minus_pruning_accuracy_equal_crossbars", description: { e, p in
             "test accuracy of the \(settings.bits)-bit epitome CNN minus the \(settings.bits)-bit L1-pruned CNN at no more crossbars (\(e.crossbars) vs \(p.crossbars)), both from the same trained plain CNN, fine-tuned with the same epochs; the paper claims EPIM surpasses pruning"
