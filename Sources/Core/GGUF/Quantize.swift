@@ -14,6 +14,11 @@ public enum GGMLQuantizer {
 
     /// Encodes `x` (a multiple of `type.blockSize` values) into `out`, which holds exactly
     /// `type.byteCount(elements: x.count)` bytes. Allocates nothing.
+    ///
+    /// - Parameters:
+    ///   - x: finite values (the block types' integer conversions trap on NaN or infinity).
+    ///   - type: one of the types ``canEncode(_:)`` accepts.
+    ///   - out: the encoded blocks, in ggml's layout for `type`.
     public static func quantize(_ x: UnsafeBufferPointer<Float>, as type: GGMLType, into out: UnsafeMutableRawBufferPointer) {
         precondition(canEncode(type), "GGMLQuantizer: \(type) is not supported")
         precondition(x.count % type.blockSize == 0 && out.count == type.byteCount(elements: x.count), "GGMLQuantizer: size mismatch")
@@ -25,7 +30,12 @@ public enum GGMLQuantizer {
         case .f16:
             for (i, v) in x.enumerated() { half(v, at: 2 * i) }
         case .bf16:
-            for (i, v) in x.enumerated() { out.storeBytes(of: UInt16(v.bitPattern >> 16).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+            // Round to nearest even on the dropped 16 bits; NaNs stay NaN (quiet bit set).
+            for (i, v) in x.enumerated() {
+                let u = v.bitPattern
+                let b = v.isNaN ? UInt16(u >> 16) | 0x40 : UInt16((u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+                out.storeBytes(of: b.littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+            }
         case .q8_0:
             // Block: f16 d, 32 × int8; d = amax/127.
             for b in 0..<blocks {

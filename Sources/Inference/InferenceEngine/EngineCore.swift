@@ -145,44 +145,57 @@ final class EngineCore: @unchecked Sendable {
 
     private func loop() {
         while true {
-            let (new, cancelled, stopping, dropCache) = inbox.withLock { box -> ([Sequence], Set<RequestID>, Bool, Bool) in
-                defer {
-                    box.submissions.removeAll()
-                    box.cancelled.removeAll()
-                    box.dropPrefixCache = false
-                }
-                return (box.submissions, box.cancelled, box.stopping, box.dropPrefixCache)
-            }
-            if dropCache { pool.dropCache() }
-            let now = Date()
-            for s in new { s.arrival = now }
-            waiting.append(contentsOf: new)
-            if stopping {
-                for s in running + waiting { finish(s, .cancelled) }
-                running.removeAll()
-                waiting.removeAll()
-                publishStats()
-                finishedThread.signal()
-                return
-            }
-            for id in cancelled {
-                if let i = running.firstIndex(where: { $0.id == id }) { finish(running.remove(at: i), .cancelled) }
-                if let i = waiting.firstIndex(where: { $0.id == id }) {
-                    finish(waiting.remove(at: i), .cancelled)
-                }
-            }
+            guard takeInbox() else { return }
             if running.isEmpty && waiting.isEmpty {
                 publishStats()
                 wake.wait()
                 continue
             }
             if let device = configuration.sharedDevice {
-                device.withTurn(wake: deviceTurn) { step() }
+                // Requests that arrived while this engine waited for its turn join this step.
+                let keepGoing = device.withTurn(wake: deviceTurn) { () -> Bool in
+                    guard takeInbox() else { return false }
+                    if !(running.isEmpty && waiting.isEmpty) { step() }
+                    return true
+                }
+                guard keepGoing else { return }
             } else {
                 step()
             }
             publishStats()
         }
+    }
+
+    /// Takes new submissions, cancellations and a prefix-cache drop from the inbox. On a stop
+    /// request, ends every sequence and returns false (the loop must exit).
+    private func takeInbox() -> Bool {
+        let (new, cancelled, stopping, dropCache) = inbox.withLock { box -> ([Sequence], Set<RequestID>, Bool, Bool) in
+            defer {
+                box.submissions.removeAll()
+                box.cancelled.removeAll()
+                box.dropPrefixCache = false
+            }
+            return (box.submissions, box.cancelled, box.stopping, box.dropPrefixCache)
+        }
+        if dropCache { pool.dropCache() }
+        let now = Date()
+        for s in new { s.arrival = now }
+        waiting.append(contentsOf: new)
+        if stopping {
+            for s in running + waiting { finish(s, .cancelled) }
+            running.removeAll()
+            waiting.removeAll()
+            publishStats()
+            finishedThread.signal()
+            return false
+        }
+        for id in cancelled {
+            if let i = running.firstIndex(where: { $0.id == id }) { finish(running.remove(at: i), .cancelled) }
+            if let i = waiting.firstIndex(where: { $0.id == id }) {
+                finish(waiting.remove(at: i), .cancelled)
+            }
+        }
+        return true
     }
 
     private func step() {

@@ -74,7 +74,7 @@ struct QuantizerTests {
         let bound: Float = switch type {
         case .f32: 0
         case .f16: 2e-3
-        case .bf16: 1.6e-2
+        case .bf16: 2.0 / 256 / 2 * 1.01  // half a step of 8 mantissa bits at |x| < 2 (rounded, not truncated)
         case .q8_0: 2.0 / 127 / 2 + 1e-3
         case .q4_0: 2.0 / 8 * 1.01 + 1e-3  // d = max/−8: the far end clips to 7·d, a whole step short
         default: 4.0 / 15 / 2 * 1.01 + 2e-3  // q4_1: (max − min)/15 steps

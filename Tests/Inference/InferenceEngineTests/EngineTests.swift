@@ -4,6 +4,8 @@ import Foundation
 import GGUF
 import InferenceEngine
 import Kernels
+import Support
+import Synchronization
 import TestSupport
 import Testing
 import Tokenization
@@ -55,6 +57,29 @@ struct EngineTests {
         }
         // Each engine needs at least one prefill step and five decode steps of its own.
         #expect(device.turns >= 3 * 6)
+    }
+
+    @Test("a shared device has one holder at a time, whoever asks", .timeLimit(.minutes(1)))
+    func sharedDeviceExclusion() async {
+        final class Holders: Sendable { let count = Mutex((now: 0, most: 0)) }
+        let device = SharedDevice(), inside = Holders()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    _ = try? await onDedicatedThread {
+                        for _ in 0..<200 {
+                            device.withTurn {
+                                inside.count.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                                for _ in 0..<50 { sched_yield() }  // hold the device long enough for others to queue
+                                inside.count.withLock { $0.now -= 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(inside.count.withLock { $0.most } == 1)
+        #expect(device.turns == 800)
     }
 
     @Test("early exit: per-request layer limits batch per depth and equal one-sequence early-exit decoding")

@@ -228,6 +228,20 @@ struct BenchSLoRACLITests {
         #expect(runs.allSatisfy { ($0["requests_per_cpu_second"] as? Double ?? 0) > 0 })
     }
 
+    @Test("bases=f32: S-LoRA, merge-swap and vllm-packed all on the dequantized base, claims suffixed _f32_base")
+    func f32Base() throws {
+        let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --set bases=f32 --set adapters=5 --set systems=slora,merge-swap,vllm-packed 2>/dev/null")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let runs = try #require((report["results"] as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(Set(runs.compactMap { $0["system"] as? String }) == ["slora", "merge-swap", "vllm-packed"])
+        for r in runs {
+            #expect(r["base"] as? String == "f32" && r["completed"] as? Int == r["requests"] as? Int, "\(r)")
+        }
+        let ids = Set((report["claims"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String })
+        #expect(ids.isSuperset(of: ["throughput_vs_vllm_packed_5_adapters_f32_base", "throughput_vs_merge_swap_5_adapters_f32_base"]))
+        #expect(!ids.contains("throughput_vs_vllm_packed_5_adapters"))
+    }
+
     @Test("cv_sweep: FCFS, LCFS and early abort at each cv, with abort-minus-other SLO claims")
     func cvSweep() throws {
         let out = try shell("\(Tern.binary) bench slora --quick --json --threads 2 --set cv_sweep=1,3 2>/dev/null")
