@@ -465,6 +465,14 @@ public enum SLoRABenchmark: SystemBenchmark {
                                 reproduced: Claim.judge(100 * (abort.sloAttainment - o.sloAttainment), better: .higher, threshold: 0)))
             }
         }
+        // Paper claims that fall short get the measured reason (docs/slora.md has the paragraph).
+        let loraShare = kernel.map { String(format: "%.0f%%", 100 * ($0.gather - $0.base) / $0.base) } ?? "a share"
+        claims = claims.map { c in
+            guard case .value(let paper)? = c.paper, let ours = c.ours, ours < paper, c.note.isEmpty, c.id.hasPrefix("throughput_vs_") else { return c }
+            var c = c
+            c.note = "far below the paper's size: on 2 CPU cores the step is compute-bound (PEFT's batches of at most 6 serve about as much as S-LoRA's) and unmerged LoRA adds \(loraShare) to a 32-sequence decode step, so merged and static baselines on the same base keep up; docs/slora.md"
+            return c
+        }
         var body: [String: JSONValue] = ["runs": .array(results.map(\.json))]
         if let kernel {
             body["lora_decode_step_s"] = ["sequences": 32, "adapters": 32, "base": JSONValue(kernel.base), "gather": JSONValue(kernel.gather),
